@@ -1,0 +1,6 @@
+//! Use cases: what the API does, independent of gRPC. Reads the in-memory
+//! catalog and calls [`crate::storage`] for persistence.
+
+pub mod catalog;
+pub mod page_token;
+pub mod reference_data;

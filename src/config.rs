@@ -1,0 +1,170 @@
+//! Command line and environment: every flag is also an environment variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where `serve` and `migrate` connect when nothing else is said.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/claimscrub";
+
+/// The `claimscrub` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "claimscrub",
+    version,
+    about = "Claim scrubber and terminology service (gRPC)"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log line format.
+    #[arg(long, env = "CLAIMSCRUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database if needed, migrate it, load reference data and serve gRPC.
+    Serve(ServeArgs),
+    /// Create the database if needed and apply the migrations, then exit.
+    Migrate(DatabaseArgs),
+    /// Ask a running server's gRPC health service; exit 0 when SERVING (for container health checks).
+    HealthCheck(HealthCheckArgs),
+}
+
+/// Settings of `health-check`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthCheckArgs {
+    /// Server address.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_HEALTH_ADDRESS",
+        default_value = "127.0.0.1:50051"
+    )]
+    pub address: SocketAddr,
+    /// Service to check; empty for the server as a whole.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL; the database is created when it does not exist.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Pool size. PostgreSQL allows 100 connections by default, summed over every replica.
+    #[arg(long, env = "CLAIMSCRUB_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a pooled connection before answering UNAVAILABLE.
+    #[arg(long, env = "CLAIMSCRUB_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout_secs: u64,
+}
+
+impl DatabaseArgs {
+    /// Arguments for a database URL with the default pool settings.
+    pub fn for_url(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            db_max_connections: 16,
+            db_acquire_timeout_secs: 5,
+        }
+    }
+
+    /// The acquire timeout as a duration.
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Database connection.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CLAIMSCRUB_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Seconds between health NOT_SERVING and refusing new work, so load balancers notice.
+    #[arg(long, env = "CLAIMSCRUB_SHUTDOWN_GRACE", default_value_t = 1)]
+    pub shutdown_grace_secs: u64,
+    /// Seconds open streams get to finish after shutdown begins; then the process exits anyway.
+    #[arg(long, env = "CLAIMSCRUB_DRAIN_DEADLINE", default_value_t = 10)]
+    pub drain_deadline_secs: u64,
+    /// Largest request message accepted, in bytes (one claim is far smaller).
+    #[arg(long, env = "CLAIMSCRUB_MAX_REQUEST_BYTES", default_value_t = 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Largest response message sent, in bytes.
+    #[arg(long, env = "CLAIMSCRUB_MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+    /// Seconds between HTTP/2 keepalive pings, so dead peers of long streams are noticed.
+    #[arg(long, env = "CLAIMSCRUB_KEEPALIVE_INTERVAL", default_value_t = 30)]
+    pub keepalive_interval_secs: u64,
+    /// Seconds to wait for a keepalive answer before closing the connection.
+    #[arg(long, env = "CLAIMSCRUB_KEEPALIVE_TIMEOUT", default_value_t = 10)]
+    pub keepalive_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    /// Defaults for everything but the database and the listen address.
+    pub fn new(database: DatabaseArgs, listen: SocketAddr) -> Self {
+        Self {
+            database,
+            listen,
+            shutdown_grace_secs: 1,
+            drain_deadline_secs: 10,
+            max_request_bytes: 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
+            keepalive_interval_secs: 30,
+            keepalive_timeout_secs: 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_match_the_documented_ones() {
+        let cli = Cli::try_parse_from(["claimscrub", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(cli.log_format, LogFormat::Text);
+        assert_eq!(
+            args.drain_deadline_secs,
+            ServeArgs::new(args.database.clone(), args.listen).drain_deadline_secs
+        );
+    }
+
+    #[test]
+    fn log_format_accepts_json() {
+        let cli =
+            Cli::try_parse_from(["claimscrub", "--log-format", "json", "migrate"]).expect("parses");
+        assert_eq!(cli.log_format, LogFormat::Json);
+    }
+}

@@ -1,0 +1,3 @@
+//! Pure domain types: code systems and their releases. No I/O.
+
+pub mod code_system;

@@ -1,0 +1,178 @@
+//! The one application error. Every layer returns it; `grpc::status` maps it
+//! to a `tonic::Status` with `google.rpc` details in exactly one place.
+
+use std::fmt;
+
+/// Machine-readable reason of an error, sent as `google.rpc.ErrorInfo.reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorReason {
+    /// The request is malformed; BadRequest details name the fields.
+    InvalidRequest,
+    /// A page token is corrupt or was issued for other request parameters.
+    InvalidPageToken,
+    /// The named resource does not exist.
+    NotFound,
+    /// A request id was reused with a different payload.
+    RequestIdReused,
+    /// A batch header does not match the stored batch.
+    BatchHeaderMismatch,
+    /// PostgreSQL cannot be reached or the pool is exhausted; retry later.
+    DatabaseUnavailable,
+    /// The server is shutting down; retry on another instance.
+    ShuttingDown,
+    /// The RPC exists in the contract but this release does not serve it yet.
+    NotImplemented,
+    /// A bug or an unexpected failure; details are only in the server log.
+    Internal,
+}
+
+impl ErrorReason {
+    /// UPPER_SNAKE form used on the wire (AIP-193).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "INVALID_REQUEST",
+            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::RequestIdReused => "REQUEST_ID_REUSED",
+            Self::BatchHeaderMismatch => "BATCH_HEADER_MISMATCH",
+            Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            Self::ShuttingDown => "SHUTTING_DOWN",
+            Self::NotImplemented => "NOT_IMPLEMENTED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One malformed field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path in google.rpc.BadRequest syntax, e.g. `claim.lines[0].units`.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Errors that end a request. Rule findings are not errors: they are data.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request cannot be read (INVALID_ARGUMENT).
+    #[error("invalid request: {}", summarize(.violations))]
+    InvalidArgument {
+        /// Why.
+        reason: ErrorReason,
+        /// The offending fields.
+        violations: Vec<FieldViolation>,
+    },
+    /// The named resource does not exist (NOT_FOUND).
+    #[error("{resource_type} {name} not found")]
+    NotFound {
+        /// Kind of resource, e.g. `codeSystemVersion`.
+        resource_type: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The request conflicts with stored state (FAILED_PRECONDITION).
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Why.
+        reason: ErrorReason,
+        /// Explanation without PHI.
+        message: String,
+    },
+    /// Try again later (UNAVAILABLE).
+    #[error("unavailable: {message}")]
+    Unavailable {
+        /// Why.
+        reason: ErrorReason,
+        /// Explanation.
+        message: String,
+    },
+    /// Part of the contract that this release does not serve yet (UNIMPLEMENTED).
+    #[error("{rpc} is not implemented yet")]
+    Unimplemented {
+        /// Full RPC name.
+        rpc: &'static str,
+    },
+    /// A bug or an unexpected failure (INTERNAL); the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    /// INVALID_ARGUMENT for one field.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            reason: ErrorReason::InvalidRequest,
+            violations: vec![FieldViolation::new(field, description)],
+        }
+    }
+
+    /// INVALID_ARGUMENT for a list of fields; `None` when the list is empty.
+    pub fn from_violations(violations: Vec<FieldViolation>) -> Option<Self> {
+        (!violations.is_empty()).then_some(Self::InvalidArgument {
+            reason: ErrorReason::InvalidRequest,
+            violations,
+        })
+    }
+
+    /// INTERNAL from any error.
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_upper_snake_and_short() {
+        for reason in [
+            ErrorReason::InvalidRequest,
+            ErrorReason::InvalidPageToken,
+            ErrorReason::NotFound,
+            ErrorReason::RequestIdReused,
+            ErrorReason::BatchHeaderMismatch,
+            ErrorReason::DatabaseUnavailable,
+            ErrorReason::ShuttingDown,
+            ErrorReason::NotImplemented,
+            ErrorReason::Internal,
+        ] {
+            let s = reason.as_str();
+            assert!(s.len() <= 63, "{s}");
+            assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
+        }
+    }
+
+    #[test]
+    fn empty_violation_list_is_no_error() {
+        assert!(AppError::from_violations(Vec::new()).is_none());
+        let err = AppError::from_violations(vec![FieldViolation::new("name", "required")])
+            .expect("error");
+        assert_eq!(err.to_string(), "invalid request: name: required");
+    }
+}

@@ -1,0 +1,145 @@
+//! Conversions between protobuf messages and domain types.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+use crate::error::AppError;
+use crate::grpc::pb;
+use crate::grpc::pb::google::r#type::Date;
+
+/// A civil date as `google.type.Date`.
+pub fn date_to_pb(date: NaiveDate) -> Date {
+    Date {
+        year: date.year(),
+        month: i32::try_from(date.month()).unwrap_or_default(),
+        day: i32::try_from(date.day()).unwrap_or_default(),
+    }
+}
+
+/// A full `google.type.Date` as a civil date; `field` names it in the error.
+pub fn date_from_pb(date: &Date, field: &str) -> Result<NaiveDate, AppError> {
+    u32::try_from(date.month)
+        .ok()
+        .zip(u32::try_from(date.day).ok())
+        .and_then(|(month, day)| NaiveDate::from_ymd_opt(date.year, month, day))
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .ok_or_else(|| {
+            AppError::invalid_field(
+                field,
+                format!(
+                    "{:04}-{:02}-{:02} is not a calendar date",
+                    date.year, date.month, date.day
+                ),
+            )
+        })
+}
+
+/// A point in time as `google.protobuf.Timestamp`.
+pub fn timestamp_to_pb(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or_default(),
+    }
+}
+
+/// The protobuf enum value of a code system.
+pub fn code_system_to_pb(system: CodeSystem) -> pb::CodeSystem {
+    match system {
+        CodeSystem::Cpt => pb::CodeSystem::Cpt,
+        CodeSystem::Hcpcs => pb::CodeSystem::Hcpcs,
+        CodeSystem::Icd10Cm => pb::CodeSystem::Icd10cm,
+        CodeSystem::Modifier => pb::CodeSystem::Modifier,
+        CodeSystem::Taxonomy => pb::CodeSystem::Taxonomy,
+        CodeSystem::Pos => pb::CodeSystem::Pos,
+        CodeSystem::Mpfs => pb::CodeSystem::Mpfs,
+        CodeSystem::NcciPtp => pb::CodeSystem::NcciPtp,
+        CodeSystem::Mue => pb::CodeSystem::Mue,
+    }
+}
+
+/// A code-system filter: `None` for UNSPECIFIED (all systems).
+pub fn optional_code_system_from_pb(
+    value: i32,
+    field: &str,
+) -> Result<Option<CodeSystem>, AppError> {
+    let system = pb::CodeSystem::try_from(value).map_err(|_| {
+        AppError::invalid_field(field, format!("{value} is not a CodeSystem value"))
+    })?;
+    Ok(match system {
+        pb::CodeSystem::Unspecified => None,
+        pb::CodeSystem::Cpt => Some(CodeSystem::Cpt),
+        pb::CodeSystem::Hcpcs => Some(CodeSystem::Hcpcs),
+        pb::CodeSystem::Icd10cm => Some(CodeSystem::Icd10Cm),
+        pb::CodeSystem::Modifier => Some(CodeSystem::Modifier),
+        pb::CodeSystem::Taxonomy => Some(CodeSystem::Taxonomy),
+        pb::CodeSystem::Pos => Some(CodeSystem::Pos),
+        pb::CodeSystem::Mpfs => Some(CodeSystem::Mpfs),
+        pb::CodeSystem::NcciPtp => Some(CodeSystem::NcciPtp),
+        pb::CodeSystem::Mue => Some(CodeSystem::Mue),
+    })
+}
+
+/// A release as its protobuf resource.
+pub fn code_system_version_to_pb(version: &CodeSystemVersion) -> pb::CodeSystemVersion {
+    pb::CodeSystemVersion {
+        name: version.resource_name(),
+        system: code_system_to_pb(version.system).into(),
+        version: version.version.clone(),
+        effective_from: Some(date_to_pb(version.effective_from)),
+        effective_to: version.effective_to.map(date_to_pb),
+        concept_count: version.concept_count,
+        billable_count: version.billable_count,
+        source_file_name: version.source_file_name.clone(),
+        sha256: version.sha256.clone(),
+        load_time: Some(timestamp_to_pb(version.load_time)),
+        builtin: version.builtin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_impossible_ones_name_the_field() {
+        let date = NaiveDate::from_ymd_opt(2026, 2, 28).expect("date");
+        assert_eq!(date_from_pb(&date_to_pb(date), "d").expect("valid"), date);
+        let err = date_from_pb(
+            &Date {
+                year: 2026,
+                month: 2,
+                day: 30,
+            },
+            "claim.date_of_service",
+        )
+        .expect_err("invalid");
+        assert!(err.to_string().contains("claim.date_of_service"), "{err}");
+        assert!(
+            date_from_pb(
+                &Date {
+                    year: 0,
+                    month: 0,
+                    day: 0
+                },
+                "d"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn every_code_system_maps_both_ways() {
+        for system in CodeSystem::ALL {
+            let value = i32::from(code_system_to_pb(system));
+            assert_eq!(
+                optional_code_system_from_pb(value, "system").expect("valid"),
+                Some(system)
+            );
+        }
+        assert_eq!(
+            optional_code_system_from_pb(0, "system").expect("valid"),
+            None
+        );
+        assert!(optional_code_system_from_pb(99, "system").is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! gRPC transport (tonic), kept thin: generated code, protobuf conversions,
+//! service impls that delegate to [`crate::app`], and the single mapping of
+//! [`crate::AppError`] to `tonic::Status`.
+
+pub mod audit;
+pub mod claim_validation;
+pub mod code_lookup;
+pub mod convert;
+pub mod reference_data;
+pub mod status;
+
+/// Generated protobuf and gRPC code for `claimscrub.v1`.
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub mod pb {
+    /// `google.type` (vendored `Date`).
+    pub mod google {
+        /// `google.type`.
+        pub mod r#type {
+            // prost names the file after the escaped module path.
+            include!(concat!(env!("OUT_DIR"), "/google.r#type.rs"));
+        }
+    }
+
+    /// `claimscrub.v1`.
+    pub mod claimscrub {
+        /// `claimscrub.v1`.
+        pub mod v1 {
+            tonic::include_proto!("claimscrub.v1");
+        }
+    }
+
+    pub use claimscrub::v1::*;
+
+    /// Encoded descriptor set of every claimscrub proto, for reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("claimscrub_descriptor");
+}
+
+/// Fully-qualified names of the four claimscrub services, as health and
+/// reflection report them.
+pub const SERVICE_NAMES: [&str; 4] = [
+    "claimscrub.v1.CodeLookupService",
+    "claimscrub.v1.ClaimValidationService",
+    "claimscrub.v1.AuditService",
+    "claimscrub.v1.ReferenceDataService",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::server::NamedService;
+
+    #[test]
+    fn service_names_match_the_generated_servers() {
+        assert_eq!(
+            SERVICE_NAMES,
+            [
+                <pb::code_lookup_service_server::CodeLookupServiceServer<code_lookup::CodeLookupApi> as NamedService>::NAME,
+                <pb::claim_validation_service_server::ClaimValidationServiceServer<claim_validation::ClaimValidationApi> as NamedService>::NAME,
+                <pb::audit_service_server::AuditServiceServer<audit::AuditApi> as NamedService>::NAME,
+                <pb::reference_data_service_server::ReferenceDataServiceServer<reference_data::ReferenceDataApi> as NamedService>::NAME,
+            ]
+        );
+    }
+}

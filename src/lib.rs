@@ -1,0 +1,36 @@
+//! claimscrub: a terminology service and professional-claim scrubber for US
+//! healthcare clearinghouses, served over gRPC on PostgreSQL.
+//!
+//! # Layout
+//!
+//! Four layers with a one-way dependency rule (outer layers call inner ones):
+//!
+//! - [`domain`] and [`rules`] are pure: code systems, claims, findings and the
+//!   rule engine. No tokio, sqlx or tonic, so every rule is a plain `#[test]`.
+//! - [`app`] holds the use cases (async): the in-memory catalog snapshot that
+//!   is swapped atomically on reload, and the queries the API answers.
+//! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
+//!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
+//! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
+//!   protobuf and domain types, the service impls that delegate to [`app`], and
+//!   the single mapping from [`AppError`] to `tonic::Status`.
+//!
+//! Around them: [`config`] (command line and environment), [`telemetry`]
+//! (tracing subscriber), [`startup`] (builds the server: database, migrations,
+//! catalog, router) and [`shutdown`] (signals, health NOT_SERVING, drain).
+//!
+//! The binary (`src/main.rs`) parses the command line and runs one of the
+//! subcommands: `serve` or `migrate`.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod rules;
+pub mod shutdown;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+
+pub use error::AppError;

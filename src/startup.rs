@@ -1,0 +1,218 @@
+//! Builds and runs the server: database, migrations, catalog, gRPC router
+//! with health, reflection (v1 and v1alpha), tracing and limits.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::http;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tower_http::classify::GrpcFailureClass;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::catalog::Catalog;
+use crate::config::ServeArgs;
+use crate::grpc::audit::AuditApi;
+use crate::grpc::claim_validation::ClaimValidationApi;
+use crate::grpc::code_lookup::CodeLookupApi;
+use crate::grpc::pb::audit_service_server::AuditServiceServer;
+use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
+use crate::grpc::pb::code_lookup_service_server::CodeLookupServiceServer;
+use crate::grpc::pb::reference_data_service_server::ReferenceDataServiceServer;
+use crate::grpc::reference_data::ReferenceDataApi;
+use crate::grpc::{SERVICE_NAMES, pb};
+use crate::shutdown::{self, ShutdownTimings};
+use crate::storage;
+
+/// Header carrying the request id; generated when the client sends none and
+/// echoed on the response.
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A server bound to its port with its state loaded, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    settings: ServeArgs,
+    pool: PgPool,
+    catalog: Arc<Catalog>,
+}
+
+impl Application {
+    /// Connects to PostgreSQL (creating the database when missing), then
+    /// continues as [`Application::build_with_pool`].
+    pub async fn build(settings: ServeArgs) -> anyhow::Result<Self> {
+        let pool = storage::connect(&settings.database).await?;
+        Self::build_with_pool(settings, pool).await
+    }
+
+    /// Migrates the database, loads the catalog and binds the listen address.
+    pub async fn build_with_pool(settings: ServeArgs, pool: PgPool) -> anyhow::Result<Self> {
+        storage::migrate(&pool).await?;
+        let started = std::time::Instant::now();
+        let catalog = Arc::new(
+            Catalog::load(&pool)
+                .await
+                .context("loading reference data")?,
+        );
+        tracing::info!(
+            releases = catalog.snapshot().versions.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "reference data loaded"
+        );
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        Ok(Self {
+            listener,
+            settings,
+            pool,
+            catalog,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully (see
+    /// [`crate::shutdown`]). Returns once the server has drained or the drain
+    /// deadline has passed.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let settings = self.settings;
+        let address = self.listener.local_addr()?;
+        let work = CancellationToken::new();
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_service_status("", ServingStatus::Serving).await;
+        for name in SERVICE_NAMES {
+            health
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // google.rpc error details, so clients can decode ErrorInfo and BadRequest.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        // grpcurl 1.8 speaks only v1alpha reflection.
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        let max_in = settings.max_request_bytes;
+        let max_out = settings.max_response_bytes;
+        let timings = ShutdownTimings {
+            grace: Duration::from_secs(settings.shutdown_grace_secs),
+            drain_deadline: Duration::from_secs(settings.drain_deadline_secs),
+        };
+        let incoming = TcpIncoming::from(self.listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(Duration::from_secs(60)));
+
+        let server = Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
+            .layer(SetRequestIdLayer::new(
+                http::HeaderName::from_static(REQUEST_ID_HEADER),
+                MakeRequestUuid,
+            ))
+            .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
+                REQUEST_ID_HEADER,
+            )))
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(rpc_span)
+                    .on_failure(log_failure),
+            )
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(
+                CodeLookupServiceServer::new(CodeLookupApi)
+                    .max_decoding_message_size(max_in)
+                    .max_encoding_message_size(max_out),
+            )
+            .add_service(
+                ClaimValidationServiceServer::new(ClaimValidationApi)
+                    .max_decoding_message_size(max_in)
+                    .max_encoding_message_size(max_out),
+            )
+            .add_service(
+                AuditServiceServer::new(AuditApi)
+                    .max_decoding_message_size(max_in)
+                    .max_encoding_message_size(max_out),
+            )
+            .add_service(
+                ReferenceDataServiceServer::new(ReferenceDataApi::new(Arc::clone(&self.catalog)))
+                    .max_decoding_message_size(max_in)
+                    .max_encoding_message_size(max_out),
+            )
+            .serve_with_incoming_shutdown(
+                incoming,
+                shutdown::begin(stop, health, work.clone(), timings),
+            );
+
+        tracing::info!(%address, "claimscrub serving");
+        tokio::pin!(server);
+        let drained = async {
+            work.cancelled().await;
+            tokio::time::sleep(timings.drain_deadline).await;
+        };
+        tokio::select! {
+            result = &mut server => result.context("gRPC server failed")?,
+            () = drained => tracing::warn!(
+                deadline = ?timings.drain_deadline,
+                "drain deadline passed with streams still open; closing them"
+            ),
+        }
+        self.pool.close().await;
+        tracing::info!("claimscrub stopped");
+        Ok(())
+    }
+}
+
+/// Logs a failed RPC: server-side failures at ERROR, caller mistakes (bad
+/// arguments, unknown names, ...) at INFO, so alerts fire only for ours.
+fn log_failure(failure: GrpcFailureClass, latency: Duration, _span: &tracing::Span) {
+    match failure {
+        GrpcFailureClass::Code(code) => {
+            let code = tonic::Code::from_i32(code.get());
+            let latency_ms = latency.as_millis();
+            match code {
+                tonic::Code::Internal
+                | tonic::Code::Unknown
+                | tonic::Code::DataLoss
+                | tonic::Code::Unavailable => {
+                    tracing::error!(?code, latency_ms, "rpc failed");
+                }
+                _ => tracing::info!(?code, latency_ms, "rpc refused"),
+            }
+        }
+        GrpcFailureClass::Error(error) => tracing::error!(%error, "rpc transport error"),
+    }
+}
+
+fn rpc_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id)
+}

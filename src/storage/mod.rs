@@ -1,0 +1,136 @@
+//! PostgreSQL access (sqlx): the only module with SQL. Opens the pool, creates
+//! the database when it is missing, applies `migrations/`, and maps sqlx
+//! errors to [`AppError`].
+
+pub mod reference_data;
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::config::DatabaseArgs;
+use crate::error::{AppError, ErrorReason};
+
+/// The schema migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// PostgreSQL error code for "database already exists".
+const DUPLICATE_DATABASE: &str = "42P04";
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The URL is not a PostgreSQL URL.
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    InvalidUrl(#[source] sqlx::Error),
+    /// PostgreSQL refused or could not be reached.
+    #[error("cannot reach PostgreSQL at {target}: {source}")]
+    Connect {
+        /// host:port/database, without credentials.
+        target: String,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connection options from a URL.
+pub fn connect_options(database_url: &str) -> Result<PgConnectOptions, SetupError> {
+    PgConnectOptions::from_str(database_url).map_err(SetupError::InvalidUrl)
+}
+
+fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}
+
+/// Creates the database named in the URL when it does not exist yet.
+/// Returns true when it was created.
+pub async fn ensure_database(options: &PgConnectOptions) -> Result<bool, SetupError> {
+    let Some(name) = options.get_database() else {
+        return Ok(false);
+    };
+    let maintenance = options.clone().database("postgres");
+    let mut conn = PgConnection::connect_with(&maintenance)
+        .await
+        .map_err(|source| SetupError::Connect {
+            target: describe(&maintenance),
+            source,
+        })?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|source| SetupError::Connect {
+                target: describe(&maintenance),
+                source,
+            })?;
+    if exists {
+        return Ok(false);
+    }
+    // CREATE DATABASE takes no bind parameters: the name is quoted as an identifier.
+    let statement = format!("create database \"{}\"", name.replace('"', "\"\""));
+    match sqlx::query(sqlx::AssertSqlSafe(statement))
+        .execute(&mut conn)
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Another process created it between the check and here.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE_DATABASE) => {
+            Ok(false)
+        }
+        Err(source) => Err(SetupError::Connect {
+            target: describe(&maintenance),
+            source,
+        }),
+    }
+}
+
+/// Opens the pool, creating the database first when needed.
+pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, SetupError> {
+    let options = connect_options(&args.database_url)?;
+    if ensure_database(&options).await? {
+        tracing::info!(database = %describe(&options), "created database");
+    }
+    PgPoolOptions::new()
+        .max_connections(args.db_max_connections)
+        .acquire_timeout(args.acquire_timeout())
+        // Recycle connections so none lives forever (sqlx issue #4385: a
+        // cancelled transaction could stay open on a pooled connection).
+        .max_lifetime(std::time::Duration::from_secs(30 * 60))
+        .connect_with(options.clone())
+        .await
+        .map_err(|source| SetupError::Connect {
+            target: describe(&options),
+            source,
+        })
+}
+
+/// Applies the pending migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                AppError::Unavailable {
+                    reason: ErrorReason::DatabaseUnavailable,
+                    message: "the database is unavailable; retry later".to_owned(),
+                }
+            }
+            other => AppError::internal(other),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The binary as an operator runs it: `serve` creates its database, serves,
+//! and on SIGTERM reports NOT_SERVING, drains and exits 0 within the drain
+//! deadline; `migrate` creates and migrates a database.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use claimscrub::storage::MIGRATOR;
+use sqlx::{Connection as _, PgConnection};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+use tokio_stream::StreamExt as _;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::helpers::spawn_app;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_claimscrub");
+
+/// The server-level URL tests run against (DATABASE_URL or the .env default).
+fn maintenance_url() -> String {
+    dotenvy::var("DATABASE_URL").expect("DATABASE_URL (or .env) must name a PostgreSQL server")
+}
+
+/// A database name no other test uses, and its URL.
+fn fresh_database(prefix: &str) -> (String, String) {
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let base = maintenance_url();
+    let without_query = base.split('?').next().expect("url");
+    let server = without_query
+        .rsplit_once('/')
+        .map_or(without_query, |(server, _)| server);
+    (name.clone(), format!("{server}/{name}"))
+}
+
+async fn drop_database(name: &str) {
+    let mut conn = PgConnection::connect(&maintenance_url())
+        .await
+        .expect("maintenance connection");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists \"{name}\" with (force)"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("database dropped");
+}
+
+async fn database_exists(name: &str) -> bool {
+    let mut conn = PgConnection::connect(&maintenance_url())
+        .await
+        .expect("maintenance connection");
+    sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query")
+}
+
+/// Starts `claimscrub serve` on a free port and returns it with its address,
+/// read from the JSON log line that announces it.
+async fn start_serve(database_url: &str, drain_deadline_secs: u64) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
+        .env("CLAIMSCRUB_DRAIN_DEADLINE", drain_deadline_secs.to_string())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("log line") {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if entry["message"] == "claimscrub serving" {
+                return entry["address"].as_str().expect("address field").to_owned();
+            }
+        }
+        panic!("server exited before serving");
+    })
+    .await
+    .expect("server announces its address within 60 s");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+fn send_sigterm(child: &Child) {
+    let pid = child.id().expect("running child has a pid");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn serve_creates_its_database_and_exits_zero_on_sigterm_with_a_stream_open() {
+    let (name, url) = fresh_database("claimscrub_lifecycle");
+    let drain_deadline = 3;
+    let (mut child, address) = start_serve(&url, drain_deadline).await;
+    assert!(database_exists(&name).await, "serve created {name}");
+
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut health = HealthClient::new(channel);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "claimscrub.v1.ClaimValidationService".into(),
+        })
+        .await
+        .expect("watch opens")
+        .into_inner();
+    let first = watch.next().await.expect("first status").expect("ok");
+    assert_eq!(first.status(), ServingStatus::Serving);
+
+    let signalled = Instant::now();
+    send_sigterm(&child);
+    let next = tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("status change within 5 s")
+        .expect("stream item")
+        .expect("ok");
+    assert_eq!(
+        next.status(),
+        ServingStatus::NotServing,
+        "health flips before the drain"
+    );
+
+    let status = tokio::time::timeout(Duration::from_secs(drain_deadline + 5), child.wait())
+        .await
+        .expect("exits within the drain deadline")
+        .expect("exit status");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(drain_deadline + 3),
+        "took {:?}",
+        signalled.elapsed()
+    );
+    drop(watch);
+    drop_database(&name).await;
+}
+
+#[tokio::test]
+async fn migrate_creates_and_migrates_a_database_and_is_repeatable() {
+    let (name, url) = fresh_database("claimscrub_migrate");
+    for _ in 0..2 {
+        let status = Command::new(BINARY)
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await
+            .expect("binary runs");
+        assert!(status.success());
+    }
+    let mut conn = PgConnection::connect(&url).await.expect("connects");
+    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    assert_eq!(
+        applied,
+        i64::try_from(MIGRATOR.iter().count()).expect("count")
+    );
+    conn.close().await.expect("close");
+    drop_database(&name).await;
+}
+
+#[tokio::test]
+async fn serve_refuses_an_unreachable_database_with_a_clear_error() {
+    let output = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "DATABASE_URL",
+            "postgres://postgres:postgres@127.0.0.1:1/claimscrub",
+        )
+        .output()
+        .await
+        .expect("binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1/postgres"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("postgres:postgres@"),
+        "credentials must not be printed: {stderr}"
+    );
+}
+
+#[sqlx::test]
+async fn in_process_shutdown_returns_within_the_drain_deadline(pool: sqlx::PgPool) {
+    let app = spawn_app(pool).await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("watch opens")
+        .into_inner();
+    assert_eq!(
+        watch.next().await.expect("item").expect("ok").status(),
+        ServingStatus::Serving
+    );
+    let started = Instant::now();
+    app.shutdown().await.expect("clean shutdown");
+    // test_settings: no grace, 2 s drain deadline.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[sqlx::test]
+async fn health_check_command_reports_serving_and_fails_when_nobody_answers(pool: sqlx::PgPool) {
+    let app = spawn_app(pool).await;
+    let output = Command::new(BINARY)
+        .args(["health-check", "--address", &app.address.to_string()])
+        .output()
+        .await
+        .expect("binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "SERVING");
+    app.shutdown().await.expect("clean shutdown");
+
+    let output = Command::new(BINARY)
+        .args([
+            "health-check",
+            "--address",
+            "127.0.0.1:1",
+            "--timeout-secs",
+            "1",
+        ])
+        .output()
+        .await
+        .expect("binary runs");
+    assert!(!output.status.success());
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server on 127.0.0.1:0 against a fresh, migrated
+//! PostgreSQL database per test (`#[sqlx::test]`), called with the generated
+//! tonic clients. One binary, so the crate links once.
+
+mod contract;
+mod helpers;
+mod lifecycle;
+mod reference_data;

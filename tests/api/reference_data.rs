@@ -1,0 +1,172 @@
+//! ReferenceDataService over releases stored in PostgreSQL.
+
+use claimscrub::grpc::pb;
+use sqlx::PgPool;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::helpers::spawn_app;
+
+async fn insert_release(
+    pool: &PgPool,
+    system: &str,
+    version: &str,
+    effective_from: &str,
+    count: i64,
+) {
+    sqlx::query(
+        "insert into code_system_version \
+             (system, version, effective_from, source_file_name, sha256, concept_count, billable_count) \
+         values ($1, $2, $3::date, $4, $5, $6, $7)",
+    )
+    .bind(system)
+    .bind(version)
+    .bind(effective_from)
+    .bind(format!("{system}-{version}.txt"))
+    .bind(format!("{system}{version}"))
+    .bind(count)
+    .bind((system == "icd10cm").then_some(count / 2))
+    .execute(pool)
+    .await
+    .expect("release inserted");
+}
+
+#[sqlx::test]
+async fn an_empty_database_has_no_releases(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let response = app
+        .reference_data()
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest::default())
+        .await
+        .expect("ok")
+        .into_inner();
+    assert!(response.code_system_versions.is_empty());
+    assert!(response.next_page_token.is_empty());
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
+    insert_release(&pool, "icd10cm", "FY2025", "2024-10-01", 97584).await;
+    insert_release(&pool, "icd10cm", "FY2026", "2025-10-01", 98186).await;
+    insert_release(&pool, "pos", "2024-05", "2024-05-02", 52).await;
+    let app = spawn_app(pool).await;
+    let mut client = app.reference_data();
+
+    let first = client
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
+            system: pb::CodeSystem::Icd10cm.into(),
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .expect("ok")
+        .into_inner();
+    assert_eq!(first.code_system_versions.len(), 1);
+    assert_eq!(
+        first.code_system_versions[0].version, "FY2026",
+        "newest first"
+    );
+    assert_eq!(first.code_system_versions[0].billable_count, Some(49093));
+    assert!(!first.next_page_token.is_empty());
+
+    let second = client
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
+            system: pb::CodeSystem::Icd10cm.into(),
+            page_size: 1,
+            page_token: first.next_page_token.clone(),
+        })
+        .await
+        .expect("ok")
+        .into_inner();
+    assert_eq!(second.code_system_versions[0].version, "FY2025");
+    assert!(second.next_page_token.is_empty(), "last page");
+
+    let reused = client
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
+            system: pb::CodeSystem::Pos.into(),
+            page_size: 1,
+            page_token: first.next_page_token,
+        })
+        .await
+        .expect_err("token of another filter");
+    assert_eq!(reused.code(), Code::InvalidArgument);
+    assert_eq!(
+        reused.get_details_error_info().expect("info").reason,
+        "INVALID_PAGE_TOKEN"
+    );
+
+    let all = client
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest::default())
+        .await
+        .expect("ok")
+        .into_inner();
+    assert_eq!(all.code_system_versions.len(), 3);
+
+    let pos = client
+        .get_code_system_version(pb::GetCodeSystemVersionRequest {
+            name: "codeSystems/pos/versions/2024-05".into(),
+        })
+        .await
+        .expect("found")
+        .into_inner()
+        .code_system_version
+        .expect("version");
+    assert_eq!(pos.concept_count, 52);
+    assert_eq!(
+        pos.effective_from,
+        Some(pb::google::r#type::Date {
+            year: 2024,
+            month: 5,
+            day: 2
+        })
+    );
+    assert_eq!(pos.effective_to, None);
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn unknown_and_malformed_names_are_distinguished(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut client = app.reference_data();
+    let missing = client
+        .get_code_system_version(pb::GetCodeSystemVersionRequest {
+            name: "codeSystems/icd10cm/versions/FY1999".into(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(
+        missing
+            .get_details_resource_info()
+            .expect("resource")
+            .resource_name,
+        "codeSystems/icd10cm/versions/FY1999"
+    );
+
+    let malformed = client
+        .get_code_system_version(pb::GetCodeSystemVersionRequest {
+            name: "icd10cm".into(),
+        })
+        .await
+        .expect_err("malformed");
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert_eq!(
+        malformed
+            .get_details_bad_request()
+            .expect("violations")
+            .field_violations[0]
+            .field,
+        "name"
+    );
+
+    let negative = client
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
+            page_size: -1,
+            ..Default::default()
+        })
+        .await
+        .expect_err("negative page size");
+    assert_eq!(negative.code(), Code::InvalidArgument);
+    app.shutdown().await.expect("clean shutdown");
+}
