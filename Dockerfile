@@ -5,6 +5,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto proto
 COPY migrations migrations
+COPY reference reference
 COPY src src
 RUN cargo build --release --locked --bin claimscrub
 

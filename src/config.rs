@@ -1,9 +1,13 @@
 //! Command line and environment: every flag is also an environment variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app::import::ImportKind;
 
 /// Where `serve` and `migrate` connect when nothing else is said.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/claimscrub";
@@ -31,8 +35,32 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create the database if needed and apply the migrations, then exit.
     Migrate(DatabaseArgs),
+    /// Load an official code-set file as a release (one transaction; same file again = no-op).
+    Import(ImportArgs),
     /// Ask a running server's gRPC health service; exit 0 when SERVING (for container health checks).
     HealthCheck(HealthCheckArgs),
+}
+
+/// Settings of `import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Database connection.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// What the file is.
+    #[arg(value_enum)]
+    pub kind: ImportKind,
+    /// The file, plain or gzip-compressed (detected by content).
+    pub file: PathBuf,
+    /// Version label; by default derived from the file (e.g. FY2026, 2025-10).
+    #[arg(long = "version")]
+    pub release_version: Option<String>,
+    /// First date of service the release answers for (YYYY-MM-DD); by default from the file.
+    #[arg(long)]
+    pub effective_from: Option<NaiveDate>,
+    /// Last date of service (YYYY-MM-DD); by default until the next release of the system.
+    #[arg(long)]
+    pub effective_to: Option<NaiveDate>,
 }
 
 /// Settings of `health-check`.

@@ -7,26 +7,32 @@
 //!
 //! - [`domain`] and [`rules`] are pure: code systems, claims, findings and the
 //!   rule engine. No tokio, sqlx or tonic, so every rule is a plain `#[test]`.
-//! - [`app`] holds the use cases (async): the in-memory catalog snapshot that
-//!   is swapped atomically on reload, and the queries the API answers.
+//! - [`app`] holds the use cases (async): the in-memory catalog (a
+//!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
+//!   when another process imports a release), the default data set, imports,
+//!   and the queries the API answers.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
 //!   protobuf and domain types, the service impls that delegate to [`app`], and
 //!   the single mapping from [`AppError`] to `tonic::Status`.
 //!
+//! [`import`] parses the official code-set files (pure: bytes in, records or
+//! a line-numbered error out); `app::import` writes them as releases.
+//!
 //! Around them: [`config`] (command line and environment), [`telemetry`]
 //! (tracing subscriber), [`startup`] (builds the server: database, migrations,
 //! catalog, router) and [`shutdown`] (signals, health NOT_SERVING, drain).
 //!
 //! The binary (`src/main.rs`) parses the command line and runs one of the
-//! subcommands: `serve` or `migrate`.
+//! subcommands: `serve`, `migrate`, `import` or `health-check`.
 
 pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod import;
 pub mod rules;
 pub mod shutdown;
 pub mod startup;

@@ -5,9 +5,15 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use anyhow::Context as _;
-use claimscrub::config::{Cli, Command, HealthCheckArgs};
+use claimscrub::app::import::{self as importer, ImportProgress, ImportRequest, ReleaseOutcome};
+use claimscrub::config::{Cli, Command, HealthCheckArgs, ImportArgs};
 use claimscrub::startup::Application;
 use claimscrub::{shutdown, storage, telemetry};
+
+/// glibc malloc serialises threads on its arena locks under many small
+/// per-request allocations; mimalloc keeps them thread-local.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,7 +43,102 @@ async fn run(command: Command) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Import(args) => import(args).await,
         Command::HealthCheck(args) => health_check(args).await,
+    }
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let pool = storage::connect(&args.database).await?;
+    storage::migrate(&pool).await?;
+    let request = ImportRequest {
+        kind: args.kind,
+        path: args.file,
+        version: args.release_version,
+        effective_from: args.effective_from,
+        effective_to: args.effective_to,
+    };
+    let started = std::time::Instant::now();
+    let progress = Progress::new();
+    let summary = importer::import_file(&pool, &request, &progress).await?;
+    println!(
+        "{}: {} lines read in {:.2} s",
+        summary.file,
+        summary.records_read,
+        started.elapsed().as_secs_f64()
+    );
+    for release in &summary.releases {
+        let billable = release
+            .billable
+            .map(|n| format!(" ({n} billable)"))
+            .unwrap_or_default();
+        match &release.outcome {
+            ReleaseOutcome::Loaded => println!(
+                "  {} {}: loaded {} rows{billable}",
+                release.system, release.version, release.rows
+            ),
+            ReleaseOutcome::AlreadyLoaded(version) => println!(
+                "  {} {version}: already loaded from the same file (sha256 matches); nothing changed",
+                release.system
+            ),
+        }
+    }
+    println!("  skipped: {}", summary.skipped.len());
+    for skipped in &summary.skipped {
+        println!("    line {}: {}", skipped.line, skipped.reason);
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal, plain log lines otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    written: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            bar: std::io::stderr()
+                .is_terminal()
+                .then(indicatif::ProgressBar::no_length),
+            written: 0.into(),
+            total: 0.into(),
+        }
+    }
+}
+
+impl ImportProgress for Progress {
+    fn start(&self, total: u64) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+        match &self.bar {
+            Some(bar) => bar.set_length(total),
+            None => tracing::info!(rows = total, "writing rows"),
+        }
+    }
+
+    fn advance(&self, rows: u64) {
+        let written = self
+            .written
+            .fetch_add(rows, std::sync::atomic::Ordering::Relaxed)
+            + rows;
+        match &self.bar {
+            Some(bar) => bar.inc(rows),
+            None => tracing::info!(
+                written,
+                total = self.total.load(std::sync::atomic::Ordering::Relaxed),
+                "rows written"
+            ),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::PgPool;
+use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::http;
@@ -41,6 +42,8 @@ pub struct Application {
     settings: ServeArgs,
     pool: PgPool,
     catalog: Arc<Catalog>,
+    /// Subscription to reference-data changes, opened before the first load.
+    changes: PgListener,
 }
 
 impl Application {
@@ -54,14 +57,19 @@ impl Application {
     /// Migrates the database, loads the catalog and binds the listen address.
     pub async fn build_with_pool(settings: ServeArgs, pool: PgPool) -> anyhow::Result<Self> {
         storage::migrate(&pool).await?;
+        if crate::app::default_data::ensure_loaded(&pool)
+            .await
+            .context("loading the default data set")?
+        {
+            tracing::info!("default data set loaded on first start");
+        }
         let started = std::time::Instant::now();
-        let catalog = Arc::new(
-            Catalog::load(&pool)
-                .await
-                .context("loading reference data")?,
-        );
+        let (catalog, changes) = Catalog::load_and_listen(&pool)
+            .await
+            .context("loading reference data")?;
+        let catalog = Arc::new(catalog);
         tracing::info!(
-            releases = catalog.snapshot().versions.len(),
+            releases = catalog.snapshot().versions().len(),
             elapsed_ms = started.elapsed().as_millis(),
             "reference data loaded"
         );
@@ -73,6 +81,7 @@ impl Application {
             settings,
             pool,
             catalog,
+            changes,
         })
     }
 
@@ -93,6 +102,12 @@ impl Application {
         let settings = self.settings;
         let address = self.listener.local_addr()?;
         let work = CancellationToken::new();
+
+        let reloader = Arc::clone(&self.catalog).spawn_reload_on_change(
+            self.pool.clone(),
+            self.changes,
+            work.clone(),
+        );
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
@@ -144,7 +159,7 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(
-                CodeLookupServiceServer::new(CodeLookupApi)
+                CodeLookupServiceServer::new(CodeLookupApi::new(Arc::clone(&self.catalog)))
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
             )
@@ -181,6 +196,7 @@ impl Application {
                 "drain deadline passed with streams still open; closing them"
             ),
         }
+        let _ = reloader.await;
         self.pool.close().await;
         tracing::info!("claimscrub stopped");
         Ok(())

@@ -2,5 +2,9 @@
 //! catalog and calls [`crate::storage`] for persistence.
 
 pub mod catalog;
+pub mod default_data;
+pub mod import;
+pub mod lookup;
 pub mod page_token;
+pub mod profile;
 pub mod reference_data;

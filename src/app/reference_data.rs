@@ -31,18 +31,14 @@ pub fn list_versions(
     // The list is small (tens of releases), so the position is an offset into
     // the snapshot's stable ordering.
     let offset: usize = page_token::decode(page_token, &filter)?.unwrap_or(0);
-    let snapshot = catalog.snapshot();
-    let matching: Vec<&CodeSystemVersion> = snapshot
-        .versions
-        .iter()
+    let matching: Vec<CodeSystemVersion> = catalog
+        .snapshot()
+        .versions()
+        .into_iter()
         .filter(|v| system.is_none_or(|s| v.system == s))
         .collect();
-    let versions: Vec<CodeSystemVersion> = matching
-        .iter()
-        .skip(offset)
-        .take(size)
-        .map(|v| (*v).clone())
-        .collect();
+    let versions: Vec<CodeSystemVersion> =
+        matching.iter().skip(offset).take(size).cloned().collect();
     let next = offset + versions.len();
     let next_page_token = if next < matching.len() {
         page_token::encode(&filter, &next)
@@ -60,10 +56,9 @@ pub fn get_version(catalog: &Catalog, name: &str) -> Result<CodeSystemVersion, A
     let (system, version) = parse_version_name(name)?;
     catalog
         .snapshot()
-        .versions
-        .iter()
+        .versions()
+        .into_iter()
         .find(|v| v.system == system && v.version == version)
-        .cloned()
         .ok_or_else(|| AppError::NotFound {
             resource_type: "codeSystemVersion",
             name: name.to_owned(),

@@ -1,3 +1,9 @@
-//! Pure domain types: code systems and their releases. No I/O.
+//! Pure domain types: code systems, their releases and the catalog snapshot. No I/O.
 
+pub mod catalog;
 pub mod code_system;
+pub mod codes;
+pub mod fee_schedule;
+pub mod procedures;
+pub mod search;
+pub mod validity;

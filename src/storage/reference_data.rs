@@ -1,13 +1,27 @@
-//! Queries over the reference-data tables.
+//! Queries over the reference-data tables: loading the catalog snapshot and
+//! writing imported releases.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgPool;
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
 
+use crate::domain::catalog::{
+    CatalogSnapshot, Concept, ConceptRelease, FeeScheduleRelease, FeeScheduleRow, MueLimit,
+    MueRelease, Payer, ProcedureAttributes, ProcedureKnowledge, ProfileLink, PtpEdit, PtpRelease,
+    SiteFamily,
+};
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::error::AppError;
 
+/// Rows per bulk INSERT: constant SQL text with one array per column (UNNEST).
+const CHUNK_ROWS: usize = 10_000;
+
 #[derive(sqlx::FromRow)]
 struct VersionRow {
+    id: i64,
     system: String,
     version: String,
     effective_from: NaiveDate,
@@ -42,15 +56,662 @@ impl TryFrom<VersionRow> for CodeSystemVersion {
     }
 }
 
-/// Every loaded release, ordered by system, then newest effective date first.
-pub async fn list_code_system_versions(pool: &PgPool) -> Result<Vec<CodeSystemVersion>, AppError> {
-    let rows: Vec<VersionRow> = sqlx::query_as(
-        "select system, version, effective_from, effective_to, builtin, source_file_name, sha256, \
-                concept_count, billable_count, load_time \
-           from code_system_version \
-          order by system, effective_from desc, builtin, version",
-    )
-    .fetch_all(pool)
+const VERSION_COLUMNS: &str = "id, system, version, effective_from, effective_to, builtin, source_file_name, \
+                               sha256, concept_count, billable_count, load_time";
+
+#[derive(sqlx::FromRow)]
+struct ConceptRow {
+    version_id: i64,
+    code: String,
+    display: String,
+    long_description: Option<String>,
+    billable: bool,
+    parent_code: Option<String>,
+    added_date: Option<NaiveDate>,
+    effective_date: Option<NaiveDate>,
+    termination_date: Option<NaiveDate>,
+    properties: Json<BTreeMap<String, String>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FeeScheduleDbRow {
+    version_id: i64,
+    code: String,
+    modifier: String,
+    status: String,
+    pctc: String,
+    global_days: String,
+    mult_proc: String,
+    bilat: String,
+    asst: String,
+    co_surg: String,
+    team_surg: String,
+    work_rvu: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PtpRow {
+    version_id: i64,
+    column1: String,
+    column2: String,
+    effective_date: NaiveDate,
+    deletion_date: Option<NaiveDate>,
+    modifier_indicator: i16,
+    rationale: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct MueRow {
+    version_id: i64,
+    code: String,
+    mue_value: i32,
+    mai: i16,
+    rationale: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttributeRow {
+    code: String,
+    service_type: String,
+    lesion_behavior: Option<String>,
+    site_family: Option<String>,
+    size_measure: Option<String>,
+    size_lower_exclusive: Option<f64>,
+    size_upper_inclusive: Option<f64>,
+    typical_pos: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SiteFamilyRow {
+    site_family: String,
+    display: String,
+    anatomic_sites: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProfileLinkRow {
+    procedure_scope: String,
+    kind: String,
+    target: String,
+    relevance: String,
+    note: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PayerRow {
+    payer_id: String,
+    name: String,
+    payer_type: String,
+    notes: String,
+}
+
+/// Reads every release into one snapshot. Runs in one REPEATABLE READ
+/// transaction so a concurrent import is either wholly in it or not at all.
+pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let version_rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {VERSION_COLUMNS} from code_system_version"
+    )))
+    .fetch_all(&mut *tx)
     .await?;
-    rows.into_iter().map(CodeSystemVersion::try_from).collect()
+    let mut versions: HashMap<i64, CodeSystemVersion> = HashMap::new();
+    for row in version_rows {
+        versions.insert(row.id, CodeSystemVersion::try_from(row)?);
+    }
+
+    let concept_rows: Vec<ConceptRow> = sqlx::query_as(
+        "select version_id, code, display, long_description, billable, parent_code, added_date, \
+                effective_date, termination_date, properties \
+           from concept",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut concepts_by_version: HashMap<i64, Vec<Concept>> = HashMap::new();
+    for row in concept_rows {
+        concepts_by_version
+            .entry(row.version_id)
+            .or_default()
+            .push(Concept {
+                code: row.code,
+                display: row.display,
+                long_description: row.long_description,
+                billable: row.billable,
+                parent_code: row.parent_code,
+                added_date: row.added_date,
+                effective_date: row.effective_date,
+                termination_date: row.termination_date,
+                properties: row.properties.0.into_iter().collect(),
+            });
+    }
+
+    let fee_rows: Vec<FeeScheduleDbRow> = sqlx::query_as(
+        "select version_id, code, modifier, status, pctc, global_days, mult_proc, bilat, asst, co_surg, \
+                team_surg, work_rvu from mpfs_indicator",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut fees_by_version: HashMap<i64, HashMap<(String, String), FeeScheduleRow>> =
+        HashMap::new();
+    for row in fee_rows {
+        fees_by_version.entry(row.version_id).or_default().insert(
+            (row.code, row.modifier),
+            FeeScheduleRow {
+                status: row.status,
+                pctc: row.pctc,
+                global_days: row.global_days,
+                mult_proc: row.mult_proc,
+                bilat: row.bilat,
+                asst: row.asst,
+                co_surg: row.co_surg,
+                team_surg: row.team_surg,
+                work_rvu: row.work_rvu,
+            },
+        );
+    }
+
+    let ptp_rows: Vec<PtpRow> = sqlx::query_as(
+        "select version_id, column1, column2, effective_date, deletion_date, modifier_indicator, rationale \
+           from ncci_ptp_edit",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut ptp_by_version: HashMap<i64, HashMap<String, Vec<PtpEdit>>> = HashMap::new();
+    for row in ptp_rows {
+        ptp_by_version
+            .entry(row.version_id)
+            .or_default()
+            .entry(row.column1)
+            .or_default()
+            .push(PtpEdit {
+                column2: row.column2,
+                effective_date: row.effective_date,
+                deletion_date: row.deletion_date,
+                modifier_indicator: u8::try_from(row.modifier_indicator)
+                    .map_err(AppError::internal)?,
+                rationale: row.rationale,
+            });
+    }
+
+    let mue_rows: Vec<MueRow> =
+        sqlx::query_as("select version_id, code, mue_value, mai, rationale from mue_limit")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut mue_by_version: HashMap<i64, HashMap<String, MueLimit>> = HashMap::new();
+    for row in mue_rows {
+        mue_by_version.entry(row.version_id).or_default().insert(
+            row.code,
+            MueLimit {
+                value: u32::try_from(row.mue_value).map_err(AppError::internal)?,
+                mai: u8::try_from(row.mai).map_err(AppError::internal)?,
+                rationale: row.rationale,
+            },
+        );
+    }
+
+    let procedures = load_procedure_knowledge(&mut tx, &versions).await?;
+    let payers: Vec<PayerRow> =
+        sqlx::query_as("select payer_id, name, payer_type, notes from payer")
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.commit().await?;
+
+    let mut snapshot = CatalogSnapshot {
+        procedures,
+        payers: payers
+            .into_iter()
+            .map(|p| {
+                (
+                    p.payer_id.clone(),
+                    Payer {
+                        payer_id: p.payer_id,
+                        name: p.name,
+                        payer_type: p.payer_type,
+                        notes: p.notes,
+                    },
+                )
+            })
+            .collect(),
+        built_at: Some(Utc::now()),
+        ..CatalogSnapshot::default()
+    };
+    for (id, version) in versions {
+        match version.system {
+            CodeSystem::Mpfs => snapshot.fee_schedules.push(Arc::new(FeeScheduleRelease {
+                version,
+                rows: fees_by_version.remove(&id).unwrap_or_default(),
+            })),
+            CodeSystem::NcciPtp => snapshot.ptp.push(Arc::new(PtpRelease {
+                version,
+                edits: ptp_by_version.remove(&id).unwrap_or_default(),
+            })),
+            CodeSystem::Mue => snapshot.mue.push(Arc::new(MueRelease {
+                version,
+                limits: mue_by_version.remove(&id).unwrap_or_default(),
+            })),
+            system => {
+                snapshot
+                    .concepts
+                    .entry(system)
+                    .or_default()
+                    .push(Arc::new(ConceptRelease::new(
+                        version,
+                        concepts_by_version.remove(&id).unwrap_or_default(),
+                    )))
+            }
+        }
+    }
+    Ok(snapshot)
+}
+
+/// The procedure knowledge of the newest built-in CPT release (the default
+/// data set is the only source of it).
+async fn load_procedure_knowledge(
+    tx: &mut Transaction<'_, Postgres>,
+    versions: &HashMap<i64, CodeSystemVersion>,
+) -> Result<ProcedureKnowledge, AppError> {
+    let Some(version_id) = versions
+        .iter()
+        .filter(|(_, v)| v.system == CodeSystem::Cpt && v.builtin)
+        .max_by_key(|(_, v)| v.load_time)
+        .map(|(id, _)| *id)
+    else {
+        return Ok(ProcedureKnowledge::default());
+    };
+    let attributes: Vec<AttributeRow> = sqlx::query_as(
+        "select code, service_type, lesion_behavior, site_family, size_measure, \
+                size_lower_exclusive::float8 as size_lower_exclusive, \
+                size_upper_inclusive::float8 as size_upper_inclusive, typical_pos \
+           from procedure_attribute where version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let families: Vec<SiteFamilyRow> = sqlx::query_as(
+        "select site_family, display, anatomic_sites from site_family where version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let links: Vec<ProfileLinkRow> = sqlx::query_as(
+        "select procedure_scope, kind, target, relevance, note from profile_link \
+          where version_id = $1 order by ordinal",
+    )
+    .bind(version_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(ProcedureKnowledge {
+        attributes: attributes
+            .into_iter()
+            .map(|row| {
+                (
+                    row.code,
+                    ProcedureAttributes {
+                        service_type: row.service_type,
+                        lesion_behavior: row.lesion_behavior,
+                        site_family: row.site_family,
+                        size_measure: row.size_measure,
+                        size_lower_exclusive: row.size_lower_exclusive,
+                        size_upper_inclusive: row.size_upper_inclusive,
+                        typical_pos: row.typical_pos,
+                    },
+                )
+            })
+            .collect(),
+        site_families: families
+            .into_iter()
+            .map(|row| {
+                (
+                    row.site_family,
+                    SiteFamily {
+                        display: row.display,
+                        anatomic_sites: row.anatomic_sites,
+                    },
+                )
+            })
+            .collect(),
+        profile_links: links
+            .into_iter()
+            .map(|row| ProfileLink {
+                procedure_scope: row.procedure_scope,
+                kind: row.kind,
+                target: row.target,
+                relevance: row.relevance,
+                note: row.note,
+            })
+            .collect(),
+    })
+}
+
+/// A release about to be written.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    /// System.
+    pub system: CodeSystem,
+    /// Version label.
+    pub version: String,
+    /// First date of service.
+    pub effective_from: NaiveDate,
+    /// Last date of service.
+    pub effective_to: Option<NaiveDate>,
+    /// Part of the default data set.
+    pub builtin: bool,
+    /// Source file name.
+    pub source_file_name: String,
+    /// sha256 of the decompressed source.
+    pub sha256: String,
+    /// Rows loaded.
+    pub concept_count: u64,
+    /// Billable rows (ICD-10-CM).
+    pub billable_count: Option<u64>,
+}
+
+/// The version label of the release of `system` loaded from a file with
+/// this checksum, if any.
+pub async fn version_with_checksum(
+    pool: &PgPool,
+    system: CodeSystem,
+    sha256: &str,
+) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query_scalar(
+        "select version from code_system_version where system = $1 and sha256 = $2",
+    )
+    .bind(system.as_str())
+    .bind(sha256)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Whether `system` already has a release labelled `version`.
+pub async fn version_exists(
+    pool: &PgPool,
+    system: CodeSystem,
+    version: &str,
+) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from code_system_version where system = $1 and version = $2)",
+    )
+    .bind(system.as_str())
+    .bind(version)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Writes the release row; returns its id.
+pub async fn insert_release(
+    tx: &mut Transaction<'_, Postgres>,
+    release: &NewRelease,
+) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar(
+        "insert into code_system_version \
+             (system, version, effective_from, effective_to, builtin, source_file_name, sha256, \
+              concept_count, billable_count) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(release.system.as_str())
+    .bind(&release.version)
+    .bind(release.effective_from)
+    .bind(release.effective_to)
+    .bind(release.builtin)
+    .bind(&release.source_file_name)
+    .bind(&release.sha256)
+    .bind(i64::try_from(release.concept_count).map_err(AppError::internal)?)
+    .bind(
+        release
+            .billable_count
+            .map(i64::try_from)
+            .transpose()
+            .map_err(AppError::internal)?,
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Writes concepts of a release in chunks; `progress` is told each chunk's size.
+pub async fn insert_concepts(
+    tx: &mut Transaction<'_, Postgres>,
+    version_id: i64,
+    concepts: &[Concept],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), AppError> {
+    for chunk in concepts.chunks(CHUNK_ROWS) {
+        let properties: Vec<String> = chunk
+            .iter()
+            .map(|c| {
+                let map: BTreeMap<&str, &str> = c
+                    .properties
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                serde_json::to_string(&map).map_err(AppError::internal)
+            })
+            .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "insert into concept (version_id, code, display, long_description, billable, parent_code, \
+                                  added_date, effective_date, termination_date, properties) \
+             select $1, code, display, long_description, billable, parent_code, added, effective, terminated, \
+                    props::jsonb \
+               from unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::date[], $8::date[], \
+                           $9::date[], $10::text[]) \
+                    as t(code, display, long_description, billable, parent_code, added, effective, terminated, props)",
+        )
+        .bind(version_id)
+        .bind(chunk.iter().map(|c| c.code.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.display.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.long_description.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.billable).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.parent_code.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.added_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.effective_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.termination_date).collect::<Vec<_>>())
+        .bind(properties)
+        .execute(&mut **tx)
+        .await?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Writes MPFS rows of a release.
+pub async fn insert_fee_schedule(
+    tx: &mut Transaction<'_, Postgres>,
+    version_id: i64,
+    rows: &[(String, String, FeeScheduleRow)],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), AppError> {
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let column =
+            |f: fn(&FeeScheduleRow) -> &str| chunk.iter().map(|(_, _, r)| f(r)).collect::<Vec<_>>();
+        sqlx::query(
+            "insert into mpfs_indicator (version_id, code, modifier, status, pctc, global_days, mult_proc, bilat, \
+                                         asst, co_surg, team_surg, work_rvu) \
+             select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                                      $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[])",
+        )
+        .bind(version_id)
+        .bind(chunk.iter().map(|(code, _, _)| code.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, modifier, _)| modifier.as_str()).collect::<Vec<_>>())
+        .bind(column(|r| &r.status))
+        .bind(column(|r| &r.pctc))
+        .bind(column(|r| &r.global_days))
+        .bind(column(|r| &r.mult_proc))
+        .bind(column(|r| &r.bilat))
+        .bind(column(|r| &r.asst))
+        .bind(column(|r| &r.co_surg))
+        .bind(column(|r| &r.team_surg))
+        .bind(chunk.iter().map(|(_, _, r)| r.work_rvu).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Writes NCCI PTP edits of a release, as (column 1, edit, prior to 1996).
+pub async fn insert_ptp_edits(
+    tx: &mut Transaction<'_, Postgres>,
+    version_id: i64,
+    rows: &[(String, PtpEdit, bool)],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), AppError> {
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        sqlx::query(
+            "insert into ncci_ptp_edit (version_id, column1, column2, effective_date, deletion_date, prior_to_1996, \
+                                        modifier_indicator, rationale) \
+             select $1, * from unnest($2::text[], $3::text[], $4::date[], $5::date[], $6::bool[], $7::int2[], \
+                                      $8::text[])",
+        )
+        .bind(version_id)
+        .bind(chunk.iter().map(|(c1, _, _)| c1.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e, _)| e.column2.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e, _)| e.effective_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e, _)| e.deletion_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, _, prior)| *prior).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e, _)| i16::from(e.modifier_indicator)).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|(_, e, _)| e.rationale.as_str()).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Writes MUE limits of a release.
+pub async fn insert_mue_limits(
+    tx: &mut Transaction<'_, Postgres>,
+    version_id: i64,
+    rows: &[(String, MueLimit)],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), AppError> {
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        sqlx::query(
+            "insert into mue_limit (version_id, code, mue_value, mai, rationale) \
+             select $1, * from unnest($2::text[], $3::int4[], $4::int2[], $5::text[])",
+        )
+        .bind(version_id)
+        .bind(
+            chunk
+                .iter()
+                .map(|(code, _)| code.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, l)| i32::try_from(l.value).map_err(AppError::internal))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, l)| i16::from(l.mai))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, l)| l.rationale.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut **tx)
+        .await?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Writes the procedure knowledge of the default data set.
+pub async fn insert_procedure_knowledge(
+    tx: &mut Transaction<'_, Postgres>,
+    version_id: i64,
+    knowledge: &ProcedureKnowledge,
+) -> Result<(), AppError> {
+    let attributes: Vec<(&String, &ProcedureAttributes)> = knowledge.attributes.iter().collect();
+    sqlx::query(
+        "insert into procedure_attribute (version_id, code, service_type, lesion_behavior, site_family, size_measure, \
+                                          size_lower_exclusive, size_upper_inclusive, typical_pos) \
+         select $1, code, service_type, lesion_behavior, site_family, size_measure, lower_cm::numeric, \
+                upper_cm::numeric, string_to_array(pos, ';') \
+           from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], \
+                       $9::text[]) \
+                as t(code, service_type, lesion_behavior, site_family, size_measure, lower_cm, upper_cm, pos)",
+    )
+    .bind(version_id)
+    .bind(attributes.iter().map(|(code, _)| code.as_str()).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.service_type.as_str()).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.lesion_behavior.as_deref()).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.site_family.as_deref()).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.size_measure.as_deref()).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.size_lower_exclusive).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.size_upper_inclusive).collect::<Vec<_>>())
+    .bind(attributes.iter().map(|(_, a)| a.typical_pos.join(";")).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+
+    let families: Vec<(&String, &SiteFamily)> = knowledge.site_families.iter().collect();
+    sqlx::query(
+        "insert into site_family (version_id, site_family, display, anatomic_sites) \
+         select $1, id, display, string_to_array(sites, ';') from unnest($2::text[], $3::text[], $4::text[]) \
+                as t(id, display, sites)",
+    )
+    .bind(version_id)
+    .bind(families.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())
+    .bind(families.iter().map(|(_, f)| f.display.as_str()).collect::<Vec<_>>())
+    .bind(families.iter().map(|(_, f)| f.anatomic_sites.join(";")).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+
+    let links = &knowledge.profile_links;
+    sqlx::query(
+        "insert into profile_link (version_id, procedure_scope, kind, target, relevance, note, ordinal) \
+         select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[])",
+    )
+    .bind(version_id)
+    .bind(links.iter().map(|l| l.procedure_scope.as_str()).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.target.as_str()).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.relevance.as_str()).collect::<Vec<_>>())
+    .bind(links.iter().map(|l| l.note.as_str()).collect::<Vec<_>>())
+    .bind((0..i32::try_from(links.len()).map_err(AppError::internal)?).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds payers that are not there yet; existing rows are left as an operator set them.
+pub async fn insert_missing_payers(
+    tx: &mut Transaction<'_, Postgres>,
+    payers: &[Payer],
+) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into payer (payer_id, name, payer_type, notes) \
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+         on conflict (payer_id) do nothing",
+    )
+    .bind(
+        payers
+            .iter()
+            .map(|p| p.payer_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(payers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>())
+    .bind(
+        payers
+            .iter()
+            .map(|p| p.payer_type.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(payers.iter().map(|p| p.notes.as_str()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A listener for the notifications the reference-data triggers send.
+pub async fn listen_for_changes(pool: &PgPool) -> Result<sqlx::postgres::PgListener, AppError> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen("claimscrub_reference_data").await?;
+    Ok(listener)
 }

@@ -174,20 +174,6 @@ async fn health_reports_serving_overall_and_per_service(pool: PgPool) {
 async fn rpcs_not_yet_served_answer_unimplemented_with_error_info(pool: PgPool) {
     let app = spawn_app(pool).await;
     let status = app
-        .code_lookup()
-        .lookup_code(pb::LookupCodeRequest::default())
-        .await
-        .expect_err("not served yet");
-    assert_eq!(status.code(), Code::Unimplemented);
-    let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, "NOT_IMPLEMENTED");
-    assert_eq!(info.domain, "claimscrub");
-    assert_eq!(
-        info.metadata["rpc"],
-        "claimscrub.v1.CodeLookupService/LookupCode"
-    );
-
-    let status = app
         .claim_validation()
         .list_rules(pb::ListRulesRequest::default())
         .await
@@ -200,6 +186,13 @@ async fn rpcs_not_yet_served_answer_unimplemented_with_error_info(pool: PgPool) 
         .await
         .expect_err("not served yet");
     assert_eq!(status.code(), Code::Unimplemented);
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "NOT_IMPLEMENTED");
+    assert_eq!(info.domain, "claimscrub");
+    assert_eq!(
+        info.metadata["rpc"],
+        "claimscrub.v1.AuditService/GetAuditStats"
+    );
     app.shutdown().await.expect("clean shutdown");
 }
 

@@ -13,6 +13,57 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+/// The claimscrub binary under test.
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_claimscrub");
+
+/// The server-level URL tests run against (DATABASE_URL or the .env default).
+pub(crate) fn maintenance_url() -> String {
+    dotenvy::var("DATABASE_URL").expect("DATABASE_URL (or .env) must name a PostgreSQL server")
+}
+
+/// The URL of database `name` on the test server.
+pub(crate) fn database_url(name: &str) -> String {
+    let base = maintenance_url();
+    let without_query = base.split('?').next().expect("url");
+    let server = without_query
+        .rsplit_once('/')
+        .map_or(without_query, |(server, _)| server);
+    format!("{server}/{name}")
+}
+
+/// The URL of the database behind a `#[sqlx::test]` pool.
+pub(crate) fn pool_url(pool: &PgPool) -> String {
+    database_url(
+        pool.connect_options()
+            .get_database()
+            .expect("test databases are named"),
+    )
+}
+
+/// A file of the shared fixtures (`../shared/data`, or `$CLAIMSCRUB_SHARED_DATA`).
+/// `None`, after saying so, when the folder is absent (a user's clone without
+/// the licensed fixtures); `.ci/run` refuses to run without it, so CI never
+/// skips these tests.
+pub(crate) fn shared_data(relative: &str) -> Option<std::path::PathBuf> {
+    let root = std::env::var_os("CLAIMSCRUB_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    if !root.is_dir() {
+        eprintln!(
+            "SKIPPED: shared test data not found at {}; set CLAIMSCRUB_SHARED_DATA to run this test",
+            root.display()
+        );
+        return None;
+    }
+    let path = root.join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing from the shared data",
+        path.display()
+    );
+    Some(path)
+}
+
 /// Logs go to the test output only with TEST_LOG set (zero2prod style).
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {
@@ -90,4 +141,47 @@ impl TestApp {
         let _ = self.stop.send(());
         self.server.await.expect("server task")
     }
+}
+
+/// Progress sink for imports made by tests.
+struct Quiet;
+
+impl claimscrub::app::import::ImportProgress for Quiet {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// Imports shared fixtures through the same code path as `claimscrub
+/// import`, in-process. False (after saying so) when the fixtures are absent.
+pub(crate) async fn import_shared(
+    pool: &PgPool,
+    files: &[(claimscrub::app::import::ImportKind, &str)],
+) -> bool {
+    import_shared_as(pool, files, None).await
+}
+
+/// [`import_shared`] with an explicit version label and effective date, for
+/// files that name no release (POS, CPT).
+pub(crate) async fn import_shared_as(
+    pool: &PgPool,
+    files: &[(claimscrub::app::import::ImportKind, &str)],
+    release: Option<(&str, chrono::NaiveDate)>,
+) -> bool {
+    for (kind, relative) in files {
+        let Some(path) = shared_data(relative) else {
+            return false;
+        };
+        let request = claimscrub::app::import::ImportRequest {
+            kind: *kind,
+            path,
+            version: release.map(|(version, _)| version.to_owned()),
+            effective_from: release.map(|(_, from)| from),
+            effective_to: None,
+        };
+        claimscrub::app::import::import_file(pool, &request, &Quiet)
+            .await
+            .unwrap_or_else(|e| panic!("importing {relative}: {e}"));
+    }
+    true
 }

@@ -14,24 +14,13 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::helpers::spawn_app;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_claimscrub");
-
-/// The server-level URL tests run against (DATABASE_URL or the .env default).
-fn maintenance_url() -> String {
-    dotenvy::var("DATABASE_URL").expect("DATABASE_URL (or .env) must name a PostgreSQL server")
-}
+use crate::helpers::{BINARY, database_url, maintenance_url, spawn_app};
 
 /// A database name no other test uses, and its URL.
 fn fresh_database(prefix: &str) -> (String, String) {
     let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-    let base = maintenance_url();
-    let without_query = base.split('?').next().expect("url");
-    let server = without_query
-        .rsplit_once('/')
-        .map_or(without_query, |(server, _)| server);
-    (name.clone(), format!("{server}/{name}"))
+    let url = database_url(&name);
+    (name, url)
 }
 
 async fn drop_database(name: &str) {

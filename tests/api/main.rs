@@ -2,7 +2,10 @@
 //! PostgreSQL database per test (`#[sqlx::test]`), called with the generated
 //! tonic clients. One binary, so the crate links once.
 
+mod code_lookup;
 mod contract;
 mod helpers;
+mod import;
 mod lifecycle;
+mod procedures;
 mod reference_data;

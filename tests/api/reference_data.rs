@@ -32,7 +32,8 @@ async fn insert_release(
 }
 
 #[sqlx::test]
-async fn an_empty_database_has_no_releases(pool: PgPool) {
+async fn a_fresh_database_gets_the_default_data_set_once(pool: PgPool) {
+    let url = crate::helpers::pool_url(&pool);
     let app = spawn_app(pool).await;
     let response = app
         .reference_data()
@@ -40,8 +41,49 @@ async fn an_empty_database_has_no_releases(pool: PgPool) {
         .await
         .expect("ok")
         .into_inner();
-    assert!(response.code_system_versions.is_empty());
-    assert!(response.next_page_token.is_empty());
+    let systems: Vec<i32> = response
+        .code_system_versions
+        .iter()
+        .map(|v| v.system)
+        .collect();
+    let mut expected: Vec<i32> = [
+        pb::CodeSystem::Cpt,
+        pb::CodeSystem::Icd10cm,
+        pb::CodeSystem::Modifier,
+        pb::CodeSystem::Mpfs,
+        pb::CodeSystem::Pos,
+        pb::CodeSystem::Taxonomy,
+    ]
+    .into_iter()
+    .map(i32::from)
+    .collect();
+    expected.sort_unstable();
+    let mut sorted = systems.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected);
+    for version in &response.code_system_versions {
+        assert!(version.builtin, "{}", version.name);
+        assert_eq!(version.source_file_name, "reference/default");
+        assert_eq!(
+            version.effective_from,
+            Some(pb::google::r#type::Date {
+                year: 2000,
+                month: 1,
+                day: 1
+            })
+        );
+        assert!(version.concept_count > 0, "{}", version.name);
+    }
+    app.shutdown().await.expect("clean shutdown");
+
+    // A second start (the first one closed its pool) finds the same set and loads nothing.
+    let pool = PgPool::connect(&url).await.expect("reconnects");
+    let app = spawn_app(pool.clone()).await;
+    let count: i64 = sqlx::query_scalar("select count(*) from code_system_version")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 6);
     app.shutdown().await.expect("clean shutdown");
 }
 
@@ -80,7 +122,21 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
         .expect("ok")
         .into_inner();
     assert_eq!(second.code_system_versions[0].version, "FY2025");
-    assert!(second.next_page_token.is_empty(), "last page");
+
+    let third = client
+        .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
+            system: pb::CodeSystem::Icd10cm.into(),
+            page_size: 1,
+            page_token: second.next_page_token.clone(),
+        })
+        .await
+        .expect("ok")
+        .into_inner();
+    assert!(
+        third.code_system_versions[0].builtin,
+        "the default set comes last"
+    );
+    assert!(third.next_page_token.is_empty(), "last page");
 
     let reused = client
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
@@ -101,7 +157,13 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
         .await
         .expect("ok")
         .into_inner();
-    assert_eq!(all.code_system_versions.len(), 3);
+    assert_eq!(
+        all.code_system_versions
+            .iter()
+            .filter(|v| !v.builtin)
+            .count(),
+        3
+    );
 
     let pos = client
         .get_code_system_version(pb::GetCodeSystemVersionRequest {

@@ -1,0 +1,20 @@
+//! Throughput baseline: a tonic server with nothing but the gRPC health
+//! service, whose `Check` is as cheap as an echo. `scripts/bench-lookup.sh`
+//! measures it and claimscrub's LookupCode the same way in the same run.
+//!
+//! Usage: `cargo run --release --example bare_health_server [ADDRESS]`
+//! (default 127.0.0.1:50099).
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:50099".to_owned())
+        .parse()?;
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .serve(address)
+        .await?;
+    Ok(())
+}

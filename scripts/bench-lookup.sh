@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# LookupCode throughput against a bare tonic server, measured the same way in
+# the same run: h2load with pre-encoded gRPC frames, 16 connections x 32
+# concurrent streams (h2load, server and database share this machine).
+#
+#   scripts/bench-lookup.sh [REQUESTS]      (default 300000)
+#
+# Needs: h2load (Debian package nghttp2-client), PostgreSQL at DATABASE_URL
+# (default: a scratch database claimscrub_bench on 127.0.0.1), and the shared
+# ICD-10-CM file in ../shared/data (or $CLAIMSCRUB_SHARED_DATA).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REQUESTS="${1:-300000}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/claimscrub_bench}"
+DATA="${CLAIMSCRUB_SHARED_DATA:-../shared/data}"
+command -v h2load >/dev/null || { echo "h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
+
+cargo build --release --quiet --bin claimscrub --example bare_health_server
+BIN=target/release/claimscrub
+"$BIN" import icd10cm-tabular "$DATA/icd10cm/icd10cm-tabular-April-1-2026.xml.gz" >/dev/null 2>&1
+
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+RUST_LOG=warn "$BIN" serve --listen 127.0.0.1:50098 >"$WORK/server.log" 2>&1 &
+target/release/examples/bare_health_server 127.0.0.1:50099 &
+for _ in $(seq 1 100); do
+  "$BIN" health-check --address 127.0.0.1:50098 >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+# gRPC frames: flag 0, big-endian length, protobuf message.
+python3 - "$WORK" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def frame(message):
+    return b"\x00" + struct.pack(">I", len(message)) + message
+date = bytes([0x08]) + bytes([0xea, 0x0f]) + bytes([0x10, 0x01, 0x18, 0x0f])   # 2026-01-15
+lookup = bytes([0x08, 0x03]) + bytes([0x12, 0x06]) + b"D23.61" + bytes([0x1a, len(date)]) + date
+open(f"{out}/lookup.bin", "wb").write(frame(lookup))
+open(f"{out}/health.bin", "wb").write(frame(b""))
+PY
+
+run() {  # name url body
+  h2load -n "$REQUESTS" -c 16 -m 32 -t 1 -d "$3" \
+    -H 'content-type: application/grpc' -H 'te: trailers' "$2" >"$WORK/$1.out"
+  local rps ok
+  rps=$(grep -o 'finished in [^,]*, [0-9.]* req/s' "$WORK/$1.out" | grep -o '[0-9.]* req/s' | cut -d' ' -f1)
+  ok=$(grep -o '[0-9]* succeeded' "$WORK/$1.out" | head -1 | cut -d' ' -f1)
+  echo "$1: $rps req/s ($ok of $REQUESTS succeeded)" >&2
+  echo "$rps"
+}
+# h2load counts HTTP 200 as success and never reads grpc-status: check once.
+nghttp -v -d "$WORK/lookup.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+  http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode | grep -a -q 'grpc-status: 0' \
+  || { echo "LookupCode did not answer grpc-status 0" >&2; exit 1; }
+
+LOOKUP=$(run lookup http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin")
+BARE=$(run bare-health http://127.0.0.1:50099/grpc.health.v1.Health/Check "$WORK/health.bin")
+python3 -c "print(f'LookupCode {float($LOOKUP):,.0f} req/s, bare tonic {float($BARE):,.0f} req/s, ratio {float($LOOKUP)/float($BARE):.2f}')"
