@@ -234,16 +234,22 @@ pub fn search(
             version: None,
         });
     };
-    let hits: Vec<Hit<'_>> = ranked_hits(release, system, query)
+    let hits: Vec<Hit> = ranked_hits(release, system, query)
         .into_iter()
-        .filter(|h| !billable_only || h.concept.billable)
+        .filter(|h| !billable_only || release.search.is_billable(h.position))
         .collect();
     let total = hits.len();
+    // Only the page's concepts are looked up and copied.
     let page: Vec<(Concept, f64)> = hits
-        .into_iter()
+        .iter()
         .skip(offset)
         .take(size)
-        .map(|h| (h.concept.clone(), h.score))
+        .filter_map(|h| {
+            release
+                .concepts
+                .get(release.search.code_at(h.position))
+                .map(|c| (c.clone(), h.score))
+        })
         .collect();
     let next = offset + page.len();
     Ok(SearchPage {
@@ -258,14 +264,14 @@ pub fn search(
     })
 }
 
-fn ranked_hits<'a>(release: &'a ConceptRelease, system: CodeSystem, query: &str) -> Vec<Hit<'a>> {
+fn ranked_hits(release: &ConceptRelease, system: CodeSystem, query: &str) -> Vec<Hit> {
     let canonical = codes::canonical(system, query);
     let looks_like_code = !canonical.is_empty()
         && canonical.chars().all(|c| c.is_ascii_alphanumeric())
         && canonical.chars().any(|c| c.is_ascii_digit());
     if looks_like_code {
-        release.search.by_code_prefix(&release.concepts, &canonical)
+        release.search.by_code_prefix(&canonical)
     } else {
-        release.search.by_words(&release.concepts, query)
+        release.search.by_words(query)
     }
 }

@@ -12,11 +12,11 @@ const STOPWORDS: [&str; 14] = [
     "a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "due",
 ];
 
-/// A search hit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit<'a> {
-    /// The concept.
-    pub concept: &'a Concept,
+/// A search hit: a position in the index's code order and its relevance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// Position of the concept (see [`SearchIndex::code_at`]).
+    pub position: u32,
     /// Relevance; higher is better.
     pub score: f64,
 }
@@ -26,6 +26,10 @@ pub struct Hit<'a> {
 pub struct SearchIndex {
     /// Codes in ascending order (concept positions refer to this order).
     codes: Vec<String>,
+    /// Distinct title words per position, for ranking short titles first.
+    title_lengths: Vec<u16>,
+    /// Billable flag per position.
+    billable: Vec<bool>,
     /// (word, sorted positions of the concepts whose titles contain it), by word.
     words: Vec<(String, Vec<u32>)>,
 }
@@ -38,14 +42,9 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|w| !STOPWORDS.contains(&w.as_str()))
 }
 
-fn title_words(concept: &Concept) -> Vec<String> {
-    let mut all: Vec<String> = words(&concept.display)
-        .chain(concept.long_description.iter().flat_map(|d| words(d)))
-        .collect();
-    all.sort();
-    all.dedup();
-    all
-}
+/// Query words shorter than this match whole words only: a one-letter
+/// prefix would match most of the code system.
+const MIN_PREFIX_LEN: usize = 2;
 
 impl SearchIndex {
     /// Builds the index of a release's concepts.
@@ -53,60 +52,86 @@ impl SearchIndex {
         let mut codes: Vec<String> = concepts.keys().cloned().collect();
         codes.sort();
         let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut title_lengths = Vec::with_capacity(codes.len());
+        let mut billable = Vec::with_capacity(codes.len());
         for (position, code) in codes.iter().enumerate() {
             let position = u32::try_from(position).expect("fewer than 4 billion concepts");
-            for word in title_words(&concepts[code]) {
+            let concept = &concepts[code];
+            let mut title: Vec<String> = words(&concept.display)
+                .chain(concept.long_description.iter().flat_map(|d| words(d)))
+                .collect();
+            title.sort();
+            title.dedup();
+            title_lengths.push(u16::try_from(title.len()).unwrap_or(u16::MAX));
+            billable.push(concept.billable);
+            for word in title {
                 postings.entry(word).or_default().push(position);
             }
         }
         let mut words: Vec<(String, Vec<u32>)> = postings.into_iter().collect();
         words.sort_by(|a, b| a.0.cmp(&b.0));
-        Self { codes, words }
+        Self {
+            codes,
+            title_lengths,
+            billable,
+            words,
+        }
     }
 
-    /// Concepts whose canonical code starts with `prefix`, exact match first,
-    /// then shorter codes.
-    pub fn by_code_prefix<'a>(
-        &self,
-        concepts: &'a HashMap<String, Concept>,
-        prefix: &str,
-    ) -> Vec<Hit<'a>> {
+    /// The canonical code at a position.
+    pub fn code_at(&self, position: u32) -> &str {
+        &self.codes[position as usize]
+    }
+
+    /// Whether the concept at a position is billable.
+    pub fn is_billable(&self, position: u32) -> bool {
+        self.billable[position as usize]
+    }
+
+    /// Concepts whose canonical code starts with `prefix`, in code order (the
+    /// exact code first); shorter codes score higher.
+    pub fn by_code_prefix(&self, prefix: &str) -> Vec<Hit> {
         let start = self.codes.partition_point(|c| c.as_str() < prefix);
-        self.codes[start..]
-            .iter()
-            .take_while(|c| c.starts_with(prefix))
-            .filter_map(|code| concepts.get(code))
-            .map(|concept| Hit {
-                concept,
-                score: 1.0 / (1.0 + (concept.code.len() - prefix.len()) as f64),
+        let end = start + self.codes[start..].partition_point(|c| c.starts_with(prefix));
+        (start..end)
+            .map(|position| Hit {
+                position: u32::try_from(position).expect("fewer than 4 billion concepts"),
+                score: 1.0 / (1.0 + (self.codes[position].len() - prefix.len()) as f64),
             })
             .collect()
     }
 
-    /// Concepts whose titles contain every word of `query` (as a word or a
-    /// word prefix), best first: exact word matches and short titles rank
-    /// higher, billable codes break ties.
-    pub fn by_words<'a>(
-        &self,
-        concepts: &'a HashMap<String, Concept>,
-        query: &str,
-    ) -> Vec<Hit<'a>> {
+    fn exact(&self, word: &str) -> &[u32] {
+        self.words
+            .binary_search_by(|(w, _)| w.as_str().cmp(word))
+            .map_or(&[], |i| self.words[i].1.as_slice())
+    }
+
+    /// Concepts whose titles contain every word of `query` (as a word or,
+    /// for words of two letters or more, a word prefix), best first: exact
+    /// word matches and short titles rank higher, billable codes break ties.
+    pub fn by_words(&self, query: &str) -> Vec<Hit> {
         let terms: Vec<String> = words(query).collect();
         if terms.is_empty() {
             return Vec::new();
         }
         let mut candidates: Option<Vec<u32>> = None;
         for term in &terms {
-            let start = self
-                .words
-                .partition_point(|(w, _)| w.as_str() < term.as_str());
-            let mut matching: Vec<u32> = self.words[start..]
-                .iter()
-                .take_while(|(w, _)| w.starts_with(term.as_str()))
-                .flat_map(|(_, positions)| positions.iter().copied())
-                .collect();
-            matching.sort_unstable();
-            matching.dedup();
+            let matching: Vec<u32> = if term.chars().count() < MIN_PREFIX_LEN {
+                self.exact(term).to_vec()
+            } else {
+                let start = self
+                    .words
+                    .partition_point(|(w, _)| w.as_str() < term.as_str());
+                let mut union: Vec<u32> = self.words[start..]
+                    .iter()
+                    .take_while(|(w, _)| w.starts_with(term.as_str()))
+                    .flat_map(|(_, positions)| positions.iter().copied())
+                    .collect();
+                union.sort_unstable();
+                union.dedup();
+                union
+            };
             candidates = Some(match candidates {
                 None => matching,
                 Some(previous) => intersect(&previous, &matching),
@@ -115,30 +140,37 @@ impl SearchIndex {
                 return Vec::new();
             }
         }
-        let mut hits: Vec<Hit<'a>> = candidates
+        let exact_lists: Vec<&[u32]> = terms.iter().map(|t| self.exact(t)).collect();
+        let mut hits: Vec<Hit> = candidates
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|position| concepts.get(&self.codes[position as usize]))
-            .map(|concept| {
-                let title = title_words(concept);
-                let exact = terms
+            .map(|position| {
+                let exact = exact_lists
                     .iter()
-                    .filter(|t| title.binary_search(t).is_ok())
+                    .filter(|list| list.binary_search(&position).is_ok())
                     .count() as f64;
                 let matched = (exact + 0.7 * (terms.len() as f64 - exact)) / terms.len() as f64;
-                let brevity = 1.0 / (1.0 + 0.08 * title.len() as f64);
-                let billable = if concept.billable { 0.01 } else { 0.0 };
+                let brevity = 1.0 / (1.0 + 0.08 * f64::from(self.title_lengths[position as usize]));
+                let billable = if self.billable[position as usize] {
+                    0.01
+                } else {
+                    0.0
+                };
                 Hit {
-                    concept,
+                    position,
                     score: matched * brevity + billable,
                 }
             })
             .collect();
-        hits.sort_by(|a, b| {
+        hits.sort_unstable_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
-                .then(a.concept.code.len().cmp(&b.concept.code.len()))
-                .then(a.concept.code.cmp(&b.concept.code))
+                .then(
+                    self.code_at(a.position)
+                        .len()
+                        .cmp(&self.code_at(b.position).len()),
+                )
+                .then(a.position.cmp(&b.position))
         });
         hits
     }
@@ -185,6 +217,12 @@ mod tests {
             .collect()
     }
 
+    fn codes(index: &SearchIndex, hits: &[Hit]) -> Vec<String> {
+        hits.iter()
+            .map(|h| index.code_at(h.position).to_owned())
+            .collect()
+    }
+
     fn sample() -> HashMap<String, Concept> {
         concepts(&[
             ("D23", "Other benign neoplasms of skin", false),
@@ -215,45 +253,44 @@ mod tests {
 
     #[test]
     fn words_find_the_specific_benign_trunk_code_first() {
-        let concepts = sample();
-        let index = SearchIndex::build(&concepts);
-        let hits = index.by_words(&concepts, "benign neoplasm skin trunk");
-        assert_eq!(hits[0].concept.code, "D235");
+        let index = SearchIndex::build(&sample());
+        let found = codes(&index, &index.by_words("benign neoplasm skin trunk"));
+        assert_eq!(found[0], "D235");
         assert!(
-            hits.iter().all(|h| h.concept.code != "D225"),
+            !found.contains(&"D225".to_owned()),
             "nevi are not 'benign neoplasm'"
         );
         assert!(
-            hits.iter().all(|h| h.concept.code != "C4459"),
+            !found.contains(&"C4459".to_owned()),
             "every word must match"
         );
     }
 
     #[test]
     fn a_query_word_matches_longer_index_words() {
-        let concepts = sample();
-        let index = SearchIndex::build(&concepts);
-        let hits = index.by_words(&concepts, "neoplasm skin");
+        let index = SearchIndex::build(&sample());
+        let found = codes(&index, &index.by_words("neoplasm skin"));
         assert!(
-            hits.iter().any(|h| h.concept.code == "D23"),
+            found.contains(&"D23".to_owned()),
             "'neoplasm' is a prefix of 'neoplasms'"
         );
         assert!(
-            index.by_words(&concepts, "of the").is_empty(),
+            index.by_words("of the").is_empty(),
             "stopwords alone match nothing"
+        );
+        assert!(
+            index.by_words("t").is_empty(),
+            "one letter matches whole words only"
         );
     }
 
     #[test]
-    fn code_prefixes_rank_the_exact_code_first() {
-        let concepts = sample();
-        let index = SearchIndex::build(&concepts);
-        let codes: Vec<&str> = index
-            .by_code_prefix(&concepts, "D236")
-            .iter()
-            .map(|h| h.concept.code.as_str())
-            .collect();
-        assert_eq!(codes, ["D236", "D2361"]);
-        assert!(index.by_code_prefix(&concepts, "Z99").is_empty());
+    fn code_prefixes_come_in_code_order() {
+        let index = SearchIndex::build(&sample());
+        assert_eq!(
+            codes(&index, &index.by_code_prefix("D236")),
+            ["D236", "D2361"]
+        );
+        assert!(index.by_code_prefix("Z99").is_empty());
     }
 }
