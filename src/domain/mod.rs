@@ -1,9 +1,11 @@
 //! Pure domain types: code systems, their releases and the catalog snapshot. No I/O.
 
 pub mod catalog;
+pub mod claim;
 pub mod code_system;
 pub mod codes;
 pub mod fee_schedule;
+pub mod finding;
 pub mod procedures;
 pub mod search;
 pub mod validity;

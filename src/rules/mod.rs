@@ -1,5 +1,177 @@
-//! The pure rule engine: rules evaluate a claim against the in-memory catalog
-//! snapshot and return findings. No I/O, so every rule is a plain unit test.
+//! The pure rule engine: each rule checks one thing about a claim against
+//! the catalog snapshot and reports findings. No I/O, so every rule is a
+//! plain unit test (one file per rule, tests beside it).
 //!
-//! The engine and its rules arrive with claim validation; this module marks
-//! their place in the layering (see the crate documentation).
+//! The engine runs a versioned rule set in a fixed order and derives the
+//! disposition: any error rejects, warnings alone accept with warnings.
+
+use chrono::NaiveDate;
+
+use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::claim::{Claim, ServiceLine};
+use crate::domain::finding::{Disposition, Finding, Severity};
+
+pub mod diagnosis_codes;
+pub mod diagnosis_pointers;
+pub mod duplicate_line;
+pub mod em_same_day;
+pub mod excision_site;
+pub mod excision_size;
+pub mod lesion_behavior;
+pub mod modifier_codes;
+pub mod place_of_service;
+pub mod repair_bundling;
+pub mod taxonomy;
+pub mod units;
+
+#[cfg(test)]
+pub mod test_support;
+
+/// Version of the rule set; stored with every decision so it can be replayed.
+pub const RULESET_VERSION: &str = "2026.11.0";
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSource {
+    /// CMS code sets, fee schedule and manuals.
+    Cms,
+    /// National Correct Coding Initiative.
+    Ncci,
+    /// CPT coding conventions.
+    Cpt,
+    /// A payer's policy.
+    Payer,
+    /// claimscrub's own rule.
+    House,
+}
+
+/// What a rule sees.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleContext<'a> {
+    /// The claim.
+    pub claim: &'a Claim,
+    /// The reference data.
+    pub catalog: &'a CatalogSnapshot,
+}
+
+impl<'a> RuleContext<'a> {
+    /// The lines with their 1-based numbers and dates of service.
+    pub fn lines(&self) -> impl Iterator<Item = (u32, &'a ServiceLine, Option<NaiveDate>)> + 'a {
+        let claim = self.claim;
+        claim.lines.iter().enumerate().map(move |(i, line)| {
+            (
+                u32::try_from(i + 1).unwrap_or(u32::MAX),
+                line,
+                claim.line_date(line),
+            )
+        })
+    }
+}
+
+/// One check.
+pub trait Rule: Send + Sync {
+    /// Stable id, e.g. `ICD10CM_NOT_BILLABLE`.
+    fn id(&self) -> &'static str;
+    /// What it checks.
+    fn description(&self) -> &'static str;
+    /// Severity before payer overrides.
+    fn default_severity(&self) -> Severity;
+    /// Where it comes from.
+    fn source(&self) -> RuleSource;
+    /// Appends what it finds to `out`.
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>);
+}
+
+/// Builds a finding of `rule` with its default severity.
+pub fn finding(
+    rule: &dyn Rule,
+    line_number: u32,
+    field_path: impl Into<String>,
+    message: impl Into<String>,
+) -> Finding {
+    Finding {
+        rule_id: rule.id(),
+        severity: rule.default_severity(),
+        line_number,
+        field_path: field_path.into(),
+        message: message.into(),
+        suggested_code: None,
+        suggestion: None,
+    }
+}
+
+/// A versioned, ordered rule set.
+pub struct RuleSet {
+    /// Version.
+    pub version: &'static str,
+    /// Rules in evaluation order.
+    pub rules: Vec<Box<dyn Rule>>,
+}
+
+impl RuleSet {
+    /// Every built-in rule, in evaluation order.
+    pub fn standard() -> Self {
+        let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+        rules.extend(diagnosis_codes::rules());
+        rules.extend(diagnosis_pointers::rules());
+        rules.extend(modifier_codes::rules());
+        rules.extend(place_of_service::rules());
+        rules.push(Box::new(taxonomy::TaxonomyInvalid));
+        rules.extend(units::rules());
+        rules.push(Box::new(duplicate_line::DuplicateLine));
+        rules.push(Box::new(excision_size::SizeBandMismatch));
+        rules.push(Box::new(excision_site::AnatomicSiteMismatch));
+        rules.push(Box::new(lesion_behavior::LesionBehaviorMismatch));
+        rules.push(Box::new(em_same_day::EmWithoutModifier25));
+        rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
+        Self {
+            version: RULESET_VERSION,
+            rules,
+        }
+    }
+
+    /// Runs every rule; findings in rule order, then line order.
+    pub fn evaluate(
+        &self,
+        claim: &Claim,
+        catalog: &CatalogSnapshot,
+    ) -> (Disposition, Vec<Finding>) {
+        let context = RuleContext { claim, catalog };
+        let mut findings = Vec::new();
+        for rule in &self.rules {
+            rule.evaluate(&context, &mut findings);
+        }
+        (Disposition::of(&findings), findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_upper_snake() {
+        let set = RuleSet::standard();
+        let mut ids: Vec<&str> = set.rules.iter().map(|r| r.id()).collect();
+        for id in &ids {
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                "{id}"
+            );
+        }
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "duplicate rule ids");
+    }
+
+    #[test]
+    fn a_clean_claim_is_accepted() {
+        let catalog = test_support::catalog();
+        let (disposition, findings) =
+            RuleSet::standard().evaluate(&test_support::clean_claim(), &catalog);
+        assert_eq!(findings, Vec::new());
+        assert_eq!(disposition, Disposition::Accept);
+    }
+}

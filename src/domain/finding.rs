@@ -1,0 +1,88 @@
+//! What the rules report: findings with a severity, and the disposition a
+//! set of findings leads to.
+
+/// Severity of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Coder review; submission allowed.
+    Warning,
+    /// The payer would reject: fix before submitting.
+    Error,
+}
+
+/// The scrubber's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// No warnings or errors.
+    Accept,
+    /// Warnings only.
+    AcceptWithWarnings,
+    /// At least one error.
+    Reject,
+}
+
+impl Disposition {
+    /// Any error rejects; only warnings accept with warnings.
+    pub fn of(findings: &[Finding]) -> Self {
+        match findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Error) => Self::Reject,
+            Some(Severity::Warning) => Self::AcceptWithWarnings,
+            Some(Severity::Info) | None => Self::Accept,
+        }
+    }
+}
+
+/// One thing wrong or questionable in a claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable rule id.
+    pub rule_id: &'static str,
+    /// Severity (after payer overrides).
+    pub severity: Severity,
+    /// 1-based line, 0 for the claim.
+    pub line_number: u32,
+    /// Field path, google.rpc.BadRequest syntax (`lines[0].modifiers[1]`).
+    pub field_path: String,
+    /// What is wrong, without PHI.
+    pub message: String,
+    /// The code to use instead.
+    pub suggested_code: Option<String>,
+    /// How to fix it.
+    pub suggestion: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: Severity) -> Finding {
+        Finding {
+            rule_id: "TEST",
+            severity,
+            line_number: 0,
+            field_path: String::new(),
+            message: String::new(),
+            suggested_code: None,
+            suggestion: None,
+        }
+    }
+
+    #[test]
+    fn any_error_rejects_and_warnings_alone_accept_with_warnings() {
+        assert_eq!(Disposition::of(&[]), Disposition::Accept);
+        assert_eq!(
+            Disposition::of(&[finding(Severity::Info)]),
+            Disposition::Accept
+        );
+        assert_eq!(
+            Disposition::of(&[finding(Severity::Warning)]),
+            Disposition::AcceptWithWarnings
+        );
+        assert_eq!(
+            Disposition::of(&[finding(Severity::Warning), finding(Severity::Error)]),
+            Disposition::Reject
+        );
+    }
+}

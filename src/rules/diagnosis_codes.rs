@@ -1,0 +1,204 @@
+//! ICD-10-CM validity of the claim's diagnoses on the date of service:
+//! unknown codes, headers, missing 7th characters and codes of another
+//! fiscal year. Four rules over one check, so each keeps a stable id.
+
+use chrono::NaiveDate;
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
+use crate::domain::finding::{Finding, Severity};
+use crate::domain::validity::{self, Validity};
+
+/// What went wrong with a diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    Invalid,
+    NotBillable,
+    Missing7th,
+    NotEffective,
+}
+
+/// The four rules.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(DiagnosisRule(Problem::Invalid)),
+        Box::new(DiagnosisRule(Problem::NotBillable)),
+        Box::new(DiagnosisRule(Problem::Missing7th)),
+        Box::new(DiagnosisRule(Problem::NotEffective)),
+    ]
+}
+
+/// One ICD-10-CM validity rule.
+#[derive(Debug, Clone, Copy)]
+pub struct DiagnosisRule(Problem);
+
+fn claim_date(context: &RuleContext<'_>) -> Option<NaiveDate> {
+    context
+        .claim
+        .date_of_service
+        .or_else(|| context.claim.lines.iter().find_map(|l| l.date_of_service))
+}
+
+impl Rule for DiagnosisRule {
+    fn id(&self) -> &'static str {
+        match self.0 {
+            Problem::Invalid => "ICD10CM_INVALID_CODE",
+            Problem::NotBillable => "ICD10CM_NOT_BILLABLE",
+            Problem::Missing7th => "ICD10CM_MISSING_7TH_CHARACTER",
+            Problem::NotEffective => "ICD10CM_NOT_EFFECTIVE_ON_DOS",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self.0 {
+            Problem::Invalid => "Diagnosis is not an ICD-10-CM code",
+            Problem::NotBillable => {
+                "Diagnosis is a header, not coded to the full number of characters"
+            }
+            Problem::Missing7th => "Diagnosis needs its 7th character (encounter or sequela)",
+            Problem::NotEffective => {
+                "Diagnosis is not valid in the fiscal year of the date of service"
+            }
+        }
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+
+    fn source(&self) -> RuleSource {
+        RuleSource::Cms
+    }
+
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let Some(date) = claim_date(context) else {
+            return;
+        };
+        for (i, code) in context.claim.diagnosis_codes.iter().enumerate() {
+            let check = validity::check(context.catalog, CodeSystem::Icd10Cm, code, date);
+            let shown = codes::display(CodeSystem::Icd10Cm, &check.canonical);
+            let needs_seventh = matches!(
+                check.validity,
+                Validity::UnknownCode | Validity::HeaderNotBillable
+            ) && check.canonical.len() < 7
+                && check.release.is_some_and(|r| {
+                    let hits = r.search.by_code_prefix(&check.canonical);
+                    !hits.is_empty()
+                        && hits.iter().all(|h| {
+                            r.search.code_at(h.position).len() == 7
+                                || !r.search.is_billable(h.position)
+                        })
+                        && hits.iter().any(|h| r.search.code_at(h.position).len() == 7)
+                });
+            let problem = match check.validity {
+                Validity::Valid => continue,
+                _ if needs_seventh => Problem::Missing7th,
+                Validity::UnknownCode | Validity::InvalidFormat => Problem::Invalid,
+                Validity::HeaderNotBillable => Problem::NotBillable,
+                Validity::NotEffectiveOnDate | Validity::Terminated => Problem::NotEffective,
+            };
+            if problem != self.0 {
+                continue;
+            }
+            let builtin_only = check.release.is_some_and(|r| r.version.builtin);
+            let release = check
+                .release
+                .map_or_else(|| "none loaded".to_owned(), |r| r.version.version.clone());
+            let mut f = finding(
+                self,
+                0,
+                format!("diagnosis_codes[{i}]"),
+                match problem {
+                    Problem::Invalid if builtin_only => format!(
+                        "{shown} is not in claimscrub's built-in ICD-10-CM subset; import the official release to check it"
+                    ),
+                    Problem::Invalid => {
+                        format!("{shown} is not an ICD-10-CM code (release {release})")
+                    }
+                    Problem::NotBillable => format!("{shown} is a header and cannot be billed"),
+                    Problem::Missing7th => format!("{shown} needs a 7th character"),
+                    Problem::NotEffective => {
+                        format!("{shown} is not valid on {date} (ICD-10-CM release {release})")
+                    }
+                },
+            );
+            if problem == Problem::Invalid && builtin_only {
+                f.severity = Severity::Warning;
+            }
+            if let Some(first) = check.suggestions.first() {
+                f.suggested_code = Some(codes::display(CodeSystem::Icd10Cm, &first.code));
+                f.suggestion = Some(format!(
+                    "code to a billable subcode: {}",
+                    check
+                        .suggestions
+                        .iter()
+                        .take(8)
+                        .map(|c| codes::display(CodeSystem::Icd10Cm, &c.code))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, date, fired};
+
+    fn with_dx(code: &str, dos: &str) -> crate::domain::claim::Claim {
+        let mut claim = clean_claim();
+        claim.diagnosis_codes = vec![code.into()];
+        claim.date_of_service = Some(date(dos));
+        claim
+    }
+
+    fn ids(code: &str, dos: &str) -> Vec<&'static str> {
+        rules()
+            .iter()
+            .flat_map(|r| fired(r.as_ref(), &with_dx(code, dos)))
+            .map(|(id, _, _)| id)
+            .collect()
+    }
+
+    #[test]
+    fn each_kind_of_bad_diagnosis_has_its_own_rule() {
+        assert_eq!(ids("D99.9", "2026-01-15"), ["ICD10CM_INVALID_CODE"]);
+        assert_eq!(ids("D23.6", "2026-01-15"), ["ICD10CM_NOT_BILLABLE"]);
+        assert_eq!(
+            ids("S21.01", "2026-01-15"),
+            ["ICD10CM_MISSING_7TH_CHARACTER"]
+        );
+        assert_eq!(
+            ids("C50.A1", "2025-09-30"),
+            ["ICD10CM_NOT_EFFECTIVE_ON_DOS"]
+        );
+    }
+
+    #[test]
+    fn valid_codes_pass_with_or_without_the_dot() {
+        for code in ["D23.5", "D235", "s21.01xa", "C50.A1"] {
+            assert!(ids(code, "2026-01-15").is_empty(), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_header_suggests_its_children() {
+        let rule = DiagnosisRule(Problem::NotBillable);
+        let catalog = crate::rules::test_support::catalog();
+        let claim = with_dx("D23.6", "2026-01-15");
+        let mut out = Vec::new();
+        rule.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        assert_eq!(out[0].suggested_code.as_deref(), Some("D23.61"));
+        assert_eq!(out[0].field_path, "diagnosis_codes[0]");
+    }
+}

@@ -1,0 +1,159 @@
+//! Diagnosis pointers (SV107): every line points at 1 to 4 of the claim's
+//! diagnoses, by 1-based position.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::finding::{Finding, Severity};
+
+/// Most pointers a line may carry (837P SV107 has four slots).
+const MAX_POINTERS: usize = 4;
+
+/// The pointer rules.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(PointerMissing),
+        Box::new(PointerOutOfRange),
+        Box::new(PointerTooMany),
+    ]
+}
+
+/// A line without a diagnosis pointer.
+#[derive(Debug, Clone, Copy)]
+pub struct PointerMissing;
+
+impl Rule for PointerMissing {
+    fn id(&self) -> &'static str {
+        "DX_POINTER_MISSING"
+    }
+    fn description(&self) -> &'static str {
+        "Every service line points at least one diagnosis"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cms
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (number, line, _) in context.lines() {
+            if line.diagnosis_pointers.is_empty() {
+                let mut f = finding(
+                    self,
+                    number,
+                    format!("lines[{}].diagnosis_pointers", number - 1),
+                    "the line points no diagnosis",
+                );
+                f.suggestion =
+                    Some("point the diagnosis that supports this service (1 = the first)".into());
+                out.push(f);
+            }
+        }
+    }
+}
+
+/// A pointer past the end of the diagnosis list (or 0).
+#[derive(Debug, Clone, Copy)]
+pub struct PointerOutOfRange;
+
+impl Rule for PointerOutOfRange {
+    fn id(&self) -> &'static str {
+        "DX_POINTER_INVALID"
+    }
+    fn description(&self) -> &'static str {
+        "A diagnosis pointer must name one of the claim's diagnoses"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cms
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let count = context.claim.diagnosis_codes.len();
+        for (number, line, _) in context.lines() {
+            for (j, pointer) in line.diagnosis_pointers.iter().enumerate() {
+                if *pointer == 0 || *pointer as usize > count {
+                    out.push(finding(
+                        self,
+                        number,
+                        format!("lines[{}].diagnosis_pointers[{j}]", number - 1),
+                        format!(
+                            "pointer {pointer} does not name a diagnosis (the claim has {count})"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// More than four pointers on a line.
+#[derive(Debug, Clone, Copy)]
+pub struct PointerTooMany;
+
+impl Rule for PointerTooMany {
+    fn id(&self) -> &'static str {
+        "DX_POINTER_TOO_MANY"
+    }
+    fn description(&self) -> &'static str {
+        "A service line carries at most four diagnosis pointers"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cms
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (number, line, _) in context.lines() {
+            if line.diagnosis_pointers.len() > MAX_POINTERS {
+                let mut f = finding(
+                    self,
+                    number,
+                    format!("lines[{}].diagnosis_pointers", number - 1),
+                    format!(
+                        "{} pointers; at most {MAX_POINTERS} are allowed",
+                        line.diagnosis_pointers.len()
+                    ),
+                );
+                f.suggestion = Some("keep the four diagnoses that best support the line".into());
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, fired};
+
+    #[test]
+    fn missing_out_of_range_and_too_many_pointers_fire() {
+        let mut claim = clean_claim();
+        claim.lines[0].diagnosis_pointers.clear();
+        assert_eq!(
+            fired(&PointerMissing, &claim),
+            [(
+                "DX_POINTER_MISSING",
+                1,
+                "lines[0].diagnosis_pointers".into()
+            )]
+        );
+        claim.lines[0].diagnosis_pointers = vec![1, 2];
+        assert_eq!(
+            fired(&PointerOutOfRange, &claim)[0].2,
+            "lines[0].diagnosis_pointers[1]"
+        );
+        claim.diagnosis_codes = vec!["D23.5".into(); 5];
+        claim.lines[0].diagnosis_pointers = vec![1, 2, 3, 4, 5];
+        assert_eq!(fired(&PointerTooMany, &claim).len(), 1);
+    }
+
+    #[test]
+    fn valid_pointers_are_silent() {
+        let claim = clean_claim();
+        for rule in rules() {
+            assert!(fired(rule.as_ref(), &claim).is_empty(), "{}", rule.id());
+        }
+    }
+}

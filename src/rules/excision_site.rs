@@ -1,0 +1,104 @@
+//! Anatomic site: an excision or repair code covers one family of sites.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::finding::{Finding, Severity};
+
+/// A site outside the code's site family.
+#[derive(Debug, Clone, Copy)]
+pub struct AnatomicSiteMismatch;
+
+impl Rule for AnatomicSiteMismatch {
+    fn id(&self) -> &'static str {
+        "ANATOMIC_SITE_MISMATCH"
+    }
+    fn description(&self) -> &'static str {
+        "The anatomic site is outside the code's site family"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cpt
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let knowledge = &context.catalog.procedures;
+        for (number, line, _) in context.lines() {
+            let Some(site) = line.anatomic_site.as_deref() else {
+                continue;
+            };
+            let Some(this) = knowledge.attributes.get(line.procedure_code.trim()) else {
+                continue;
+            };
+            let Some(family) = this
+                .site_family
+                .as_ref()
+                .and_then(|f| knowledge.site_families.get(f))
+            else {
+                continue;
+            };
+            if family.anatomic_sites.iter().any(|s| s == site) {
+                continue;
+            }
+            let mut f = finding(
+                self,
+                number,
+                format!("lines[{}].anatomic_site", number - 1),
+                format!(
+                    "{} covers {}, not {site}",
+                    line.procedure_code.trim(),
+                    family.display
+                ),
+            );
+            // The same service in the family that covers the site, same band.
+            let replacement = knowledge.attributes.iter().find(|(_, a)| {
+                a.service_type == this.service_type
+                    && a.lesion_behavior == this.lesion_behavior
+                    && a.size_lower_exclusive == this.size_lower_exclusive
+                    && a.site_family
+                        .as_ref()
+                        .and_then(|id| knowledge.site_families.get(id))
+                        .is_some_and(|fam| fam.anatomic_sites.iter().any(|s| s == site))
+            });
+            if let Some((code, _)) = replacement {
+                f.suggested_code = Some(code.clone());
+                f.suggestion = Some(format!("a {site} site is billed with {code}"));
+            }
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, excision, fired};
+
+    #[test]
+    fn a_face_lesion_on_a_trunk_code_fires_and_suggests_the_face_code() {
+        let mut claim = clean_claim();
+        claim.lines = vec![excision("11404", 3.5, "face", &[1])];
+        assert_eq!(
+            fired(&AnatomicSiteMismatch, &claim),
+            [("ANATOMIC_SITE_MISMATCH", 1, "lines[0].anatomic_site".into())]
+        );
+        let catalog = crate::rules::test_support::catalog();
+        let mut out = Vec::new();
+        AnatomicSiteMismatch.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        assert_eq!(out[0].suggested_code.as_deref(), Some("11444"));
+    }
+
+    #[test]
+    fn sites_of_the_family_are_silent() {
+        for site in ["trunk", "arm", "leg"] {
+            let mut claim = clean_claim();
+            claim.lines = vec![excision("11404", 3.5, site, &[1])];
+            assert!(fired(&AnatomicSiteMismatch, &claim).is_empty(), "{site}");
+        }
+    }
+}

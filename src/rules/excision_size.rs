@@ -1,0 +1,130 @@
+//! Size bands: the excised diameter (or summed repair length) must fall in
+//! the code's band; bands are contiguous half-open intervals (lower, upper].
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::catalog::ProcedureAttributes;
+use crate::domain::finding::{Finding, Severity};
+use crate::domain::procedures::{band_display, in_band};
+
+/// A size outside the code's band.
+#[derive(Debug, Clone, Copy)]
+pub struct SizeBandMismatch;
+
+/// The code of the same family, behaviour and measure whose band holds `value`.
+fn matching_code<'a>(
+    context: &'a RuleContext<'_>,
+    this: &ProcedureAttributes,
+    value: f64,
+) -> Option<&'a str> {
+    context
+        .catalog
+        .procedures
+        .attributes
+        .iter()
+        .filter(|(_, a)| {
+            a.service_type == this.service_type
+                && a.site_family == this.site_family
+                && a.lesion_behavior == this.lesion_behavior
+                && a.size_measure == this.size_measure
+        })
+        .find(|(_, a)| in_band(a, value))
+        .map(|(code, _)| code.as_str())
+}
+
+impl Rule for SizeBandMismatch {
+    fn id(&self) -> &'static str {
+        "SIZE_BAND_MISMATCH"
+    }
+    fn description(&self) -> &'static str {
+        "The documented size is outside the code's size band"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cpt
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (number, line, _) in context.lines() {
+            let Some(attributes) = context
+                .catalog
+                .procedures
+                .attributes
+                .get(line.procedure_code.trim())
+            else {
+                continue;
+            };
+            let (value, field) = match attributes.size_measure.as_deref() {
+                Some("excised_diameter_cm") => (line.excised_diameter_cm, "excised_diameter_cm"),
+                Some("repair_length_cm") => (line.repair_length_cm, "repair_length_cm"),
+                _ => continue,
+            };
+            let Some(value) = value else { continue };
+            if in_band(attributes, value) {
+                continue;
+            }
+            let mut f = finding(
+                self,
+                number,
+                format!("lines[{}].{field}", number - 1),
+                format!(
+                    "{value} cm is outside the band of {} ({})",
+                    line.procedure_code.trim(),
+                    band_display(attributes)
+                ),
+            );
+            if let Some(code) = matching_code(context, attributes, value) {
+                f.suggested_code = Some(code.to_owned());
+                f.suggestion = Some(format!("{value} cm is billed with {code}"));
+            }
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, excision, fired};
+
+    #[test]
+    fn a_diameter_outside_the_band_fires_with_the_right_code() {
+        let mut claim = clean_claim();
+        claim.lines = vec![excision("11404", 4.05, "trunk", &[1])];
+        assert_eq!(
+            fired(&SizeBandMismatch, &claim),
+            [(
+                "SIZE_BAND_MISMATCH",
+                1,
+                "lines[0].excised_diameter_cm".into()
+            )]
+        );
+        let catalog = crate::rules::test_support::catalog();
+        let mut out = Vec::new();
+        SizeBandMismatch.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        assert_eq!(out[0].suggested_code.as_deref(), Some("11406"));
+    }
+
+    #[test]
+    fn band_edges_belong_to_the_lower_code() {
+        for (code, diameter) in [
+            ("11404", 4.0),
+            ("11404", 3.05),
+            ("11403", 3.0),
+            ("11406", 4.05),
+        ] {
+            let mut claim = clean_claim();
+            claim.lines = vec![excision(code, diameter, "trunk", &[1])];
+            assert!(
+                fired(&SizeBandMismatch, &claim).is_empty(),
+                "{code} {diameter}"
+            );
+        }
+    }
+}

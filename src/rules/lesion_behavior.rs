@@ -1,0 +1,138 @@
+//! Lesion behaviour: benign excision codes (114xx) go with benign or
+//! uncertain diagnoses, malignant ones (116xx) with malignant diagnoses, as
+//! pathology establishes them.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
+use crate::domain::finding::{Finding, Severity};
+
+/// Behaviour a diagnosis implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Implies {
+    Malignant,
+    InSitu,
+    Benign,
+    Other,
+}
+
+/// ICD-10-CM chapter 2 ranges: C malignant, D00-D09 in situ, D10-D36
+/// benign, D37-D49 uncertain; epidermal cysts (L72) and seborrheic
+/// keratoses (L82) are benign skin lesions too.
+fn implied(code: &str) -> Implies {
+    let canonical = codes::canonical(CodeSystem::Icd10Cm, code);
+    let category: u32 = canonical
+        .get(1..3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(99);
+    match canonical.chars().next() {
+        Some('C') => Implies::Malignant,
+        Some('D') if category <= 9 => Implies::InSitu,
+        Some('D') if category <= 36 => Implies::Benign,
+        Some('L') if matches!(category, 72 | 82) => Implies::Benign,
+        _ => Implies::Other,
+    }
+}
+
+/// An excision code whose behaviour contradicts the pointed diagnoses.
+#[derive(Debug, Clone, Copy)]
+pub struct LesionBehaviorMismatch;
+
+impl Rule for LesionBehaviorMismatch {
+    fn id(&self) -> &'static str {
+        "LESION_BEHAVIOR_MISMATCH"
+    }
+    fn description(&self) -> &'static str {
+        "Benign excision codes need benign or uncertain diagnoses, malignant ones malignant diagnoses"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cpt
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let knowledge = &context.catalog.procedures;
+        for (number, line, _) in context.lines() {
+            let Some(this) = knowledge.attributes.get(line.procedure_code.trim()) else {
+                continue;
+            };
+            let Some(behavior) = this.lesion_behavior.as_deref() else {
+                continue;
+            };
+            let pointed: Vec<Implies> = line
+                .diagnosis_pointers
+                .iter()
+                .filter_map(|p| {
+                    context
+                        .claim
+                        .diagnosis_codes
+                        .get((*p as usize).checked_sub(1)?)
+                })
+                .map(|code| implied(code))
+                .collect();
+            let malignant = pointed.contains(&Implies::Malignant);
+            let mismatch = match behavior {
+                "benign" => malignant.then_some("malignant"),
+                "malignant" => (!malignant
+                    && !pointed.contains(&Implies::InSitu)
+                    && pointed.contains(&Implies::Benign))
+                .then_some("benign"),
+                _ => None,
+            };
+            let Some(diagnosed) = mismatch else { continue };
+            let mut f = finding(
+                self,
+                number,
+                format!("lines[{}].procedure_code", number - 1),
+                format!(
+                    "{} is a {behavior} excision code but the line's diagnoses are {diagnosed}",
+                    line.procedure_code.trim()
+                ),
+            );
+            let twin = knowledge.attributes.iter().find(|(_, a)| {
+                a.service_type == this.service_type
+                    && a.site_family == this.site_family
+                    && a.size_lower_exclusive == this.size_lower_exclusive
+                    && a.lesion_behavior.as_deref() == Some(diagnosed)
+            });
+            if let Some((code, _)) = twin {
+                f.suggested_code = Some(code.clone());
+                f.suggestion = Some(format!(
+                    "bill the {diagnosed} excision code {code}, or correct the diagnosis"
+                ));
+            }
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, excision, fired};
+
+    #[test]
+    fn a_malignant_diagnosis_on_a_benign_code_and_the_reverse_fire() {
+        let mut claim = clean_claim();
+        claim.diagnosis_codes = vec!["C44.519".into()];
+        assert_eq!(fired(&LesionBehaviorMismatch, &claim).len(), 1);
+        claim.diagnosis_codes = vec!["D23.5".into()];
+        claim.lines = vec![excision("11604", 3.5, "trunk", &[1])];
+        assert_eq!(fired(&LesionBehaviorMismatch, &claim).len(), 1);
+    }
+
+    #[test]
+    fn matching_and_uncertain_behaviour_are_silent() {
+        let mut claim = clean_claim();
+        assert!(fired(&LesionBehaviorMismatch, &claim).is_empty());
+        claim.diagnosis_codes = vec!["D48.5".into()];
+        assert!(
+            fired(&LesionBehaviorMismatch, &claim).is_empty(),
+            "uncertain behaviour is coded benign"
+        );
+        claim.diagnosis_codes = vec!["C44.519".into()];
+        claim.lines = vec![excision("11604", 3.5, "trunk", &[1])];
+        assert!(fired(&LesionBehaviorMismatch, &claim).is_empty());
+    }
+}

@@ -1,0 +1,78 @@
+//! The rendering provider's NUCC taxonomy code exists.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::finding::{Finding, Severity};
+use crate::domain::validity::{self, Validity};
+
+/// An unknown or malformed taxonomy code.
+#[derive(Debug, Clone, Copy)]
+pub struct TaxonomyInvalid;
+
+impl Rule for TaxonomyInvalid {
+    fn id(&self) -> &'static str {
+        "TAXONOMY_INVALID"
+    }
+    fn description(&self) -> &'static str {
+        "Rendering provider taxonomy is not a NUCC code"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Cms
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let code = context.claim.rendering_provider.taxonomy_code.trim();
+        let Some(date) = context.claim.date_of_service else {
+            return;
+        };
+        if code.is_empty() {
+            return;
+        }
+        let check = validity::check(context.catalog, CodeSystem::Taxonomy, code, date);
+        let builtin_only = check.release.is_none_or(|r| r.version.builtin);
+        match check.validity {
+            Validity::Valid => {}
+            Validity::UnknownCode if builtin_only => {
+                let mut f = finding(
+                    self,
+                    0,
+                    "rendering_provider.taxonomy_code",
+                    format!(
+                        "{code} is not in claimscrub's built-in taxonomy subset; import the NUCC file to check it"
+                    ),
+                );
+                f.severity = Severity::Warning;
+                out.push(f);
+            }
+            _ => out.push(finding(
+                self,
+                0,
+                "rendering_provider.taxonomy_code",
+                format!("{code:?} is not a NUCC provider taxonomy code"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, fired};
+
+    #[test]
+    fn malformed_taxonomies_fire_and_known_ones_are_silent() {
+        let mut claim = clean_claim();
+        assert!(fired(&TaxonomyInvalid, &claim).is_empty());
+        claim.rendering_provider.taxonomy_code = "207N00000Y".into();
+        assert_eq!(
+            fired(&TaxonomyInvalid, &claim),
+            [(
+                "TAXONOMY_INVALID",
+                0,
+                "rendering_provider.taxonomy_code".into()
+            )]
+        );
+    }
+}
