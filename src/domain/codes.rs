@@ -38,13 +38,13 @@ pub fn has_valid_format(system: CodeSystem, canonical: &str) -> bool {
         CodeSystem::Hcpcs => {
             b.len() == 5 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)
         }
-        // Letter (not U), digit, alphanumeric, then up to four alphanumerics.
+        // A letter, then alphanumerics with at least one digit: FY2026 added
+        // categories with a letter second (QA0), and U07.1 is billable.
         CodeSystem::Icd10Cm => {
             (3..=7).contains(&b.len())
                 && b[0].is_ascii_uppercase()
-                && b[0] != b'U'
-                && b[1].is_ascii_digit()
-                && b[2..].iter().all(alnum)
+                && b[1..].iter().all(alnum)
+                && b[1..3].iter().any(u8::is_ascii_digit)
         }
         CodeSystem::Modifier => b.len() == 2 && b.iter().all(alnum),
         CodeSystem::Taxonomy => b.len() == 10 && b[..9].iter().all(alnum) && b[9] == b'X',
@@ -104,8 +104,8 @@ mod tests {
         for (system, good, bad) in [
             (
                 CodeSystem::Icd10Cm,
-                ["D23", "D2361", "S0101XA", "W25XXXA"],
-                ["D", "1234", "U071", "D2361XAB"],
+                ["D23", "D2361", "S0101XA", "U071"],
+                ["D", "1234", "DAB", "D2361XAB"],
             ),
             (
                 CodeSystem::Cpt,

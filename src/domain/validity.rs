@@ -111,7 +111,19 @@ pub fn check<'a>(
         Validity::NotEffectiveOnDate
     } else if !concept.billable {
         check.suggestions = billable_descendants(release, &concept.code);
-        Validity::HeaderNotBillable
+        // Billable in another release (e.g. FY2025) but a header in this one:
+        // the code was expanded, so it is not valid on this date.
+        let billable_elsewhere = snapshot.concepts.get(&system).is_some_and(|releases| {
+            releases
+                .iter()
+                .filter(|r| !std::ptr::eq(r.as_ref(), release))
+                .any(|r| r.concepts.get(&check.canonical).is_some_and(|c| c.billable))
+        });
+        if billable_elsewhere {
+            Validity::NotEffectiveOnDate
+        } else {
+            Validity::HeaderNotBillable
+        }
     } else {
         Validity::Valid
     };
@@ -270,6 +282,40 @@ mod tests {
         );
         assert_eq!(
             check(&catalog, CodeSystem::Icd10Cm, "D23.61", date("2025-10-01")).validity,
+            Validity::Valid
+        );
+    }
+
+    #[test]
+    fn a_code_billable_last_year_but_a_header_now_is_not_effective() {
+        let mut catalog = catalog();
+        let releases = catalog.concepts.get_mut(&CodeSystem::Icd10Cm).expect("icd");
+        releases[0] = release(
+            CodeSystem::Icd10Cm,
+            "FY2025",
+            "2024-10-01",
+            false,
+            vec![concept("Z841", true, None, None)],
+        );
+        releases[1] = release(
+            CodeSystem::Icd10Cm,
+            "FY2026",
+            "2025-10-01",
+            false,
+            vec![
+                concept("Z841", false, None, None),
+                concept("Z8410", true, Some("Z841"), None),
+            ],
+        );
+        let expanded = check(&catalog, CodeSystem::Icd10Cm, "Z84.1", date("2026-01-15"));
+        assert_eq!(expanded.validity, Validity::NotEffectiveOnDate);
+        assert_eq!(
+            expanded.suggestions.len(),
+            1,
+            "its new subcodes are suggested"
+        );
+        assert_eq!(
+            check(&catalog, CodeSystem::Icd10Cm, "Z84.1", date("2025-09-30")).validity,
             Validity::Valid
         );
     }

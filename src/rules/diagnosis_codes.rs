@@ -78,18 +78,20 @@ impl Rule for DiagnosisRule {
         for (i, code) in context.claim.diagnosis_codes.iter().enumerate() {
             let check = validity::check(context.catalog, CodeSystem::Icd10Cm, code, date);
             let shown = codes::display(CodeSystem::Icd10Cm, &check.canonical);
+            // Six characters that a 7th-character extension completes
+            // (S01.112 -> S01.112A, S01.01X -> S01.01XA) lack the 7th
+            // character. Extensions are letters; a digit in 7th place is a
+            // subdivision (C44.129 -> C44.1291), so that code is a header.
             let needs_seventh = matches!(
                 check.validity,
                 Validity::UnknownCode | Validity::HeaderNotBillable
-            ) && check.canonical.len() < 7
+            ) && check.canonical.len() == 6
                 && check.release.is_some_and(|r| {
-                    let hits = r.search.by_code_prefix(&check.canonical);
-                    !hits.is_empty()
-                        && hits.iter().all(|h| {
-                            r.search.code_at(h.position).len() == 7
-                                || !r.search.is_billable(h.position)
-                        })
-                        && hits.iter().any(|h| r.search.code_at(h.position).len() == 7)
+                    r.search
+                        .by_code_prefix(&check.canonical)
+                        .iter()
+                        .map(|h| r.search.code_at(h.position))
+                        .any(|code| code.len() == 7 && code.as_bytes()[6].is_ascii_alphabetic())
                 });
             let problem = match check.validity {
                 Validity::Valid => continue,
@@ -169,8 +171,13 @@ mod tests {
         assert_eq!(ids("D99.9", "2026-01-15"), ["ICD10CM_INVALID_CODE"]);
         assert_eq!(ids("D23.6", "2026-01-15"), ["ICD10CM_NOT_BILLABLE"]);
         assert_eq!(
-            ids("S21.01", "2026-01-15"),
+            ids("S21.01X", "2026-01-15"),
             ["ICD10CM_MISSING_7TH_CHARACTER"]
+        );
+        assert_eq!(
+            ids("S21.01", "2026-01-15"),
+            ["ICD10CM_NOT_BILLABLE"],
+            "a shorter header"
         );
         assert_eq!(
             ids("C50.A1", "2025-09-30"),

@@ -72,6 +72,24 @@ impl Rule for LesionBehaviorMismatch {
                 .map(|code| implied(code))
                 .collect();
             let malignant = pointed.contains(&Implies::Malignant);
+            let in_situ_only = !malignant && pointed.contains(&Implies::InSitu);
+            // Carcinoma in situ on a benign code: which family applies is a
+            // coder's call (domain rules §6.5), so it is a warning.
+            if behavior == "benign" && in_situ_only {
+                let mut f = finding(
+                    self,
+                    number,
+                    format!("lines[{}].procedure_code", number - 1),
+                    format!(
+                        "{} is a benign excision code but the line's diagnosis is an in-situ neoplasm",
+                        line.procedure_code.trim()
+                    ),
+                );
+                f.severity = Severity::Warning;
+                f.suggestion = Some("route to a coder: check the pathology and the payer's policy for in-situ lesions".into());
+                out.push(f);
+                continue;
+            }
             let mismatch = match behavior {
                 "benign" => malignant.then_some("malignant"),
                 "malignant" => (!malignant
@@ -120,6 +138,23 @@ mod tests {
         claim.diagnosis_codes = vec!["D23.5".into()];
         claim.lines = vec![excision("11604", 3.5, "trunk", &[1])];
         assert_eq!(fired(&LesionBehaviorMismatch, &claim).len(), 1);
+    }
+
+    #[test]
+    fn an_in_situ_diagnosis_on_a_benign_code_is_a_warning() {
+        let mut claim = clean_claim();
+        claim.diagnosis_codes = vec!["D04.5".into()];
+        let catalog = crate::rules::test_support::catalog();
+        let mut out = Vec::new();
+        LesionBehaviorMismatch.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Warning);
     }
 
     #[test]

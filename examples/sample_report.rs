@@ -1,0 +1,250 @@
+//! Runs the labelled claim sample through the standard rule set over the
+//! real code sets, and reports per defect label how many labelled defects a
+//! finding of the matching rule caught, plus every rule that fired on claims
+//! labelled clean.
+//!
+//! Usage: `cargo run --release --example sample_report [DATA_DIR]`, with
+//! DATABASE_URL naming a scratch database (created and loaded as needed).
+
+use std::collections::BTreeMap;
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+
+use claimscrub::app::{default_data, import};
+use claimscrub::config::DatabaseArgs;
+use claimscrub::domain::claim::{Claim, Provider, ServiceLine};
+use claimscrub::rules::RuleSet;
+use claimscrub::storage;
+use serde_json::Value;
+
+/// Sample defect label -> the rule that should catch it.
+const LABELS: [(&str, &str); 20] = [
+    ("ICD_INVALID_CODE", "ICD10CM_INVALID_CODE"),
+    ("ICD_NOT_BILLABLE", "ICD10CM_NOT_BILLABLE"),
+    ("ICD_MISSING_7TH_CHARACTER", "ICD10CM_MISSING_7TH_CHARACTER"),
+    ("ICD_NOT_EFFECTIVE_ON_DOS", "ICD10CM_NOT_EFFECTIVE_ON_DOS"),
+    ("DX_POINTER_INVALID", "DX_POINTER_INVALID"),
+    ("DX_POINTER_MISSING", "DX_POINTER_MISSING"),
+    ("DX_POINTER_TOO_MANY", "DX_POINTER_TOO_MANY"),
+    ("DX_MALIGNANCY_MISMATCH", "LESION_BEHAVIOR_MISMATCH"),
+    ("SIZE_BAND_MISMATCH", "SIZE_BAND_MISMATCH"),
+    ("ANATOMIC_SITE_MISMATCH", "ANATOMIC_SITE_MISMATCH"),
+    ("POS_INVALID", "POS_INVALID"),
+    ("POS_TELEHEALTH_PROCEDURE", "POS_TELEHEALTH_PROCEDURE"),
+    ("TAXONOMY_INVALID", "TAXONOMY_INVALID"),
+    ("MODIFIER_INVALID", "MODIFIER_INVALID"),
+    ("MODIFIER_TERMINATED", "MODIFIER_TERMINATED"),
+    ("EM_MISSING_MODIFIER_25", "EM_MISSING_MODIFIER_25"),
+    ("EM_UNITS_EXCEED_1", "EM_UNITS_EXCEED_1"),
+    ("UNITS_ZERO", "UNITS_ZERO"),
+    ("DUPLICATE_LINE", "DUPLICATE_LINE"),
+    (
+        "REPAIR_BUNDLED_WITH_EXCISION",
+        "REPAIR_BUNDLED_WITH_EXCISION",
+    ),
+];
+
+struct Quiet;
+
+impl import::ImportProgress for Quiet {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    let data = claimscrub::import::source::read_decompressed(path).expect("readable");
+    data.lines()
+        .map(|l| serde_json::from_str(&l.expect("utf-8")).expect("json"))
+        .collect()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn claim(v: &Value) -> Claim {
+    Claim {
+        claim_id: text(&v["claim_id"]),
+        payer_id: text(&v["payer"]),
+        date_of_service: v["date_of_service"].as_str().and_then(|d| d.parse().ok()),
+        place_of_service: text(&v["place_of_service"]),
+        rendering_provider: Provider {
+            npi: String::new(),
+            taxonomy_code: text(&v["rendering_taxonomy"]),
+        },
+        diagnosis_codes: v["diagnoses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect(),
+        lines: v["lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| ServiceLine {
+                procedure_code: text(&l["procedure_code"]),
+                modifiers: l["modifiers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect(),
+                units: l["units"]
+                    .as_u64()
+                    .and_then(|u| u32::try_from(u).ok())
+                    .unwrap_or(0),
+                diagnosis_pointers: l["diagnosis_pointers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_u64().and_then(|p| u32::try_from(p).ok()))
+                    .collect(),
+                excised_diameter_cm: l["lesion_diameter_cm"].as_f64(),
+                repair_length_cm: l["repair_length_cm"].as_f64(),
+                anatomic_site: l["anatomic_site"].as_str().map(str::to_owned),
+                ..ServiceLine::default()
+            })
+            .collect(),
+        ..Claim::default()
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let data = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "../shared/data".into()),
+    );
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/claimscrub_sample".into());
+    let pool = storage::connect(&DatabaseArgs::for_url(url)).await?;
+    storage::migrate(&pool).await?;
+    default_data::ensure_loaded(&pool).await?;
+    for (kind, file, release) in [
+        (
+            import::ImportKind::Icd10CmOrder,
+            "icd10cm/icd10cm-order-2025.txt.gz",
+            None,
+        ),
+        (
+            import::ImportKind::Icd10CmTabular,
+            "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
+            None,
+        ),
+        (
+            import::ImportKind::Hcpcs,
+            "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
+            None,
+        ),
+        (import::ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv", None),
+        (import::ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz", None),
+        (
+            import::ImportKind::Pos,
+            "pos/pos_codes.csv",
+            Some(("2024-05-02", "2024-05-02")),
+        ),
+    ] {
+        let request = import::ImportRequest {
+            kind,
+            path: data.join(file),
+            version: release.map(|(v, _): (&str, &str)| v.to_owned()),
+            effective_from: release.map(|(_, d)| d.parse().expect("date")),
+            effective_to: None,
+        };
+        import::import_file(&pool, &request, &Quiet).await?;
+    }
+    let catalog = storage::reference_data::load_snapshot(&pool).await?;
+    let claims = lines(&data.join("claims/claims_10000.jsonl.gz"));
+    let truth = lines(&data.join("claims/claims_10000.truth.jsonl.gz"));
+    let rules = RuleSet::standard();
+
+    let started = std::time::Instant::now();
+    let results: Vec<_> = claims
+        .iter()
+        .map(|c| rules.evaluate(&claim(c), &catalog))
+        .collect();
+    let elapsed = started.elapsed();
+
+    let mut labelled: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    let mut missed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut on_clean: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for ((c, t), (_, findings)) in claims.iter().zip(&truth).zip(&results) {
+        if t["clean"].as_bool() == Some(true) {
+            for f in findings {
+                on_clean.entry(f.rule_id).or_default().push(format!(
+                    "{} {}: {}",
+                    text(&c["claim_id"]),
+                    f.field_path,
+                    f.message
+                ));
+            }
+            continue;
+        }
+        for defect in t["defects"].as_array().into_iter().flatten() {
+            let label = defect["code"].as_str().unwrap_or_default();
+            let Some((label, rule)) = LABELS.iter().find(|(l, _)| *l == label) else {
+                continue;
+            };
+            let line = defect["line"].as_u64().and_then(|l| u32::try_from(l).ok());
+            let caught = findings.iter().any(|f| {
+                f.rule_id == *rule && line.is_none_or(|l| f.line_number == 0 || f.line_number == l)
+            });
+            let entry = labelled.entry(label).or_default();
+            entry.0 += 1;
+            entry.1 += u32::from(caught);
+            if !caught {
+                let found: Vec<&str> = findings.iter().map(|f| f.rule_id).collect();
+                missed.entry(label).or_default().push(format!(
+                    "{} ({}; found {found:?})",
+                    text(&c["claim_id"]),
+                    text(&defect["detail"])
+                ));
+            }
+        }
+    }
+    println!(
+        "{} claims evaluated in {:.2?} ({:.0} claims/s, one core, rules only)",
+        claims.len(),
+        elapsed,
+        claims.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!("{:<30} {:>9} {:>9}", "label", "labelled", "detected");
+    let (mut all, mut caught) = (0, 0);
+    for (label, (n, d)) in &labelled {
+        println!(
+            "{label:<30} {n:>9} {d:>9}{}",
+            if n == d { "" } else { "   <-- missed" }
+        );
+        all += n;
+        caught += d;
+    }
+    println!("{:<30} {all:>9} {caught:>9}", "total");
+    for (label, examples) in &missed {
+        println!(
+            "missed {label}: {}",
+            examples
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    println!("findings on claims labelled clean:");
+    for (rule, examples) in &on_clean {
+        println!(
+            "  {rule}: {} (e.g. {})",
+            examples.len(),
+            examples
+                .iter()
+                .take(2)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    Ok(())
+}
