@@ -147,7 +147,14 @@ pub struct ServeArgs {
     /// Seconds to wait for a keepalive answer before closing the connection.
     #[arg(long, env = "CLAIMSCRUB_KEEPALIVE_TIMEOUT", default_value_t = 10)]
     pub keepalive_timeout_secs: u64,
+    /// Secret key of the HMAC that replaces member ids in the audit store.
+    /// The default is for development only: set your own in production.
+    #[arg(long, env = "CLAIMSCRUB_MEMBER_HASH_KEY", default_value = DEVELOPMENT_MEMBER_HASH_KEY, hide_env_values = true, hide_default_value = true)]
+    pub member_hash_key: String,
 }
+
+/// The member-hash key used when none is configured (development only).
+pub const DEVELOPMENT_MEMBER_HASH_KEY: &str = "claimscrub-development-member-hash-key";
 
 impl ServeArgs {
     /// Defaults for everything but the database and the listen address.
@@ -161,6 +168,7 @@ impl ServeArgs {
             max_response_bytes: 16 * 1024 * 1024,
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
+            member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
         }
     }
 }

@@ -18,8 +18,10 @@ use tower_http::classify::GrpcFailureClass;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
-use crate::config::ServeArgs;
+use crate::app::validate::ClaimValidator;
+use crate::config::{DEVELOPMENT_MEMBER_HASH_KEY, ServeArgs};
 use crate::grpc::audit::AuditApi;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
@@ -109,6 +111,18 @@ impl Application {
             work.clone(),
         );
 
+        if settings.member_hash_key == DEVELOPMENT_MEMBER_HASH_KEY {
+            tracing::warn!(
+                "member ids are hashed with the development key; set CLAIMSCRUB_MEMBER_HASH_KEY in production"
+            );
+        }
+        let validator = Arc::new(ClaimValidator::new(
+            Arc::clone(&self.catalog),
+            self.pool.clone(),
+            AuditWriter::spawn(self.pool.clone()),
+            settings.member_hash_key.clone().into_bytes(),
+        ));
+
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
         for name in SERVICE_NAMES {
@@ -164,7 +178,7 @@ impl Application {
                     .max_encoding_message_size(max_out),
             )
             .add_service(
-                ClaimValidationServiceServer::new(ClaimValidationApi)
+                ClaimValidationServiceServer::new(ClaimValidationApi::new(validator))
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
             )

@@ -1,6 +1,7 @@
 //! Use cases: what the API does, independent of gRPC. Reads the in-memory
 //! catalog and calls [`crate::storage`] for persistence.
 
+pub mod audit_writer;
 pub mod catalog;
 pub mod default_data;
 pub mod import;
@@ -8,3 +9,4 @@ pub mod lookup;
 pub mod page_token;
 pub mod profile;
 pub mod reference_data;
+pub mod validate;

@@ -2,9 +2,11 @@
 //! already read from the wire, with dates parsed and numbers finite.
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 /// Side of the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Laterality {
     /// Not given.
     #[default]
@@ -18,7 +20,8 @@ pub enum Laterality {
 }
 
 /// Administrative sex.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// Not given.
     #[default]
@@ -32,7 +35,7 @@ pub enum Sex {
 }
 
 /// A provider.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Provider {
     /// NPI.
     pub npi: String,
@@ -41,7 +44,7 @@ pub struct Provider {
 }
 
 /// The patient.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Patient {
     /// Payer member id (PHI: never stored raw).
     pub member_id: String,
@@ -52,7 +55,7 @@ pub struct Patient {
 }
 
 /// One service line.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ServiceLine {
     /// CPT or HCPCS code, as sent.
     pub procedure_code: String,
@@ -79,7 +82,7 @@ pub struct ServiceLine {
 }
 
 /// A claim.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Claim {
     /// CLM01.
     pub claim_id: String,

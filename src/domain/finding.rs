@@ -2,7 +2,10 @@
 //! set of findings leads to.
 
 /// Severity of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// For information.
     Info,
@@ -24,6 +27,25 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    /// The stored form (claimscrub.v1.Disposition numbers).
+    pub fn as_i16(self) -> i16 {
+        match self {
+            Self::Accept => 1,
+            Self::AcceptWithWarnings => 2,
+            Self::Reject => 3,
+        }
+    }
+
+    /// From the stored form.
+    pub fn from_i16(value: i16) -> Option<Self> {
+        match value {
+            1 => Some(Self::Accept),
+            2 => Some(Self::AcceptWithWarnings),
+            3 => Some(Self::Reject),
+            _ => None,
+        }
+    }
+
     /// Any error rejects; only warnings accept with warnings.
     pub fn of(findings: &[Finding]) -> Self {
         match findings.iter().map(|f| f.severity).max() {

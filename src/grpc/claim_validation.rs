@@ -1,17 +1,35 @@
 //! ClaimValidationService: scrubbing single claims and batch streams.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::app::validate::{ClaimValidator, Decision};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::finding::{Disposition, Severity};
 use crate::error::AppError;
+use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
+use crate::rules::RuleSource;
+
+/// Who is recorded as the caller until API keys are enforced.
+const ANONYMOUS: &str = "anonymous";
 
 /// The ClaimValidationService implementation.
-#[derive(Debug, Clone, Default)]
-pub struct ClaimValidationApi;
+#[derive(Clone)]
+pub struct ClaimValidationApi {
+    validator: Arc<ClaimValidator>,
+}
+
+impl ClaimValidationApi {
+    /// Serves with `validator`.
+    pub fn new(validator: Arc<ClaimValidator>) -> Self {
+        Self { validator }
+    }
+}
 
 /// Response stream of ValidateClaimBatch.
 pub type BatchResponseStream =
@@ -21,17 +39,71 @@ fn unimplemented(rpc: &'static str) -> Status {
     AppError::Unimplemented { rpc }.into()
 }
 
+fn severity_to_pb(severity: Severity) -> pb::Severity {
+    match severity {
+        Severity::Error => pb::Severity::Error,
+        Severity::Warning => pb::Severity::Warning,
+        Severity::Info => pb::Severity::Info,
+    }
+}
+
+/// A decision as its protobuf result.
+pub fn decision_to_pb(decision: Decision) -> pb::ValidationResult {
+    pb::ValidationResult {
+        disposition: match decision.disposition {
+            Disposition::Accept => pb::Disposition::Accept,
+            Disposition::AcceptWithWarnings => pb::Disposition::AcceptWithWarnings,
+            Disposition::Reject => pb::Disposition::Reject,
+        }
+        .into(),
+        findings: decision
+            .findings
+            .into_iter()
+            .map(|f| pb::Finding {
+                rule_id: f.rule_id,
+                severity: severity_to_pb(f.severity).into(),
+                line_number: f.line_number,
+                field_path: f.field_path,
+                message: f.message,
+                suggested_code: f.suggested_code.unwrap_or_default(),
+                suggestion: f.suggestion.unwrap_or_default(),
+            })
+            .collect(),
+        ruleset_version: decision.ruleset_version,
+        audit_record_id: decision.audit_record_id.to_string(),
+        code_system_versions: decision
+            .versions
+            .into_iter()
+            .filter_map(|v| {
+                v.system
+                    .parse::<CodeSystem>()
+                    .ok()
+                    .map(|system| pb::CodeSystemVersionRef {
+                        system: convert::code_system_to_pb(system).into(),
+                        version: v.version,
+                    })
+            })
+            .collect(),
+    }
+}
+
 #[tonic::async_trait]
 impl ClaimValidationService for ClaimValidationApi {
     type ValidateClaimBatchStream = BatchResponseStream;
 
     async fn validate_claim(
         &self,
-        _: Request<pb::ValidateClaimRequest>,
+        request: Request<pb::ValidateClaimRequest>,
     ) -> Result<Response<pb::ValidateClaimResponse>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.ClaimValidationService/ValidateClaim",
-        ))
+        let request = request.into_inner();
+        let claim = convert::claim_from_pb(request.claim, "claim")?;
+        let decision = self
+            .validator
+            .validate(&request.request_id, ANONYMOUS, claim)
+            .await?;
+        Ok(Response::new(pb::ValidateClaimResponse {
+            result: Some(decision_to_pb(decision)),
+        }))
     }
 
     async fn validate_claim_batch(
@@ -65,8 +137,30 @@ impl ClaimValidationService for ClaimValidationApi {
         &self,
         _: Request<pb::ListRulesRequest>,
     ) -> Result<Response<pb::ListRulesResponse>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.ClaimValidationService/ListRules",
-        ))
+        let rules = self.validator.rules();
+        Ok(Response::new(pb::ListRulesResponse {
+            ruleset_version: rules.version.to_owned(),
+            rules: rules
+                .rules
+                .iter()
+                .map(|rule| pb::Rule {
+                    rule_id: rule.id().to_owned(),
+                    description: rule.description().to_owned(),
+                    default_severity: severity_to_pb(rule.default_severity()).into(),
+                    source: match rule.source() {
+                        RuleSource::Cms => pb::RuleSource::Cms,
+                        RuleSource::Ncci => pb::RuleSource::Ncci,
+                        RuleSource::Cpt => pb::RuleSource::Cpt,
+                        RuleSource::Payer => pb::RuleSource::Payer,
+                        RuleSource::House => pb::RuleSource::House,
+                    }
+                    .into(),
+                    since_version: rules.version.to_owned(),
+                    enabled: true,
+                    effective_severity: severity_to_pb(rule.default_severity()).into(),
+                    parameters: Default::default(),
+                })
+                .collect(),
+        }))
     }
 }

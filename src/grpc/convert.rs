@@ -96,6 +96,139 @@ pub fn code_system_version_to_pb(version: &CodeSystemVersion) -> pb::CodeSystemV
     }
 }
 
+/// Reads a protobuf claim. Only what cannot be read as a claim at all is an
+/// error (impossible dates, non-finite numbers, unknown enum values); every
+/// coding problem is left to the rules as a finding.
+pub fn claim_from_pb(
+    claim: Option<pb::Claim>,
+    field: &str,
+) -> Result<crate::domain::claim::Claim, AppError> {
+    use crate::domain::claim::{Claim, Laterality, Patient, Provider, ServiceLine, Sex};
+    use crate::error::FieldViolation;
+
+    let Some(claim) = claim else {
+        return Err(AppError::invalid_field(field, "a claim is required"));
+    };
+    let mut violations = Vec::new();
+    let mut date = |value: Option<&Date>, path: String| match value.map(|d| date_from_pb(d, &path))
+    {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(AppError::InvalidArgument { violations: v, .. })) => {
+            violations.extend(v);
+            None
+        }
+        Some(Err(_)) => None,
+    };
+    let date_of_service = date(
+        claim.date_of_service.as_ref(),
+        format!("{field}.date_of_service"),
+    );
+    let patient = claim.patient.unwrap_or_default();
+    let birth_date = date(
+        patient.birth_date.as_ref(),
+        format!("{field}.patient.birth_date"),
+    );
+    let line_dates: Vec<_> = claim
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            date(
+                l.date_of_service.as_ref(),
+                format!("{field}.lines[{i}].date_of_service"),
+            )
+        })
+        .collect();
+    let sex = match pb::Sex::try_from(patient.sex) {
+        Ok(pb::Sex::Unspecified) => Sex::Unspecified,
+        Ok(pb::Sex::Female) => Sex::Female,
+        Ok(pb::Sex::Male) => Sex::Male,
+        Ok(pb::Sex::Unknown) => Sex::Unknown,
+        Err(_) => {
+            violations.push(FieldViolation::new(
+                format!("{field}.patient.sex"),
+                "not a Sex value",
+            ));
+            Sex::Unspecified
+        }
+    };
+    let mut lines = Vec::with_capacity(claim.lines.len());
+    for (i, (line, line_date)) in claim.lines.into_iter().zip(line_dates).enumerate() {
+        for (value, name) in [
+            (line.excised_diameter_cm, "excised_diameter_cm"),
+            (line.repair_length_cm, "repair_length_cm"),
+        ] {
+            if value.is_some_and(|v| !v.is_finite()) {
+                violations.push(FieldViolation::new(
+                    format!("{field}.lines[{i}].{name}"),
+                    "must be a finite number",
+                ));
+            }
+        }
+        let laterality = match pb::Laterality::try_from(line.laterality) {
+            Ok(pb::Laterality::Unspecified) => Laterality::Unspecified,
+            Ok(pb::Laterality::Left) => Laterality::Left,
+            Ok(pb::Laterality::Right) => Laterality::Right,
+            Ok(pb::Laterality::Bilateral) => Laterality::Bilateral,
+            Err(_) => {
+                violations.push(FieldViolation::new(
+                    format!("{field}.lines[{i}].laterality"),
+                    "not a Laterality value",
+                ));
+                Laterality::Unspecified
+            }
+        };
+        lines.push(ServiceLine {
+            procedure_code: line.procedure_code,
+            modifiers: line.modifiers,
+            units: line.units,
+            diagnosis_pointers: line.diagnosis_pointers,
+            excised_diameter_cm: line.excised_diameter_cm,
+            anatomic_site: Some(line.anatomic_site).filter(|s| !s.trim().is_empty()),
+            laterality,
+            repair_length_cm: line.repair_length_cm,
+            date_of_service: line_date,
+            place_of_service: line.place_of_service,
+            documented_indications: line
+                .documented_indications
+                .iter()
+                .filter_map(|v| pb::Indication::try_from(*v).ok())
+                .map(|v| {
+                    v.as_str_name()
+                        .trim_start_matches("INDICATION_")
+                        .to_ascii_lowercase()
+                })
+                .collect(),
+        });
+    }
+    if let Some(error) = AppError::from_violations(violations) {
+        return Err(error);
+    }
+    let provider = |p: Option<pb::Provider>| {
+        let p = p.unwrap_or_default();
+        Provider {
+            npi: p.npi,
+            taxonomy_code: p.taxonomy_code,
+        }
+    };
+    Ok(Claim {
+        claim_id: claim.claim_id,
+        payer_id: claim.payer_id,
+        date_of_service,
+        place_of_service: claim.place_of_service,
+        rendering_provider: provider(claim.rendering_provider),
+        billing_provider: provider(claim.billing_provider),
+        patient: Patient {
+            member_id: patient.member_id,
+            birth_date,
+            sex,
+        },
+        diagnosis_codes: claim.diagnosis_codes,
+        lines,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

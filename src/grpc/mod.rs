@@ -56,7 +56,9 @@ mod tests {
             SERVICE_NAMES,
             [
                 <pb::code_lookup_service_server::CodeLookupServiceServer<code_lookup::CodeLookupApi> as NamedService>::NAME,
-                <pb::claim_validation_service_server::ClaimValidationServiceServer<claim_validation::ClaimValidationApi> as NamedService>::NAME,
+                <pb::claim_validation_service_server::ClaimValidationServiceServer<
+                    claim_validation::ClaimValidationApi,
+                > as NamedService>::NAME,
                 <pb::audit_service_server::AuditServiceServer<audit::AuditApi> as NamedService>::NAME,
                 <pb::reference_data_service_server::ReferenceDataServiceServer<reference_data::ReferenceDataApi> as NamedService>::NAME,
             ]

@@ -175,7 +175,7 @@ async fn rpcs_not_yet_served_answer_unimplemented_with_error_info(pool: PgPool) 
     let app = spawn_app(pool).await;
     let status = app
         .claim_validation()
-        .list_rules(pb::ListRulesRequest::default())
+        .get_batch(pb::GetBatchRequest::default())
         .await
         .expect_err("not served yet");
     assert_eq!(status.code(), Code::Unimplemented);

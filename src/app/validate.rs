@@ -1,0 +1,257 @@
+//! ValidateClaim: run the rule set over one claim, store the decision in the
+//! audit store (group commit) before replying, idempotently on request_id.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::app::audit_writer::AuditWriter;
+use crate::app::catalog::Catalog;
+use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::claim::Claim;
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
+use crate::domain::finding::{Disposition, Finding, Severity};
+use crate::error::{AppError, ErrorReason};
+use crate::rules::RuleSet;
+use crate::storage::audit::{self, AppendOutcome, AuditRow};
+
+/// A finding as stored and returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFinding {
+    /// Rule id.
+    pub rule_id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Line, 0 for the claim.
+    pub line_number: u32,
+    /// Field path.
+    pub field_path: String,
+    /// Message.
+    pub message: String,
+    /// Code to use instead.
+    pub suggested_code: Option<String>,
+    /// How to fix it.
+    pub suggestion: Option<String>,
+}
+
+impl From<Finding> for StoredFinding {
+    fn from(f: Finding) -> Self {
+        Self {
+            rule_id: f.rule_id.to_owned(),
+            severity: f.severity,
+            line_number: f.line_number,
+            field_path: f.field_path,
+            message: f.message,
+            suggested_code: f.suggested_code,
+            suggestion: f.suggestion,
+        }
+    }
+}
+
+/// A release a decision read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsedVersion {
+    /// System id (`icd10cm`, ...).
+    pub system: String,
+    /// Version label.
+    pub version: String,
+}
+
+/// A decision.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Audit record id.
+    pub audit_record_id: Uuid,
+    /// Disposition.
+    pub disposition: Disposition,
+    /// Findings.
+    pub findings: Vec<StoredFinding>,
+    /// Rule set version.
+    pub ruleset_version: String,
+    /// Releases read.
+    pub versions: Vec<UsedVersion>,
+}
+
+/// Validates claims and records the decisions.
+pub struct ClaimValidator {
+    catalog: Arc<Catalog>,
+    rules: RuleSet,
+    writer: AuditWriter,
+    pool: PgPool,
+    member_key: Vec<u8>,
+}
+
+/// Systems whose release in effect a decision records.
+const USED_SYSTEMS: [CodeSystem; 6] = [
+    CodeSystem::Icd10Cm,
+    CodeSystem::Cpt,
+    CodeSystem::Hcpcs,
+    CodeSystem::Modifier,
+    CodeSystem::Pos,
+    CodeSystem::Taxonomy,
+];
+
+fn versions_used(catalog: &CatalogSnapshot, date: Option<NaiveDate>) -> Vec<UsedVersion> {
+    let Some(date) = date else { return Vec::new() };
+    let concept = USED_SYSTEMS
+        .iter()
+        .filter_map(|s| catalog.concept_release(*s, date).map(|r| &r.version));
+    let tables = [
+        catalog.fee_schedule(date).map(|r| &r.version),
+        catalog.ptp_release(date).map(|r| &r.version),
+        catalog.mue_release(date).map(|r| &r.version),
+    ];
+    concept
+        .chain(tables.into_iter().flatten())
+        .map(|v| UsedVersion {
+            system: v.system.as_str().to_owned(),
+            version: v.version.clone(),
+        })
+        .collect()
+}
+
+impl ClaimValidator {
+    /// A validator writing through `writer`; member ids are hashed with `member_key`.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        pool: PgPool,
+        writer: AuditWriter,
+        member_key: Vec<u8>,
+    ) -> Self {
+        Self {
+            catalog,
+            rules: RuleSet::standard(),
+            writer,
+            pool,
+            member_key,
+        }
+    }
+
+    /// The rule set.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    fn member_hash(&self, member_id: &str) -> Option<Vec<u8>> {
+        let member_id = member_id.trim();
+        if member_id.is_empty() {
+            return None;
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.member_key).ok()?;
+        mac.update(member_id.as_bytes());
+        Some(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// Validates `claim` and stores the decision; the same `request_id` with
+    /// the same claim returns the stored decision.
+    pub async fn validate(
+        &self,
+        request_id: &str,
+        submitter: &str,
+        mut claim: Claim,
+    ) -> Result<Decision, AppError> {
+        let started = Instant::now();
+        let member_hash = self.member_hash(&claim.patient.member_id);
+        // The raw member id never leaves this function.
+        claim.patient.member_id.clear();
+        let canonical = serde_json::to_value(&claim).map_err(AppError::internal)?;
+        let mut digest = Sha256::new();
+        digest.update(canonical.to_string().as_bytes());
+        digest.update(member_hash.as_deref().unwrap_or_default());
+        let claim_sha256 = digest.finalize().to_vec();
+        let request_id = request_id.trim();
+        if !request_id.is_empty()
+            && let Some(stored) = self.stored(request_id, &claim_sha256).await?
+        {
+            return Ok(stored);
+        }
+
+        let snapshot = self.catalog.snapshot();
+        let (disposition, findings) = self.rules.evaluate(&claim, &snapshot);
+        let versions = versions_used(&snapshot, claim.date_of_service);
+        let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
+        let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
+        rule_ids.sort();
+        rule_ids.dedup();
+        let row = AuditRow {
+            id: Uuid::new_v4(),
+            create_time: Utc::now(),
+            request_id: (!request_id.is_empty()).then(|| request_id.to_owned()),
+            claim_sha256: claim_sha256.clone(),
+            submitter: submitter.to_owned(),
+            claim_id: claim.claim_id.clone(),
+            payer_id: claim.payer_id.clone(),
+            date_of_service: claim.date_of_service,
+            member_hash,
+            rendering_npi: Some(claim.rendering_provider.npi.clone()).filter(|n| !n.is_empty()),
+            disposition: disposition.as_i16(),
+            ruleset_version: self.rules.version.to_owned(),
+            code_set_versions: serde_json::to_value(&versions).map_err(AppError::internal)?,
+            claim: canonical,
+            findings: serde_json::to_value(&findings).map_err(AppError::internal)?,
+            rule_ids,
+            procedure_codes: claim
+                .lines
+                .iter()
+                .map(|l| l.procedure_code.trim().to_owned())
+                .collect(),
+            diagnosis_codes: claim
+                .diagnosis_codes
+                .iter()
+                .map(|d| codes::canonical(CodeSystem::Icd10Cm, d))
+                .collect(),
+            processing_micros: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+        };
+        let id = row.id;
+        match self.writer.append(row).await? {
+            AppendOutcome::Stored => Ok(Decision {
+                audit_record_id: id,
+                disposition,
+                findings,
+                ruleset_version: self.rules.version.to_owned(),
+                versions,
+            }),
+            // Another call with this request id won the race: answer as it did.
+            AppendOutcome::RequestIdTaken => self
+                .stored(request_id, &claim_sha256)
+                .await?
+                .ok_or_else(|| AppError::internal("request id taken but its decision is missing")),
+        }
+    }
+
+    async fn stored(
+        &self,
+        request_id: &str,
+        claim_sha256: &[u8],
+    ) -> Result<Option<Decision>, AppError> {
+        let Some((stored_sha, record_id)) = audit::find_request(&self.pool, request_id).await?
+        else {
+            return Ok(None);
+        };
+        if stored_sha != claim_sha256 {
+            return Err(AppError::FailedPrecondition {
+                reason: ErrorReason::RequestIdReused,
+                message: "request_id was already used for a different claim".into(),
+            });
+        }
+        let record = audit::get_decision(&self.pool, record_id)
+            .await?
+            .ok_or_else(|| AppError::internal("audit record of a request id is missing"))?;
+        Ok(Some(Decision {
+            audit_record_id: record.id,
+            disposition: Disposition::from_i16(record.disposition)
+                .ok_or_else(|| AppError::internal("stored disposition out of range"))?,
+            findings: serde_json::from_value(record.findings).map_err(AppError::internal)?,
+            ruleset_version: record.ruleset_version,
+            versions: serde_json::from_value(record.code_set_versions)
+                .map_err(AppError::internal)?,
+        }))
+    }
+}

@@ -1,0 +1,185 @@
+//! The audit store: decisions appended in bulk (one transaction per group
+//! commit, one UNNEST statement per table) and read back by id or request id.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// One decision to store.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    /// Record id.
+    pub id: Uuid,
+    /// When it was decided.
+    pub create_time: DateTime<Utc>,
+    /// The unary call's idempotency key.
+    pub request_id: Option<String>,
+    /// sha256 of the canonical claim (with the member hash), to spot a reused request id.
+    pub claim_sha256: Vec<u8>,
+    /// Caller.
+    pub submitter: String,
+    /// CLM01.
+    pub claim_id: String,
+    /// Payer.
+    pub payer_id: String,
+    /// Claim date of service.
+    pub date_of_service: Option<NaiveDate>,
+    /// HMAC of the member id.
+    pub member_hash: Option<Vec<u8>>,
+    /// Rendering NPI.
+    pub rendering_npi: Option<String>,
+    /// claimscrub.v1.Disposition number.
+    pub disposition: i16,
+    /// Rule set version.
+    pub ruleset_version: String,
+    /// Code-set releases used, JSON.
+    pub code_set_versions: serde_json::Value,
+    /// Canonical claim without the member id, JSON.
+    pub claim: serde_json::Value,
+    /// Findings, JSON.
+    pub findings: serde_json::Value,
+    /// Rule ids of the findings.
+    pub rule_ids: Vec<String>,
+    /// Procedure codes of the lines.
+    pub procedure_codes: Vec<String>,
+    /// Canonical diagnosis codes.
+    pub diagnosis_codes: Vec<String>,
+    /// Time spent deciding.
+    pub processing_micros: i64,
+}
+
+/// A stored decision, as read back.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredDecision {
+    /// Record id.
+    pub id: Uuid,
+    /// claimscrub.v1.Disposition number.
+    pub disposition: i16,
+    /// Rule set version.
+    pub ruleset_version: String,
+    /// Code-set releases used, JSON.
+    pub code_set_versions: serde_json::Value,
+    /// Findings, JSON.
+    pub findings: serde_json::Value,
+}
+
+/// What became of a row in a group commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Stored.
+    Stored,
+    /// Its request id was already taken: nothing stored.
+    RequestIdTaken,
+}
+
+/// Lists are passed as comma-joined text (codes never contain commas):
+/// UNNEST of a two-dimensional array would need equal lengths.
+fn joined(rows: &[&AuditRow], f: fn(&AuditRow) -> &Vec<String>) -> Vec<String> {
+    rows.iter().map(|r| f(r).join(",")).collect()
+}
+
+/// Stores a group of decisions in one transaction. Rows whose request id is
+/// already taken (by an earlier call or another row of the group) are not
+/// stored; their outcome says so.
+pub async fn append(pool: &PgPool, rows: &[AuditRow]) -> Result<Vec<AppendOutcome>, AppError> {
+    let mut tx = pool.begin().await?;
+    let keyed: Vec<&AuditRow> = rows.iter().filter(|r| r.request_id.is_some()).collect();
+    let claimed: Vec<String> = sqlx::query_scalar(
+        "insert into audit_request (request_id, claim_sha256, audit_record_id, create_time) \
+         select * from unnest($1::text[], $2::bytea[], $3::uuid[], $4::timestamptz[]) \
+         on conflict (request_id) do nothing returning request_id",
+    )
+    .bind(
+        keyed
+            .iter()
+            .map(|r| r.request_id.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        keyed
+            .iter()
+            .map(|r| r.claim_sha256.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(keyed.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|r| r.create_time).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    // A request id repeated inside one group is claimed by its first row only.
+    let mut seen = std::collections::HashSet::new();
+    let outcomes: Vec<AppendOutcome> = rows
+        .iter()
+        .map(|r| match &r.request_id {
+            Some(id) if !claimed.contains(id) || !seen.insert(id.clone()) => {
+                AppendOutcome::RequestIdTaken
+            }
+            _ => AppendOutcome::Stored,
+        })
+        .collect();
+    let kept: Vec<&AuditRow> = rows
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| **outcome == AppendOutcome::Stored)
+        .map(|(r, _)| r)
+        .collect();
+    sqlx::query(
+        "insert into audit_record (id, create_time, request_id, submitter, claim_id, payer_id, date_of_service, \
+                                   member_hash, rendering_npi, disposition, ruleset_version, code_set_versions, \
+                                   claim, findings, rule_ids, procedure_codes, diagnosis_codes, processing_micros) \
+         select id, ct, rid, sub, cid, pid, dos, mh, npi, disp, rs, csv::jsonb, cl::jsonb, fi::jsonb, \
+                coalesce(string_to_array(nullif(ru, ''), ','), '{}'), \
+                coalesce(string_to_array(nullif(pc, ''), ','), '{}'), \
+                coalesce(string_to_array(nullif(dc, ''), ','), '{}'), pm \
+           from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], \
+                       $8::bytea[], $9::text[], $10::int2[], $11::text[], $12::text[], $13::text[], $14::text[], \
+                       $15::text[], $16::text[], $17::text[], $18::int8[]) \
+                as t(id, ct, rid, sub, cid, pid, dos, mh, npi, disp, rs, csv, cl, fi, ru, pc, dc, pm)",
+    )
+    .bind(kept.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.create_time).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.request_id.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.submitter.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.claim_id.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.payer_id.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.date_of_service).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.member_hash.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.rendering_npi.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.disposition).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.ruleset_version.clone()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.code_set_versions.to_string()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.claim.to_string()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.findings.to_string()).collect::<Vec<_>>())
+    .bind(joined(&kept, |r| &r.rule_ids))
+    .bind(joined(&kept, |r| &r.procedure_codes))
+    .bind(joined(&kept, |r| &r.diagnosis_codes))
+    .bind(kept.iter().map(|r| r.processing_micros).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The claim checksum and record of a request id, when it was used.
+pub async fn find_request(
+    pool: &PgPool,
+    request_id: &str,
+) -> Result<Option<(Vec<u8>, Uuid)>, AppError> {
+    Ok(sqlx::query_as(
+        "select claim_sha256, audit_record_id from audit_request where request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A stored decision by record id.
+pub async fn get_decision(pool: &PgPool, id: Uuid) -> Result<Option<StoredDecision>, AppError> {
+    Ok(sqlx::query_as(
+        "select id, disposition, ruleset_version, code_set_versions, findings from audit_record where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}

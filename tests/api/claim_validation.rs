@@ -1,0 +1,225 @@
+//! ValidateClaim end to end: decisions over the default data set, the audit
+//! record written before the reply (member id only as a keyed hash),
+//! request-id idempotency, and INVALID_ARGUMENT only for unreadable requests.
+
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::google::r#type::Date;
+use sqlx::PgPool;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::helpers::spawn_app;
+
+const MEMBER_ID: &str = "MBR-7734-SECRET";
+
+fn excision_claim(diameter: f64) -> pb::Claim {
+    pb::Claim {
+        claim_id: "CLM-E2E-1".into(),
+        payer_id: "AETNA".into(),
+        date_of_service: Some(Date {
+            year: 2026,
+            month: 1,
+            day: 15,
+        }),
+        place_of_service: "11".into(),
+        rendering_provider: Some(pb::Provider {
+            npi: "1234567893".into(),
+            taxonomy_code: "207N00000X".into(),
+        }),
+        patient: Some(pb::Patient {
+            member_id: MEMBER_ID.into(),
+            ..Default::default()
+        }),
+        diagnosis_codes: vec!["D23.5".into()],
+        lines: vec![pb::ServiceLine {
+            procedure_code: "11404".into(),
+            units: 1,
+            diagnosis_pointers: vec![1],
+            excised_diameter_cm: Some(diameter),
+            anatomic_site: "trunk".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn request(id: &str, claim: pb::Claim) -> pb::ValidateClaimRequest {
+    pb::ValidateClaimRequest {
+        request_id: id.into(),
+        claim: Some(claim),
+    }
+}
+
+#[sqlx::test]
+async fn decisions_are_returned_and_stored_without_the_member_id(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let clean = client
+        .validate_claim(request("r-1", excision_claim(3.5)))
+        .await
+        .expect("ok")
+        .into_inner();
+    let result = clean.result.expect("result");
+    assert_eq!(
+        result.disposition(),
+        pb::Disposition::Accept,
+        "{:?}",
+        result.findings
+    );
+    assert!(!result.ruleset_version.is_empty());
+
+    let wrong_size = client
+        .validate_claim(request("r-2", excision_claim(4.05)))
+        .await
+        .expect("ok")
+        .into_inner();
+    let result = wrong_size.result.expect("result");
+    assert_eq!(result.disposition(), pb::Disposition::Reject);
+    let finding = &result.findings[0];
+    assert_eq!(finding.rule_id, "SIZE_BAND_MISMATCH");
+    assert_eq!(
+        (finding.line_number, finding.field_path.as_str()),
+        (1, "lines[0].excised_diameter_cm")
+    );
+    assert_eq!(finding.suggested_code, "11406");
+
+    let (claim, hash): (serde_json::Value, Vec<u8>) =
+        sqlx::query_as("select claim, member_hash from audit_record where id = $1::uuid")
+            .bind(&result.audit_record_id)
+            .fetch_one(&pool)
+            .await
+            .expect("stored before the reply");
+    assert!(
+        !claim.to_string().contains(MEMBER_ID),
+        "raw member id stored: {claim}"
+    );
+    assert_eq!(hash.len(), 32, "HMAC-SHA256");
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn the_same_request_id_returns_the_stored_decision(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let first = client
+        .validate_claim(request("idem-1", excision_claim(3.5)))
+        .await
+        .expect("ok")
+        .into_inner();
+    let again = client
+        .validate_claim(request("idem-1", excision_claim(3.5)))
+        .await
+        .expect("ok")
+        .into_inner();
+    assert_eq!(
+        first.result.expect("r").audit_record_id,
+        again.result.expect("r").audit_record_id
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from audit_record")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 1);
+
+    let reused = client
+        .validate_claim(request("idem-1", excision_claim(2.5)))
+        .await
+        .expect_err("other claim");
+    assert_eq!(reused.code(), Code::FailedPrecondition);
+    assert_eq!(
+        reused.get_details_error_info().expect("info").reason,
+        "REQUEST_ID_REUSED"
+    );
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn concurrent_calls_share_group_commits_and_all_are_stored(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let calls = (0..64).map(|i| {
+        let mut client = app.claim_validation();
+        async move {
+            client
+                .validate_claim(request(&format!("c-{i}"), excision_claim(3.5)))
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    let stored: i64 = sqlx::query_scalar("select count(*) from audit_record")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 64);
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn only_unreadable_requests_are_invalid_arguments(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut client = app.claim_validation();
+    let mut impossible = excision_claim(3.5);
+    impossible.date_of_service = Some(Date {
+        year: 2026,
+        month: 2,
+        day: 30,
+    });
+    let mut not_a_number = excision_claim(3.5);
+    not_a_number.lines[0].excised_diameter_cm = Some(f64::NAN);
+    for (request, field) in [
+        (pb::ValidateClaimRequest::default(), "claim"),
+        (request("", impossible), "claim.date_of_service"),
+        (
+            request("", not_a_number),
+            "claim.lines[0].excised_diameter_cm",
+        ),
+    ] {
+        let status = client
+            .validate_claim(request)
+            .await
+            .expect_err("unreadable");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status
+                .get_details_bad_request()
+                .expect("violations")
+                .field_violations[0]
+                .field,
+            field
+        );
+    }
+    // A coding problem is a finding, not an error.
+    let mut zero_units = excision_claim(3.5);
+    zero_units.lines[0].units = 0;
+    let result = client
+        .validate_claim(request("", zero_units))
+        .await
+        .expect("a finding")
+        .into_inner();
+    assert_eq!(
+        result.result.expect("result").disposition(),
+        pb::Disposition::Reject
+    );
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn list_rules_returns_the_rule_catalog(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let rules = app
+        .claim_validation()
+        .list_rules(pb::ListRulesRequest::default())
+        .await
+        .expect("ok")
+        .into_inner();
+    assert!(!rules.ruleset_version.is_empty());
+    let ids: Vec<&str> = rules.rules.iter().map(|r| r.rule_id.as_str()).collect();
+    for id in [
+        "ICD10CM_NOT_BILLABLE",
+        "SIZE_BAND_MISMATCH",
+        "REPAIR_BUNDLED_WITH_EXCISION",
+    ] {
+        assert!(ids.contains(&id), "{id}");
+    }
+    app.shutdown().await.expect("clean shutdown");
+}
