@@ -1,0 +1,103 @@
+//! ValidateClaim latency and throughput with concurrent callers against a
+//! running server: each caller sends claims back to back on a shared HTTP/2
+//! connection pool; prints claims/s and p50/p99/max latency.
+//!
+//! Usage: `cargo run --release --example bench_validate_client [ADDRESS] [CALLERS] [CLAIMS]`
+//! (defaults 127.0.0.1:50051, 64, 50000).
+
+use std::time::{Duration, Instant};
+
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
+use claimscrub::grpc::pb::google::r#type::Date;
+use tonic::transport::Channel;
+
+fn claim(i: usize) -> pb::Claim {
+    pb::Claim {
+        claim_id: format!("CLM-BENCH-{i}"),
+        payer_id: "AETNA".into(),
+        date_of_service: Some(Date { year: 2026, month: 1, day: 15 }),
+        place_of_service: "11".into(),
+        rendering_provider: Some(pb::Provider {
+            npi: "1234567893".into(),
+            taxonomy_code: "207N00000X".into(),
+        }),
+        patient: Some(pb::Patient {
+            member_id: format!("MBR-{}", i % 5000),
+            ..Default::default()
+        }),
+        diagnosis_codes: vec!["D23.5".into(), "L72.0".into()],
+        lines: vec![
+            pb::ServiceLine {
+                procedure_code: "11404".into(),
+                units: 1,
+                diagnosis_pointers: vec![1],
+                excised_diameter_cm: Some(3.5),
+                anatomic_site: "trunk".into(),
+                ..Default::default()
+            },
+            pb::ServiceLine {
+                procedure_code: "11402".into(),
+                modifiers: vec!["XS".into()],
+                units: 1,
+                diagnosis_pointers: vec![2],
+                excised_diameter_cm: Some(1.5),
+                anatomic_site: "arm".into(),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let address = args.next().unwrap_or_else(|| "127.0.0.1:50051".into());
+    let callers: usize = args.next().map_or(Ok(64), |a| a.parse())?;
+    let claims: usize = args.next().map_or(Ok(50_000), |a| a.parse())?;
+    // Four connections, callers spread over them, as a service pool would.
+    let mut channels = Vec::new();
+    for _ in 0..4 {
+        channels.push(Channel::from_shared(format!("http://{address}"))?.connect().await?);
+    }
+    let per_caller = claims / callers;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..callers)
+        .map(|caller| {
+            let mut client = ClaimValidationServiceClient::new(channels[caller % channels.len()].clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(per_caller);
+                for n in 0..per_caller {
+                    let request = pb::ValidateClaimRequest {
+                        request_id: String::new(),
+                        claim: Some(claim(caller * per_caller + n)),
+                    };
+                    let sent = Instant::now();
+                    client.validate_claim(request).await.expect("ValidateClaim succeeds");
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(claims);
+    for task in tasks {
+        all.extend(task.await?);
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    println!(
+        "{} claims, {callers} callers: {:.0} claims/s; latency p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        all.len(),
+        all.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&all, 0.50),
+        percentile(&all, 0.99),
+        all[all.len() - 1]
+    );
+    Ok(())
+}
