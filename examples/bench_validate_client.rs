@@ -16,7 +16,11 @@ fn claim(i: usize) -> pb::Claim {
     pb::Claim {
         claim_id: format!("CLM-BENCH-{i}"),
         payer_id: "AETNA".into(),
-        date_of_service: Some(Date { year: 2026, month: 1, day: 15 }),
+        date_of_service: Some(Date {
+            year: 2026,
+            month: 1,
+            day: 15,
+        }),
         place_of_service: "11".into(),
         rendering_provider: Some(pb::Provider {
             npi: "1234567893".into(),
@@ -63,13 +67,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Four connections, callers spread over them, as a service pool would.
     let mut channels = Vec::new();
     for _ in 0..4 {
-        channels.push(Channel::from_shared(format!("http://{address}"))?.connect().await?);
+        channels.push(
+            Channel::from_shared(format!("http://{address}"))?
+                .connect()
+                .await?,
+        );
     }
     let per_caller = claims / callers;
     let started = Instant::now();
     let tasks: Vec<_> = (0..callers)
         .map(|caller| {
-            let mut client = ClaimValidationServiceClient::new(channels[caller % channels.len()].clone());
+            let mut client =
+                ClaimValidationServiceClient::new(channels[caller % channels.len()].clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_caller);
                 for n in 0..per_caller {
@@ -78,7 +87,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         claim: Some(claim(caller * per_caller + n)),
                     };
                     let sent = Instant::now();
-                    client.validate_claim(request).await.expect("ValidateClaim succeeds");
+                    client
+                        .validate_claim(request)
+                        .await
+                        .expect("ValidateClaim succeeds");
                     latencies.push(sent.elapsed());
                 }
                 latencies

@@ -11,6 +11,7 @@ use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, ServiceLine};
 use crate::domain::finding::{Disposition, Finding, Severity};
 
+pub mod claim_structure;
 pub mod diagnosis_codes;
 pub mod diagnosis_pointers;
 pub mod duplicate_line;
@@ -19,8 +20,11 @@ pub mod excision_site;
 pub mod excision_size;
 pub mod lesion_behavior;
 pub mod modifier_codes;
+pub mod modifier_conflicts;
+pub mod modifier_procedure;
 pub mod place_of_service;
 pub mod repair_bundling;
+pub mod size_documentation;
 pub mod taxonomy;
 pub mod units;
 
@@ -111,15 +115,18 @@ pub struct RuleSet {
 impl RuleSet {
     /// Every built-in rule, in evaluation order.
     pub fn standard() -> Self {
-        let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+        let mut rules: Vec<Box<dyn Rule>> = vec![Box::new(claim_structure::ClaimStructure)];
         rules.extend(diagnosis_codes::rules());
         rules.extend(diagnosis_pointers::rules());
         rules.extend(modifier_codes::rules());
+        rules.push(Box::new(modifier_procedure::ModifierNotAllowed));
+        rules.push(Box::new(modifier_conflicts::ModifierConflict));
         rules.extend(place_of_service::rules());
         rules.push(Box::new(taxonomy::TaxonomyInvalid));
         rules.extend(units::rules());
         rules.push(Box::new(duplicate_line::DuplicateLine));
         rules.push(Box::new(excision_size::SizeBandMismatch));
+        rules.push(Box::new(size_documentation::SizeDocumentation));
         rules.push(Box::new(excision_site::AnatomicSiteMismatch));
         rules.push(Box::new(lesion_behavior::LesionBehaviorMismatch));
         rules.push(Box::new(em_same_day::EmWithoutModifier25));

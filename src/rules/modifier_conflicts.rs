@@ -1,0 +1,101 @@
+//! Modifiers that contradict each other on one line (RT with LT, 50 with a
+//! side, 52 with 53, 59 with an X{EPSU} modifier), a distinct-procedure
+//! modifier with nothing to be distinct from, and 22, which needs
+//! documentation.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::finding::{Finding, Severity};
+
+const DISTINCT: [&str; 5] = ["59", "XE", "XP", "XS", "XU"];
+
+/// Contradicting or unsupported modifier combinations.
+#[derive(Debug, Clone, Copy)]
+pub struct ModifierConflict;
+
+impl Rule for ModifierConflict {
+    fn id(&self) -> &'static str {
+        "MODIFIER_CONFLICT"
+    }
+    fn description(&self) -> &'static str {
+        "Modifiers on a line contradict each other, or 59/X has no other procedure to be distinct from"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::House
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let procedures = context.claim.lines.len();
+        for (number, line, _) in context.lines() {
+            let has = |m: &str| line.has_modifier(m);
+            let path = format!("lines[{}].modifiers", number - 1);
+            let mut conflict =
+                |message: &str| out.push(finding(self, number, path.clone(), message));
+            if has("RT") && has("LT") {
+                conflict("RT and LT on one line: report each side on its own line");
+            }
+            if has("50") && (has("RT") || has("LT")) {
+                conflict("50 with RT or LT: a bilateral procedure takes 50 alone");
+            }
+            if has("52") && has("53") {
+                conflict(
+                    "52 (reduced) and 53 (discontinued) on one line: choose the one that happened",
+                );
+            }
+            if has("59") && DISTINCT[1..].iter().any(|m| has(m)) {
+                conflict("59 with an X{EPSU} modifier: use the more specific X modifier alone");
+            }
+            if procedures < 2 && DISTINCT.iter().any(|m| has(m)) {
+                conflict("a distinct-procedure modifier on the only line of the claim");
+            }
+            if has("22") {
+                let mut f = finding(
+                    self,
+                    number,
+                    path.clone(),
+                    "22 (increased procedural services) needs documentation",
+                );
+                f.severity = Severity::Warning;
+                f.suggestion = Some("attach the operative note showing the additional work".into());
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, excision, fired};
+
+    #[test]
+    fn contradicting_modifiers_fire() {
+        for modifiers in [
+            vec!["RT", "LT"],
+            vec!["50", "RT"],
+            vec!["52", "53"],
+            vec!["59", "XS"],
+        ] {
+            let mut claim = clean_claim();
+            claim.lines.push(excision("11402", 1.5, "arm", &[1]));
+            claim.lines[1].modifiers = modifiers.iter().map(|m| (*m).to_owned()).collect();
+            assert_eq!(fired(&ModifierConflict, &claim).len(), 1, "{modifiers:?}");
+        }
+        let mut alone = clean_claim();
+        alone.lines[0].modifiers = vec!["XS".into()];
+        assert_eq!(
+            fired(&ModifierConflict, &alone).len(),
+            1,
+            "XS with no other procedure"
+        );
+    }
+
+    #[test]
+    fn a_second_lesion_with_xs_is_silent() {
+        let mut claim = clean_claim();
+        claim.lines.push(excision("11402", 1.5, "arm", &[1]));
+        claim.lines[1].modifiers = vec!["XS".into(), "LT".into()];
+        assert!(fired(&ModifierConflict, &claim).is_empty());
+    }
+}
