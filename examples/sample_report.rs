@@ -142,6 +142,16 @@ async fn main() -> anyhow::Result<()> {
         (import::ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv", None),
         (import::ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz", None),
         (
+            import::ImportKind::NcciPtp,
+            "ncci/ccipra-v322r0-f1.excerpt.txt",
+            None,
+        ),
+        (
+            import::ImportKind::Mue,
+            "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
+            None,
+        ),
+        (
             import::ImportKind::Pos,
             "pos/pos_codes.csv",
             Some(("2024-05-02", "2024-05-02")),

@@ -22,6 +22,8 @@ pub mod lesion_behavior;
 pub mod modifier_codes;
 pub mod modifier_conflicts;
 pub mod modifier_procedure;
+pub mod mue;
+pub mod ncci_ptp;
 pub mod place_of_service;
 pub mod repair_bundling;
 pub mod size_documentation;
@@ -131,6 +133,8 @@ impl RuleSet {
         rules.push(Box::new(lesion_behavior::LesionBehaviorMismatch));
         rules.push(Box::new(em_same_day::EmWithoutModifier25));
         rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
+        rules.push(Box::new(ncci_ptp::NcciPtpEdit));
+        rules.push(Box::new(mue::MueExceeded));
         Self {
             version: RULESET_VERSION,
             rules,

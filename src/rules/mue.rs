@@ -1,0 +1,131 @@
+//! Medically unlikely edits from the loaded MUE table: units of a code above
+//! its MUE value. MAI 1 counts each line on its own; MAI 2 (policy, absolute)
+//! and MAI 3 (clinical) add up every line of the code on the date of service.
+
+use std::collections::BTreeMap;
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::finding::{Finding, Severity};
+
+/// Units above the MUE value.
+#[derive(Debug, Clone, Copy)]
+pub struct MueExceeded;
+
+impl Rule for MueExceeded {
+    fn id(&self) -> &'static str {
+        "MUE_EXCEEDED"
+    }
+    fn description(&self) -> &'static str {
+        "Units of service above the code's medically unlikely edit"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Ncci
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let mut per_day: BTreeMap<(String, chrono::NaiveDate), (u64, u32)> = BTreeMap::new();
+        for (number, line, date) in context.lines() {
+            let Some(date) = date else { continue };
+            let code = line.procedure_code.trim();
+            let Some(table) = context.catalog.mue_release(date) else {
+                continue;
+            };
+            let Some(limit) = table.limits.get(code) else {
+                continue;
+            };
+            if limit.mai == 1 {
+                if line.units > limit.value {
+                    out.push(finding(
+                        self,
+                        number,
+                        format!("lines[{}].units", number - 1),
+                        format!(
+                            "{} units of {code} on one line; the MUE is {} (line edit)",
+                            line.units, limit.value
+                        ),
+                    ));
+                }
+            } else {
+                let entry = per_day
+                    .entry((code.to_owned(), date))
+                    .or_insert((0, number));
+                entry.0 += u64::from(line.units);
+                entry.1 = number;
+            }
+        }
+        for ((code, date), (units, last_line)) in per_day {
+            let Some(limit) = context
+                .catalog
+                .mue_release(date)
+                .and_then(|t| t.limits.get(&code))
+            else {
+                continue;
+            };
+            if units > u64::from(limit.value) {
+                let kind = if limit.mai == 2 {
+                    "policy: not payable above it"
+                } else {
+                    "clinical: appeal with documentation"
+                };
+                out.push(finding(
+                    self,
+                    last_line,
+                    format!("lines[{}].units", last_line - 1),
+                    format!("{units} units of {code} on {date}; the MUE is {} (date-of-service edit, {kind})", limit.value),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::catalog::{MueLimit, MueRelease};
+    use crate::domain::claim::Claim;
+    use crate::domain::code_system::CodeSystem;
+    use crate::rules::test_support::{catalog, clean_claim};
+
+    fn count(mai: u8, units: [u32; 2]) -> usize {
+        let mut catalog = catalog();
+        let mut version = catalog.fee_schedules[0].version.clone();
+        version.system = CodeSystem::Mue;
+        catalog.mue = vec![Arc::new(MueRelease {
+            version,
+            limits: HashMap::from([(
+                "11404".to_owned(),
+                MueLimit {
+                    value: 2,
+                    mai,
+                    rationale: String::new(),
+                },
+            )]),
+        })];
+        let mut claim: Claim = clean_claim();
+        claim.lines.push(claim.lines[0].clone());
+        claim.lines[0].units = units[0];
+        claim.lines[1].units = units[1];
+        let mut out = Vec::new();
+        MueExceeded.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        out.len()
+    }
+
+    #[test]
+    fn line_edits_count_lines_and_date_edits_sum_them() {
+        assert_eq!(count(1, [2, 2]), 0, "MAI 1: each line within the limit");
+        assert_eq!(count(1, [3, 1]), 1, "MAI 1: one line above");
+        assert_eq!(count(2, [2, 1]), 1, "MAI 2: 3 units on the day");
+        assert_eq!(count(3, [1, 1]), 0, "MAI 3: within the limit");
+    }
+}

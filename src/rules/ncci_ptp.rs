@@ -1,0 +1,167 @@
+//! NCCI procedure-to-procedure edits from the loaded PTP table: a column-2
+//! code is not paid with its column-1 code on the same date of service,
+//! unless the edit's modifier indicator is 1 and an NCCI-associated modifier
+//! marks a distinct service. Indicator 9 edits do not apply; an edit applies
+//! from its effective date through its deletion date.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::finding::{Finding, Severity};
+
+/// Modifiers NCCI accepts to bypass an indicator-1 edit (NCCI policy manual
+/// ch. I: anatomic, global-surgery and distinct-service modifiers).
+const NCCI_ASSOCIATED: [&str; 36] = [
+    "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "TA", "T1",
+    "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD", "RC", "24", "25", "57",
+    "58", "59", "78", "79",
+];
+const DISTINCT: [&str; 5] = ["XE", "XP", "XS", "XU", "91"];
+
+/// A bundled code pair on one date of service.
+#[derive(Debug, Clone, Copy)]
+pub struct NcciPtpEdit;
+
+impl Rule for NcciPtpEdit {
+    fn id(&self) -> &'static str {
+        "NCCI_PTP_EDIT"
+    }
+    fn description(&self) -> &'static str {
+        "Column-2 code billed with its column-1 code (NCCI procedure-to-procedure edit)"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Ncci
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let lines: Vec<_> = context.lines().collect();
+        for (number, line, date) in &lines {
+            let Some(date) = date else { continue };
+            let Some(table) = context.catalog.ptp_release(*date) else {
+                continue;
+            };
+            let Some(edits) = table.edits.get(line.procedure_code.trim()) else {
+                continue;
+            };
+            for (other_number, other, other_date) in &lines {
+                if other_number == number || other_date.as_ref() != Some(date) {
+                    continue;
+                }
+                let column2 = other.procedure_code.trim();
+                let Some(edit) = edits
+                    .iter()
+                    .find(|e| e.column2 == column2 && e.is_active_on(*date))
+                else {
+                    continue;
+                };
+                let bypassed = |l: &crate::domain::claim::ServiceLine| {
+                    NCCI_ASSOCIATED
+                        .iter()
+                        .chain(DISTINCT.iter())
+                        .any(|m| l.has_modifier(m))
+                };
+                let fires = match edit.modifier_indicator {
+                    0 => true,
+                    // Medicare accepts the modifier on either code of the pair.
+                    1 => !bypassed(other) && !bypassed(line),
+                    _ => false,
+                };
+                if fires {
+                    let mut f = finding(
+                        self,
+                        *other_number,
+                        format!("lines[{}].procedure_code", other_number - 1),
+                        format!(
+                            "{column2} is bundled into {} on the same day (NCCI {}, modifier indicator {}: {})",
+                            line.procedure_code.trim(),
+                            table.version.version,
+                            edit.modifier_indicator,
+                            edit.rationale
+                        ),
+                    );
+                    f.suggestion = Some(if edit.modifier_indicator == 1 {
+                        "remove the line, or if it was a separate site or session, append XS/XE/XP/XU (or 59) and document it".into()
+                    } else {
+                        "remove the line: no modifier makes this pair payable".into()
+                    });
+                    out.push(f);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::catalog::{PtpEdit, PtpRelease};
+    use crate::domain::claim::Claim;
+    use crate::domain::code_system::CodeSystem;
+    use crate::rules::test_support::{catalog, clean_claim, date, line};
+
+    fn evaluate(indicator: u8, deleted: Option<&str>, claim: &Claim) -> usize {
+        let mut catalog = catalog();
+        let mut version = catalog.fee_schedules[0].version.clone();
+        version.system = CodeSystem::NcciPtp;
+        catalog.ptp = vec![Arc::new(PtpRelease {
+            version,
+            edits: HashMap::from([(
+                "11404".to_owned(),
+                vec![PtpEdit {
+                    column2: "12001".into(),
+                    effective_date: date("2020-01-01"),
+                    deletion_date: deleted.map(date),
+                    modifier_indicator: indicator,
+                    rationale: "Standards of medical/surgical practice".into(),
+                }],
+            )]),
+        })];
+        let mut out = Vec::new();
+        NcciPtpEdit.evaluate(
+            &RuleContext {
+                claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        out.len()
+    }
+
+    fn with_repair(modifiers: &[&str]) -> Claim {
+        let mut claim = clean_claim();
+        claim.lines.push(line("12001", modifiers, &[1]));
+        claim
+    }
+
+    #[test]
+    fn pairs_fire_by_modifier_indicator() {
+        assert_eq!(
+            evaluate(0, None, &with_repair(&["XS"])),
+            1,
+            "indicator 0: no modifier helps"
+        );
+        assert_eq!(
+            evaluate(1, None, &with_repair(&[])),
+            1,
+            "indicator 1 without a modifier"
+        );
+        assert_eq!(
+            evaluate(1, None, &with_repair(&["XS"])),
+            0,
+            "indicator 1 with XS"
+        );
+        assert_eq!(
+            evaluate(9, None, &with_repair(&[])),
+            0,
+            "indicator 9 does not apply"
+        );
+        assert_eq!(
+            evaluate(1, Some("2024-12-31"), &with_repair(&[])),
+            0,
+            "deleted before the date of service"
+        );
+    }
+}
