@@ -11,13 +11,16 @@ use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, ServiceLine};
 use crate::domain::finding::{Disposition, Finding, Severity};
 
+pub mod age_sex;
 pub mod claim_structure;
 pub mod diagnosis_codes;
 pub mod diagnosis_pointers;
+pub mod diagnosis_procedure;
 pub mod duplicate_line;
 pub mod em_same_day;
 pub mod excision_site;
 pub mod excision_size;
+pub mod laterality;
 pub mod lesion_behavior;
 pub mod modifier_codes;
 pub mod modifier_conflicts;
@@ -131,6 +134,9 @@ impl RuleSet {
         rules.push(Box::new(size_documentation::SizeDocumentation));
         rules.push(Box::new(excision_site::AnatomicSiteMismatch));
         rules.push(Box::new(lesion_behavior::LesionBehaviorMismatch));
+        rules.push(Box::new(laterality::LateralityMismatch));
+        rules.push(Box::new(diagnosis_procedure::AbscessOnExcision));
+        rules.push(Box::new(age_sex::AgeSexConflict));
         rules.push(Box::new(em_same_day::EmWithoutModifier25));
         rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
         rules.push(Box::new(ncci_ptp::NcciPtpEdit));

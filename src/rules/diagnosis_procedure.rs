@@ -1,0 +1,85 @@
+//! Diagnosis-procedure consistency: an abscess is drained (10060/10061),
+//! not excised, so an excision pointing only to abscess diagnoses is
+//! questioned (domain rules §1b, a house rule).
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
+use crate::domain::finding::{Finding, Severity};
+use crate::domain::procedures::service_type;
+
+/// ICD-10-CM categories of cutaneous abscesses, furuncles and carbuncles.
+const ABSCESS_CATEGORIES: [&str; 1] = ["L02"];
+
+/// An excision supported only by an abscess diagnosis.
+#[derive(Debug, Clone, Copy)]
+pub struct AbscessOnExcision;
+
+impl Rule for AbscessOnExcision {
+    fn id(&self) -> &'static str {
+        "DX_PROCEDURE_ABSCESS_EXCISION"
+    }
+    fn description(&self) -> &'static str {
+        "An abscess is usually incised and drained, not excised"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::House
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (number, line, _) in context.lines() {
+            let excision = context
+                .catalog
+                .procedures
+                .attributes
+                .get(line.procedure_code.trim())
+                .is_some_and(|a| a.service_type == service_type::EXCISION);
+            let pointed: Vec<String> = line
+                .diagnosis_pointers
+                .iter()
+                .filter_map(|p| {
+                    context
+                        .claim
+                        .diagnosis_codes
+                        .get((*p as usize).checked_sub(1)?)
+                })
+                .map(|d| codes::canonical(CodeSystem::Icd10Cm, d))
+                .collect();
+            if excision
+                && !pointed.is_empty()
+                && pointed
+                    .iter()
+                    .all(|d| ABSCESS_CATEGORIES.iter().any(|c| d.starts_with(c)))
+            {
+                let mut f = finding(
+                    self,
+                    number,
+                    format!("lines[{}].procedure_code", number - 1),
+                    format!(
+                        "{} is an excision but its diagnoses are abscesses",
+                        line.procedure_code.trim()
+                    ),
+                );
+                f.suggested_code = Some("10060".into());
+                f.suggestion = Some("an abscess is billed as incision and drainage (10060 simple, 10061 complicated) unless a lesion was excised".into());
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{clean_claim, fired};
+
+    #[test]
+    fn an_excision_for_an_abscess_warns_and_a_lesion_is_silent() {
+        let mut claim = clean_claim();
+        assert!(fired(&AbscessOnExcision, &claim).is_empty());
+        claim.diagnosis_codes = vec!["L02.415".into()];
+        assert_eq!(fired(&AbscessOnExcision, &claim).len(), 1);
+    }
+}
