@@ -9,15 +9,16 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::domain::catalog::{
-    Concept, FeeScheduleRow, Payer, ProcedureAttributes, ProcedureKnowledge, ProfileLink,
-    SiteFamily,
+    Concept, FeeScheduleRow, Payer, PayerRuleSetting, ProcedureAttributes, ProcedureKnowledge,
+    ProfileLink, SiteFamily,
 };
 use crate::domain::code_system::CodeSystem;
+use crate::domain::finding::Severity;
 use crate::error::AppError;
 use crate::storage::reference_data::{self as store, NewRelease};
 
 /// The embedded files, by name.
-const FILES: [(&str, &str); 8] = [
+const FILES: [(&str, &str); 9] = [
     (
         "procedures.csv",
         include_str!("../../reference/default/procedures.csv"),
@@ -46,6 +47,10 @@ const FILES: [(&str, &str); 8] = [
     (
         "profile_links.csv",
         include_str!("../../reference/default/profile_links.csv"),
+    ),
+    (
+        "payer_rules.csv",
+        include_str!("../../reference/default/payer_rules.csv"),
     ),
 ];
 
@@ -76,6 +81,8 @@ pub struct DefaultDataSet {
     pub diagnoses: Vec<Concept>,
     /// Payers.
     pub payers: Vec<Payer>,
+    /// Default payer rule settings.
+    pub payer_rules: Vec<PayerRuleSetting>,
 }
 
 /// A defect in an embedded file (a bug in claimscrub, caught by unit tests).
@@ -151,6 +158,16 @@ struct DiagnosisRow {
     code: String,
     title: String,
     billable: u8,
+}
+
+#[derive(Deserialize)]
+struct PayerRuleRow {
+    payer_id: String,
+    rule_id: String,
+    effective_from: NaiveDate,
+    enabled: bool,
+    severity: String,
+    parameters: String,
 }
 
 #[derive(Deserialize)]
@@ -335,7 +352,30 @@ pub fn parse() -> Result<DefaultDataSet, DefaultDataError> {
             notes: row.notes,
         })
         .collect();
+    let payer_rules = rows::<PayerRuleRow>("payer_rules.csv")?
+        .into_iter()
+        .map(|row| PayerRuleSetting {
+            payer_id: row.payer_id,
+            rule_id: row.rule_id,
+            effective_from: row.effective_from,
+            effective_to: None,
+            enabled: row.enabled,
+            severity: match row.severity.as_str() {
+                "error" => Some(Severity::Error),
+                "warning" => Some(Severity::Warning),
+                "info" => Some(Severity::Info),
+                _ => None,
+            },
+            parameters: row
+                .parameters
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect(),
+        })
+        .collect();
     Ok(DefaultDataSet {
+        payer_rules,
         label: format!("claimscrub-default-{}", &sha256[..8]),
         sha256,
         procedures,
@@ -415,6 +455,7 @@ pub async fn ensure_loaded(pool: &PgPool) -> Result<bool, AppError> {
         store::insert_concepts(&mut tx, id, concepts, &nothing).await?;
     }
     store::insert_missing_payers(&mut tx, &set.payers).await?;
+    store::insert_missing_payer_rules(&mut tx, &set.payer_rules).await?;
     tx.commit().await?;
     tracing::info!(version = %set.label, "default data set loaded");
     Ok(true)

@@ -134,6 +134,11 @@ impl ClaimValidator {
         }
     }
 
+    /// The catalog the rules read.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// The rule set.
     pub fn rules(&self) -> &RuleSet {
         &self.rules

@@ -289,6 +289,25 @@ pub struct Payer {
     pub notes: String,
 }
 
+/// A payer's setting for one rule from a date: rules as data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayerRuleSetting {
+    /// Payer id.
+    pub payer_id: String,
+    /// Rule id.
+    pub rule_id: String,
+    /// First date of service the setting applies to.
+    pub effective_from: NaiveDate,
+    /// Last date of service, if it ends.
+    pub effective_to: Option<NaiveDate>,
+    /// Whether the rule runs for the payer.
+    pub enabled: bool,
+    /// Severity override.
+    pub severity: Option<crate::domain::finding::Severity>,
+    /// Rule parameters.
+    pub parameters: BTreeMap<String, String>,
+}
+
 /// Everything loaded, as one immutable value.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogSnapshot {
@@ -304,6 +323,8 @@ pub struct CatalogSnapshot {
     pub procedures: ProcedureKnowledge,
     /// Payers by id.
     pub payers: BTreeMap<String, Payer>,
+    /// Payer rule settings.
+    pub payer_rules: Vec<PayerRuleSetting>,
     /// When it was built.
     pub built_at: Option<DateTime<Utc>>,
 }
@@ -315,6 +336,21 @@ impl CatalogSnapshot {
             .get(&system)
             .and_then(|releases| resolve(releases, date))
             .map(Arc::as_ref)
+    }
+
+    /// The setting of `rule_id` for `payer_id` in effect on `date`: the one
+    /// with the latest start on or before the date that has not ended.
+    pub fn payer_setting(
+        &self,
+        payer_id: &str,
+        rule_id: &str,
+        date: NaiveDate,
+    ) -> Option<&PayerRuleSetting> {
+        self.payer_rules
+            .iter()
+            .filter(|s| s.payer_id == payer_id && s.rule_id == rule_id)
+            .filter(|s| s.effective_from <= date && s.effective_to.is_none_or(|end| date <= end))
+            .max_by_key(|s| s.effective_from)
     }
 
     /// The MPFS release in effect on `date`.

@@ -135,30 +135,54 @@ impl ClaimValidationService for ClaimValidationApi {
 
     async fn list_rules(
         &self,
-        _: Request<pb::ListRulesRequest>,
+        request: Request<pb::ListRulesRequest>,
     ) -> Result<Response<pb::ListRulesResponse>, Status> {
+        let request = request.into_inner();
+        let date = request.effective_date.as_ref().map_or_else(
+            || Ok(chrono::Utc::now().date_naive()),
+            |d| convert::date_from_pb(d, "effective_date"),
+        )?;
+        let payer = request.payer_id.trim();
+        let snapshot = self.validator.catalog().snapshot();
+        if !payer.is_empty() && !snapshot.payers.contains_key(payer) {
+            return Err(AppError::NotFound {
+                resource_type: "payer",
+                name: payer.to_owned(),
+            }
+            .into());
+        }
         let rules = self.validator.rules();
         Ok(Response::new(pb::ListRulesResponse {
             ruleset_version: rules.version.to_owned(),
             rules: rules
                 .rules
                 .iter()
-                .map(|rule| pb::Rule {
-                    rule_id: rule.id().to_owned(),
-                    description: rule.description().to_owned(),
-                    default_severity: severity_to_pb(rule.default_severity()).into(),
-                    source: match rule.source() {
-                        RuleSource::Cms => pb::RuleSource::Cms,
-                        RuleSource::Ncci => pb::RuleSource::Ncci,
-                        RuleSource::Cpt => pb::RuleSource::Cpt,
-                        RuleSource::Payer => pb::RuleSource::Payer,
-                        RuleSource::House => pb::RuleSource::House,
+                .map(|rule| {
+                    let setting = snapshot.payer_setting(payer, rule.id(), date);
+                    pb::Rule {
+                        rule_id: rule.id().to_owned(),
+                        description: rule.description().to_owned(),
+                        default_severity: severity_to_pb(rule.default_severity()).into(),
+                        source: match rule.source() {
+                            RuleSource::Cms => pb::RuleSource::Cms,
+                            RuleSource::Ncci => pb::RuleSource::Ncci,
+                            RuleSource::Cpt => pb::RuleSource::Cpt,
+                            RuleSource::Payer => pb::RuleSource::Payer,
+                            RuleSource::House => pb::RuleSource::House,
+                        }
+                        .into(),
+                        since_version: rules.version.to_owned(),
+                        enabled: setting.map_or(rule.enabled_by_default(), |s| s.enabled),
+                        effective_severity: severity_to_pb(
+                            setting
+                                .and_then(|s| s.severity)
+                                .unwrap_or(rule.default_severity()),
+                        )
+                        .into(),
+                        parameters: setting
+                            .map(|s| s.parameters.clone().into_iter().collect())
+                            .unwrap_or_default(),
                     }
-                    .into(),
-                    since_version: rules.version.to_owned(),
-                    enabled: true,
-                    effective_severity: severity_to_pb(rule.default_severity()).into(),
-                    parameters: Default::default(),
                 })
                 .collect(),
         }))

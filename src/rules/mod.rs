@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::catalog::{CatalogSnapshot, PayerRuleSetting};
 use crate::domain::claim::{Claim, ServiceLine};
 use crate::domain::finding::{Disposition, Finding, Severity};
 
@@ -27,6 +27,7 @@ pub mod modifier_conflicts;
 pub mod modifier_procedure;
 pub mod mue;
 pub mod ncci_ptp;
+pub mod payer_cosmetic;
 pub mod place_of_service;
 pub mod repair_bundling;
 pub mod size_documentation;
@@ -64,6 +65,20 @@ pub struct RuleContext<'a> {
 }
 
 impl<'a> RuleContext<'a> {
+    /// The payer's setting of `rule_id` on the claim's date of service.
+    pub fn setting(&self, rule_id: &str) -> Option<&'a PayerRuleSetting> {
+        let date = self.claim.date_of_service?;
+        self.catalog
+            .payer_setting(self.claim.payer_id.trim(), rule_id, date)
+    }
+
+    /// A parameter of the payer's setting of `rule_id`.
+    pub fn parameter(&self, rule_id: &str, name: &str) -> Option<&'a str> {
+        self.setting(rule_id)
+            .and_then(|s| s.parameters.get(name))
+            .map(String::as_str)
+    }
+
     /// The lines with their 1-based numbers and dates of service.
     pub fn lines(&self) -> impl Iterator<Item = (u32, &'a ServiceLine, Option<NaiveDate>)> + 'a {
         let claim = self.claim;
@@ -87,6 +102,11 @@ pub trait Rule: Send + Sync {
     fn default_severity(&self) -> Severity;
     /// Where it comes from.
     fn source(&self) -> RuleSource;
+    /// Whether it runs for payers that have no setting for it; payer
+    /// policies run only where a payer setting enables them.
+    fn enabled_by_default(&self) -> bool {
+        true
+    }
     /// Appends what it finds to `out`.
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>);
 }
@@ -137,6 +157,7 @@ impl RuleSet {
         rules.push(Box::new(laterality::LateralityMismatch));
         rules.push(Box::new(diagnosis_procedure::AbscessOnExcision));
         rules.push(Box::new(age_sex::AgeSexConflict));
+        rules.push(Box::new(payer_cosmetic::BenignRemovalWithoutIndication));
         rules.push(Box::new(em_same_day::EmWithoutModifier25));
         rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
         rules.push(Box::new(ncci_ptp::NcciPtpEdit));
@@ -147,7 +168,8 @@ impl RuleSet {
         }
     }
 
-    /// Runs every rule; findings in rule order, then line order.
+    /// Runs every rule the claim's payer has enabled, with the payer's
+    /// severity overrides; findings in rule order, then line order.
     pub fn evaluate(
         &self,
         claim: &Claim,
@@ -156,7 +178,17 @@ impl RuleSet {
         let context = RuleContext { claim, catalog };
         let mut findings = Vec::new();
         for rule in &self.rules {
+            let setting = context.setting(rule.id());
+            if !setting.map_or(rule.enabled_by_default(), |s| s.enabled) {
+                continue;
+            }
+            let first = findings.len();
             rule.evaluate(&context, &mut findings);
+            if let Some(severity) = setting.and_then(|s| s.severity) {
+                for finding in &mut findings[first..] {
+                    finding.severity = severity;
+                }
+            }
         }
         (Disposition::of(&findings), findings)
     }

@@ -27,6 +27,8 @@ impl Rule for ModifierConflict {
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let procedures = context.claim.lines.len();
+        // Payer parameter: the payer wants the specific X{EPSU} modifiers, not 59.
+        let prefer_x = context.parameter(self.id(), "prefer_x_modifiers") == Some("true");
         for (number, line, _) in context.lines() {
             let has = |m: &str| line.has_modifier(m);
             let path = format!("lines[{}].modifiers", number - 1);
@@ -48,6 +50,17 @@ impl Rule for ModifierConflict {
             }
             if procedures < 2 && DISTINCT.iter().any(|m| has(m)) {
                 conflict("a distinct-procedure modifier on the only line of the claim");
+            }
+            if prefer_x && has("59") && !DISTINCT[1..].iter().any(|m| has(m)) {
+                let mut f = finding(
+                    self,
+                    number,
+                    path.clone(),
+                    "this payer expects XE/XS/XP/XU instead of 59",
+                );
+                f.severity = Severity::Warning;
+                f.suggestion = Some("replace 59 with the X modifier that describes the distinction (XS: separate site)".into());
+                out.push(f);
             }
             if has("22") {
                 let mut f = finding(
@@ -89,6 +102,38 @@ mod tests {
             1,
             "XS with no other procedure"
         );
+    }
+
+    #[test]
+    fn a_payer_that_prefers_x_modifiers_warns_on_59() {
+        let mut catalog = crate::rules::test_support::catalog();
+        catalog.payer_rules = crate::app::default_data::parse()
+            .expect("defaults")
+            .payer_rules;
+        let mut claim = clean_claim();
+        claim.payer_id = "UHC".into();
+        claim.lines.push(excision("11402", 1.5, "arm", &[1]));
+        claim.lines[1].modifiers = vec!["59".into()];
+        let mut out = Vec::new();
+        ModifierConflict.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Warning);
+        claim.payer_id = "BCBS".into();
+        let mut out = Vec::new();
+        ModifierConflict.evaluate(
+            &RuleContext {
+                claim: &claim,
+                catalog: &catalog,
+            },
+            &mut out,
+        );
+        assert!(out.is_empty());
     }
 
     #[test]

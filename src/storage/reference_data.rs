@@ -10,10 +10,11 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::catalog::{
     CatalogSnapshot, Concept, ConceptRelease, FeeScheduleRelease, FeeScheduleRow, MueLimit,
-    MueRelease, Payer, ProcedureAttributes, ProcedureKnowledge, ProfileLink, PtpEdit, PtpRelease,
-    SiteFamily,
+    MueRelease, Payer, PayerRuleSetting, ProcedureAttributes, ProcedureKnowledge, ProfileLink,
+    PtpEdit, PtpRelease, SiteFamily,
 };
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+use crate::domain::finding::Severity;
 use crate::error::AppError;
 
 /// Rows per bulk INSERT: constant SQL text with one array per column (UNNEST).
@@ -138,6 +139,17 @@ struct ProfileLinkRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct PayerRuleRow {
+    payer_id: String,
+    rule_id: String,
+    effective_from: NaiveDate,
+    effective_to: Option<NaiveDate>,
+    enabled: bool,
+    severity: Option<String>,
+    parameters: Json<BTreeMap<String, String>>,
+}
+
+#[derive(sqlx::FromRow)]
 struct PayerRow {
     payer_id: String,
     name: String,
@@ -256,6 +268,11 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
         sqlx::query_as("select payer_id, name, payer_type, notes from payer")
             .fetch_all(&mut *tx)
             .await?;
+    let payer_rules: Vec<PayerRuleRow> = sqlx::query_as(
+        "select payer_id, rule_id, effective_from, effective_to, enabled, severity, parameters from payer_rule_setting",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
 
     let mut snapshot = CatalogSnapshot {
@@ -272,6 +289,18 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
                         notes: p.notes,
                     },
                 )
+            })
+            .collect(),
+        payer_rules: payer_rules
+            .into_iter()
+            .map(|r| PayerRuleSetting {
+                payer_id: r.payer_id,
+                rule_id: r.rule_id,
+                effective_from: r.effective_from,
+                effective_to: r.effective_to,
+                enabled: r.enabled,
+                severity: r.severity.as_deref().and_then(severity_from_db),
+                parameters: r.parameters.0,
             })
             .collect(),
         built_at: Some(Utc::now()),
@@ -304,6 +333,23 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
         }
     }
     Ok(snapshot)
+}
+
+fn severity_from_db(value: &str) -> Option<Severity> {
+    match value {
+        "error" => Some(Severity::Error),
+        "warning" => Some(Severity::Warning),
+        "info" => Some(Severity::Info),
+        _ => None,
+    }
+}
+
+fn severity_to_db(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
 }
 
 /// The procedure knowledge of the newest built-in CPT release (the default
@@ -704,6 +750,36 @@ pub async fn insert_missing_payers(
             .collect::<Vec<_>>(),
     )
     .bind(payers.iter().map(|p| p.notes.as_str()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds payer rule settings that are not there yet; settings an operator
+/// changed are left as they are.
+pub async fn insert_missing_payer_rules(
+    tx: &mut Transaction<'_, Postgres>,
+    settings: &[PayerRuleSetting],
+) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into payer_rule_setting (payer_id, rule_id, effective_from, effective_to, enabled, severity, parameters) \
+         select p, r, f, t, e, s, params::jsonb \
+           from unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::bool[], $6::text[], $7::text[]) \
+                as x(p, r, f, t, e, s, params) \
+         on conflict (payer_id, rule_id, effective_from) do nothing",
+    )
+    .bind(settings.iter().map(|s| s.payer_id.as_str()).collect::<Vec<_>>())
+    .bind(settings.iter().map(|s| s.rule_id.as_str()).collect::<Vec<_>>())
+    .bind(settings.iter().map(|s| s.effective_from).collect::<Vec<_>>())
+    .bind(settings.iter().map(|s| s.effective_to).collect::<Vec<_>>())
+    .bind(settings.iter().map(|s| s.enabled).collect::<Vec<_>>())
+    .bind(settings.iter().map(|s| s.severity.map(severity_to_db)).collect::<Vec<_>>())
+    .bind(
+        settings
+            .iter()
+            .map(|s| serde_json::to_string(&s.parameters).map_err(AppError::internal))
+            .collect::<Result<Vec<_>, _>>()?,
+    )
     .execute(&mut **tx)
     .await?;
     Ok(())

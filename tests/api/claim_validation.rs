@@ -15,7 +15,8 @@ const MEMBER_ID: &str = "MBR-7734-SECRET";
 fn excision_claim(diameter: f64) -> pb::Claim {
     pb::Claim {
         claim_id: "CLM-E2E-1".into(),
-        payer_id: "AETNA".into(),
+        // BCBS has no payer policy enabled in the default settings.
+        payer_id: "BCBS".into(),
         date_of_service: Some(Date {
             year: 2026,
             month: 1,
@@ -221,5 +222,81 @@ async fn list_rules_returns_the_rule_catalog(pool: PgPool) {
     ] {
         assert!(ids.contains(&id), "{id}");
     }
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut client = app.claim_validation();
+    let mut medicare = excision_claim(3.5);
+    medicare.payer_id = "MEDICARE".into();
+    let result = client
+        .validate_claim(request("", medicare.clone()))
+        .await
+        .expect("ok")
+        .into_inner()
+        .result
+        .expect("r");
+    assert_eq!(result.disposition(), pb::Disposition::AcceptWithWarnings);
+    assert_eq!(result.findings[0].rule_id, "BENIGN_REMOVAL_NO_INDICATION");
+    medicare.lines[0].documented_indications = vec![pb::Indication::Bleeding.into()];
+    let result = client
+        .validate_claim(request("", medicare))
+        .await
+        .expect("ok")
+        .into_inner()
+        .result
+        .expect("r");
+    assert_eq!(
+        result.disposition(),
+        pb::Disposition::Accept,
+        "{:?}",
+        result.findings
+    );
+
+    let rules = client
+        .list_rules(pb::ListRulesRequest {
+            payer_id: "MEDICARE".into(),
+            effective_date: Some(Date {
+                year: 2026,
+                month: 1,
+                day: 15,
+            }),
+        })
+        .await
+        .expect("ok")
+        .into_inner();
+    let cosmetic = rules
+        .rules
+        .iter()
+        .find(|r| r.rule_id == "BENIGN_REMOVAL_NO_INDICATION")
+        .expect("listed");
+    assert!(cosmetic.enabled);
+    assert!(cosmetic.parameters["policy"].contains("L35498"));
+    let bcbs = client
+        .list_rules(pb::ListRulesRequest {
+            payer_id: "BCBS".into(),
+            effective_date: None,
+        })
+        .await
+        .expect("ok")
+        .into_inner();
+    assert!(
+        !bcbs
+            .rules
+            .iter()
+            .find(|r| r.rule_id == "BENIGN_REMOVAL_NO_INDICATION")
+            .expect("listed")
+            .enabled
+    );
+    let unknown = client
+        .list_rules(pb::ListRulesRequest {
+            payer_id: "ACME".into(),
+            effective_date: None,
+        })
+        .await
+        .expect_err("unknown payer");
+    assert_eq!(unknown.code(), Code::NotFound);
     app.shutdown().await.expect("clean shutdown");
 }

@@ -1,0 +1,93 @@
+//! Medical necessity of benign lesion removal: Medicare (LCD L35498 /
+//! L34200) and some commercial payers cover it only with a documented
+//! indication (bleeding, itching, pain, inflammation, obstruction, recent
+//! change, suspected malignancy, prior biopsy, recurrent trauma); otherwise
+//! it is cosmetic. Runs only for payers whose settings enable it; the
+//! `policy` parameter names the payer's policy in the message.
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::finding::{Finding, Severity};
+use crate::domain::procedures::service_type;
+
+/// A benign excision with no documented indication.
+#[derive(Debug, Clone, Copy)]
+pub struct BenignRemovalWithoutIndication;
+
+impl Rule for BenignRemovalWithoutIndication {
+    fn id(&self) -> &'static str {
+        "BENIGN_REMOVAL_NO_INDICATION"
+    }
+    fn description(&self) -> &'static str {
+        "Benign lesion removal without a documented indication may be denied as cosmetic"
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn source(&self) -> RuleSource {
+        RuleSource::Payer
+    }
+    fn enabled_by_default(&self) -> bool {
+        false
+    }
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let policy = context
+            .parameter(self.id(), "policy")
+            .unwrap_or("the payer's policy");
+        for (number, line, _) in context.lines() {
+            let benign_excision = context
+                .catalog
+                .procedures
+                .attributes
+                .get(line.procedure_code.trim())
+                .is_some_and(|a| {
+                    a.service_type == service_type::EXCISION
+                        && a.lesion_behavior.as_deref() == Some("benign")
+                });
+            if benign_excision && line.documented_indications.is_empty() {
+                let mut f = finding(
+                    self,
+                    number,
+                    format!("lines[{}].documented_indications", number - 1),
+                    format!(
+                        "benign lesion removal without a documented indication is cosmetic under {policy}"
+                    ),
+                );
+                f.suggestion = Some(
+                    "document the indication (bleeding, itching, pain, inflammation, obstruction, recent change, suspected malignancy) or obtain an advance beneficiary notice (GA)"
+                        .into(),
+                );
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::RuleSet;
+    use crate::rules::test_support::{catalog, clean_claim};
+
+    fn rule_ids(payer: &str, indications: &[&str]) -> Vec<&'static str> {
+        let mut catalog = catalog();
+        catalog.payer_rules = crate::app::default_data::parse()
+            .expect("defaults")
+            .payer_rules;
+        let mut claim = clean_claim();
+        claim.payer_id = payer.into();
+        claim.lines[0].documented_indications =
+            indications.iter().map(|i| (*i).to_owned()).collect();
+        RuleSet::standard()
+            .evaluate(&claim, &catalog)
+            .1
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect()
+    }
+
+    #[test]
+    fn medicare_warns_without_an_indication_and_payers_without_the_policy_do_not() {
+        assert_eq!(rule_ids("MEDICARE", &[]), ["BENIGN_REMOVAL_NO_INDICATION"]);
+        assert!(rule_ids("MEDICARE", &["bleeding"]).is_empty());
+        assert!(rule_ids("BCBS", &[]).is_empty(), "not enabled for BCBS");
+    }
+}
