@@ -174,7 +174,7 @@ async fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let results: Vec<_> = claims
         .iter()
-        .map(|c| rules.evaluate(&claim(c), &catalog))
+        .map(|c| rules.evaluate(&claim(c), &catalog, &[]))
         .collect();
     let elapsed = started.elapsed();
 

@@ -88,6 +88,9 @@ pub struct ClaimValidator {
     member_key: Vec<u8>,
 }
 
+/// How far back the history edits look: the longest global period.
+const HISTORY_DAYS: u64 = 90;
+
 /// Systems whose release in effect a decision records.
 const USED_SYSTEMS: [CodeSystem; 6] = [
     CodeSystem::Icd10Cm,
@@ -178,8 +181,18 @@ impl ClaimValidator {
             return Ok(stored);
         }
 
+        // History edits look back one 090-day global period.
+        let history = match (&member_hash, claim.date_of_service) {
+            (Some(hash), Some(date)) => {
+                let from = date
+                    .checked_sub_days(chrono::Days::new(HISTORY_DAYS))
+                    .unwrap_or(date);
+                audit::accepted_history(&self.pool, hash, from, date).await?
+            }
+            _ => Vec::new(),
+        };
         let snapshot = self.catalog.snapshot();
-        let (disposition, findings) = self.rules.evaluate(&claim, &snapshot);
+        let (disposition, findings) = self.rules.evaluate(&claim, &snapshot, &history);
         let versions = versions_used(&snapshot, claim.date_of_service);
         let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
         let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();

@@ -126,3 +126,17 @@ impl ServiceLine {
             .any(|m| m.trim().eq_ignore_ascii_case(modifier))
     }
 }
+
+/// An earlier accepted decision for the same member, as the history edits
+/// need it (read from the audit store by member hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorClaim {
+    /// The earlier claim's id.
+    pub claim_id: String,
+    /// Its date of service.
+    pub date_of_service: NaiveDate,
+    /// Its rendering NPI.
+    pub rendering_npi: String,
+    /// Its lines as (procedure code, modifiers).
+    pub lines: Vec<(String, Vec<String>)>,
+}

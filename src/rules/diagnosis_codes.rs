@@ -202,6 +202,7 @@ mod tests {
             &RuleContext {
                 claim: &claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );

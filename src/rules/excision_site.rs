@@ -87,6 +87,7 @@ mod tests {
             &RuleContext {
                 claim: &claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );

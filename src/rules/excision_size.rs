@@ -105,6 +105,7 @@ mod tests {
             &RuleContext {
                 claim: &claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );

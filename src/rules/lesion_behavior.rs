@@ -150,6 +150,7 @@ mod tests {
             &RuleContext {
                 claim: &claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );

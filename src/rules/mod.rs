@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::catalog::{CatalogSnapshot, PayerRuleSetting};
-use crate::domain::claim::{Claim, ServiceLine};
+use crate::domain::claim::{Claim, PriorClaim, ServiceLine};
 use crate::domain::finding::{Disposition, Finding, Severity};
 
 pub mod age_sex;
@@ -20,6 +20,7 @@ pub mod duplicate_line;
 pub mod em_same_day;
 pub mod excision_site;
 pub mod excision_size;
+pub mod history;
 pub mod laterality;
 pub mod lesion_behavior;
 pub mod modifier_codes;
@@ -62,6 +63,8 @@ pub struct RuleContext<'a> {
     pub claim: &'a Claim,
     /// The reference data.
     pub catalog: &'a CatalogSnapshot,
+    /// Earlier accepted claims of the same member (history edits).
+    pub history: &'a [PriorClaim],
 }
 
 impl<'a> RuleContext<'a> {
@@ -158,6 +161,8 @@ impl RuleSet {
         rules.push(Box::new(diagnosis_procedure::AbscessOnExcision));
         rules.push(Box::new(age_sex::AgeSexConflict));
         rules.push(Box::new(payer_cosmetic::BenignRemovalWithoutIndication));
+        rules.push(Box::new(history::DuplicateClaim));
+        rules.push(Box::new(history::EmInGlobalPeriod));
         rules.push(Box::new(em_same_day::EmWithoutModifier25));
         rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
         rules.push(Box::new(ncci_ptp::NcciPtpEdit));
@@ -174,8 +179,13 @@ impl RuleSet {
         &self,
         claim: &Claim,
         catalog: &CatalogSnapshot,
+        history: &[PriorClaim],
     ) -> (Disposition, Vec<Finding>) {
-        let context = RuleContext { claim, catalog };
+        let context = RuleContext {
+            claim,
+            catalog,
+            history,
+        };
         let mut findings = Vec::new();
         for rule in &self.rules {
             let setting = context.setting(rule.id());
@@ -219,7 +229,7 @@ mod tests {
     fn a_clean_claim_is_accepted() {
         let catalog = test_support::catalog();
         let (disposition, findings) =
-            RuleSet::standard().evaluate(&test_support::clean_claim(), &catalog);
+            RuleSet::standard().evaluate(&test_support::clean_claim(), &catalog, &[]);
         assert_eq!(findings, Vec::new());
         assert_eq!(disposition, Disposition::Accept);
     }

@@ -119,6 +119,7 @@ mod tests {
             &RuleContext {
                 claim: &claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );
@@ -130,6 +131,7 @@ mod tests {
             &RuleContext {
                 claim: &claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );

@@ -124,6 +124,7 @@ mod tests {
             &RuleContext {
                 claim,
                 catalog: &catalog,
+                history: &[],
             },
             &mut out,
         );

@@ -77,7 +77,7 @@ mod tests {
         claim.lines[0].documented_indications =
             indications.iter().map(|i| (*i).to_owned()).collect();
         RuleSet::standard()
-            .evaluate(&claim, &catalog)
+            .evaluate(&claim, &catalog, &[])
             .1
             .into_iter()
             .map(|f| f.rule_id)

@@ -214,6 +214,7 @@ pub fn fired(rule: &dyn super::Rule, claim: &Claim) -> Vec<(&'static str, u32, S
     let context = super::RuleContext {
         claim,
         catalog: &catalog,
+        history: &[],
     };
     let mut out = Vec::new();
     rule.evaluate(&context, &mut out);

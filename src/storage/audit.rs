@@ -183,3 +183,59 @@ pub async fn get_decision(pool: &PgPool, id: Uuid) -> Result<Option<StoredDecisi
     .fetch_optional(pool)
     .await?)
 }
+
+#[derive(sqlx::FromRow)]
+struct PriorRow {
+    claim_id: String,
+    date_of_service: NaiveDate,
+    rendering_npi: Option<String>,
+    lines: serde_json::Value,
+}
+
+/// Earlier accepted decisions (ACCEPT or ACCEPT_WITH_WARNINGS) of the member
+/// with this hash, dated from `from` through `to`, newest first (at most 200).
+pub async fn accepted_history(
+    pool: &PgPool,
+    member_hash: &[u8],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<crate::domain::claim::PriorClaim>, AppError> {
+    let rows: Vec<PriorRow> = sqlx::query_as(
+        "select claim_id, date_of_service, rendering_npi, claim -> 'lines' as lines \
+           from audit_record \
+          where member_hash = $1 and date_of_service between $2 and $3 and disposition in (1, 2) \
+          order by create_time desc limit 200",
+    )
+    .bind(member_hash)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| crate::domain::claim::PriorClaim {
+            claim_id: row.claim_id,
+            date_of_service: row.date_of_service,
+            rendering_npi: row.rendering_npi.unwrap_or_default(),
+            lines: row
+                .lines
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|line| {
+                    let code = line["procedure_code"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let modifiers = line["modifiers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.as_str().map(str::to_owned))
+                        .collect();
+                    (code, modifiers)
+                })
+                .collect(),
+        })
+        .collect())
+}

@@ -241,6 +241,11 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
     assert_eq!(result.disposition(), pb::Disposition::AcceptWithWarnings);
     assert_eq!(result.findings[0].rule_id, "BENIGN_REMOVAL_NO_INDICATION");
     medicare.lines[0].documented_indications = vec![pb::Indication::Bleeding.into()];
+    // Another member, or the duplicate-claim edit would (rightly) fire.
+    medicare.patient = Some(pb::Patient {
+        member_id: "MBR-OTHER".into(),
+        ..Default::default()
+    });
     let result = client
         .validate_claim(request("", medicare))
         .await
@@ -298,5 +303,71 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
         .await
         .expect_err("unknown payer");
     assert_eq!(unknown.code(), Code::NotFound);
+    app.shutdown().await.expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut client = app.claim_validation();
+    let rule_ids = |result: pb::ValidationResult| -> Vec<String> {
+        result.findings.into_iter().map(|f| f.rule_id).collect()
+    };
+
+    let first = client
+        .validate_claim(request("h-1", excision_claim(3.5)))
+        .await
+        .expect("ok")
+        .into_inner()
+        .result
+        .expect("r");
+    assert_eq!(first.disposition(), pb::Disposition::Accept);
+    let again = client
+        .validate_claim(request("h-2", excision_claim(3.5)))
+        .await
+        .expect("ok")
+        .into_inner()
+        .result
+        .expect("r");
+    assert_eq!(rule_ids(again), ["DUPLICATE_CLAIM"]);
+
+    let mut visit = excision_claim(3.5);
+    visit.claim_id = "CLM-E2E-2".into();
+    visit.date_of_service = Some(Date {
+        year: 2026,
+        month: 1,
+        day: 20,
+    });
+    visit.lines = vec![pb::ServiceLine {
+        procedure_code: "99213".into(),
+        units: 1,
+        diagnosis_pointers: vec![1],
+        ..Default::default()
+    }];
+    let in_global = client
+        .validate_claim(request("h-3", visit.clone()))
+        .await
+        .expect("ok")
+        .into_inner()
+        .result
+        .expect("r");
+    assert_eq!(
+        rule_ids(in_global),
+        ["EM_IN_GLOBAL_PERIOD"],
+        "day 5 of the 010 global of 11404"
+    );
+
+    visit.patient = Some(pb::Patient {
+        member_id: "ANOTHER-MEMBER".into(),
+        ..Default::default()
+    });
+    let other_member = client
+        .validate_claim(request("h-4", visit))
+        .await
+        .expect("ok")
+        .into_inner()
+        .result
+        .expect("r");
+    assert_eq!(other_member.disposition(), pb::Disposition::Accept);
     app.shutdown().await.expect("clean shutdown");
 }
