@@ -1,7 +1,8 @@
-//! Runs the labelled claim sample through the standard rule set over the
-//! real code sets, and reports per defect label how many labelled defects a
-//! finding of the matching rule caught, plus every rule that fired on claims
-//! labelled clean.
+//! Runs the labelled claim sample through ValidateClaim (the real server,
+//! started in-process on 127.0.0.1:0, called by 64 concurrent tonic clients)
+//! over the real code sets, and reports per defect label how many labelled
+//! defects a finding of the matching rule caught, plus every rule that fired
+//! on claims labelled clean.
 //!
 //! Usage: `cargo run --release --example sample_report [DATA_DIR]`, with
 //! DATABASE_URL naming a scratch database (created and loaded as needed).
@@ -10,11 +11,13 @@ use std::collections::BTreeMap;
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
-use claimscrub::app::{default_data, import};
-use claimscrub::config::DatabaseArgs;
-use claimscrub::domain::claim::{Claim, Provider, ServiceLine};
-use claimscrub::rules::RuleSet;
+use claimscrub::app::import;
+use claimscrub::config::{DatabaseArgs, ServeArgs};
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
+use claimscrub::startup::Application;
 use claimscrub::storage;
+use futures::StreamExt as _;
 use serde_json::Value;
 
 /// Sample defect label -> the rule that should catch it.
@@ -63,16 +66,26 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-fn claim(v: &Value) -> Claim {
-    Claim {
+fn date(v: &Value) -> Option<pb::google::r#type::Date> {
+    let text = v.as_str()?;
+    let mut parts = text.split('-').map(|p| p.parse::<i32>().ok());
+    Some(pb::google::r#type::Date {
+        year: parts.next()??,
+        month: parts.next()??,
+        day: parts.next()??,
+    })
+}
+
+fn claim(v: &Value) -> pb::Claim {
+    pb::Claim {
         claim_id: text(&v["claim_id"]),
         payer_id: text(&v["payer"]),
-        date_of_service: v["date_of_service"].as_str().and_then(|d| d.parse().ok()),
+        date_of_service: date(&v["date_of_service"]),
         place_of_service: text(&v["place_of_service"]),
-        rendering_provider: Provider {
+        rendering_provider: Some(pb::Provider {
             npi: String::new(),
             taxonomy_code: text(&v["rendering_taxonomy"]),
-        },
+        }),
         diagnosis_codes: v["diagnoses"]
             .as_array()
             .into_iter()
@@ -83,7 +96,7 @@ fn claim(v: &Value) -> Claim {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|l| ServiceLine {
+            .map(|l| pb::ServiceLine {
                 procedure_code: text(&l["procedure_code"]),
                 modifiers: l["modifiers"]
                     .as_array()
@@ -103,11 +116,11 @@ fn claim(v: &Value) -> Claim {
                     .collect(),
                 excised_diameter_cm: l["lesion_diameter_cm"].as_f64(),
                 repair_length_cm: l["repair_length_cm"].as_f64(),
-                anatomic_site: l["anatomic_site"].as_str().map(str::to_owned),
-                ..ServiceLine::default()
+                anatomic_site: l["anatomic_site"].as_str().unwrap_or_default().to_owned(),
+                ..Default::default()
             })
             .collect(),
-        ..Claim::default()
+        ..Default::default()
     }
 }
 
@@ -120,9 +133,8 @@ async fn main() -> anyhow::Result<()> {
     );
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/claimscrub_sample".into());
-    let pool = storage::connect(&DatabaseArgs::for_url(url)).await?;
+    let pool = storage::connect(&DatabaseArgs::for_url(url.clone())).await?;
     storage::migrate(&pool).await?;
-    default_data::ensure_loaded(&pool).await?;
     for (kind, file, release) in [
         (
             import::ImportKind::Icd10CmOrder,
@@ -166,30 +178,53 @@ async fn main() -> anyhow::Result<()> {
         };
         import::import_file(&pool, &request, &Quiet).await?;
     }
-    let catalog = storage::reference_data::load_snapshot(&pool).await?;
+    let settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
+    let server = Application::build_with_pool(settings, pool).await?;
+    let address = server.local_addr();
+    tokio::spawn(server.run_until_stopped(std::future::pending()));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))?
+        .connect()
+        .await?;
+
     let claims = lines(&data.join("claims/claims_10000.jsonl.gz"));
     let truth = lines(&data.join("claims/claims_10000.truth.jsonl.gz"));
-    let rules = RuleSet::standard();
-
     let started = std::time::Instant::now();
-    let results: Vec<_> = claims
-        .iter()
-        .map(|c| rules.evaluate(&claim(c), &catalog, &[]))
-        .collect();
+    let results: Vec<pb::ValidationResult> = futures::stream::iter(claims.iter().map(|c| {
+        let mut client = ClaimValidationServiceClient::new(channel.clone());
+        let request = pb::ValidateClaimRequest {
+            request_id: String::new(),
+            claim: Some(claim(c)),
+        };
+        async move {
+            client
+                .validate_claim(request)
+                .await
+                .map(|r| r.into_inner().result.unwrap_or_default())
+        }
+    }))
+    .buffered(64)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     let elapsed = started.elapsed();
 
     let mut labelled: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     let mut missed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut on_clean: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for ((c, t), (_, findings)) in claims.iter().zip(&truth).zip(&results) {
+    for ((c, t), result) in claims.iter().zip(&truth).zip(&results) {
+        let findings = &result.findings;
         if t["clean"].as_bool() == Some(true) {
             for f in findings {
-                on_clean.entry(f.rule_id).or_default().push(format!(
-                    "{} {}: {}",
-                    text(&c["claim_id"]),
-                    f.field_path,
-                    f.message
-                ));
+                on_clean
+                    .entry(f.rule_id.as_str())
+                    .or_default()
+                    .push(format!(
+                        "{} {}: {}",
+                        text(&c["claim_id"]),
+                        f.field_path,
+                        f.message
+                    ));
             }
             continue;
         }
@@ -206,7 +241,7 @@ async fn main() -> anyhow::Result<()> {
             entry.0 += 1;
             entry.1 += u32::from(caught);
             if !caught {
-                let found: Vec<&str> = findings.iter().map(|f| f.rule_id).collect();
+                let found: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
                 missed.entry(label).or_default().push(format!(
                     "{} ({}; found {found:?})",
                     text(&c["claim_id"]),
@@ -216,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!(
-        "{} claims evaluated in {:.2?} ({:.0} claims/s, one core, rules only)",
+        "{} claims through ValidateClaim (64 in flight, audit on) in {:.2?}: {:.0} claims/s",
         claims.len(),
         elapsed,
         claims.len() as f64 / elapsed.as_secs_f64()
