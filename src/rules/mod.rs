@@ -23,6 +23,7 @@ pub mod excision_size;
 pub mod history;
 pub mod laterality;
 pub mod lesion_behavior;
+pub mod modifier_57;
 pub mod modifier_codes;
 pub mod modifier_conflicts;
 pub mod modifier_procedure;
@@ -32,6 +33,7 @@ pub mod payer_cosmetic;
 pub mod place_of_service;
 pub mod repair_bundling;
 pub mod size_documentation;
+pub mod small_benign_repair;
 pub mod taxonomy;
 pub mod units;
 
@@ -165,6 +167,8 @@ impl RuleSet {
         rules.push(Box::new(history::EmInGlobalPeriod));
         rules.push(Box::new(em_same_day::EmWithoutModifier25));
         rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
+        rules.push(Box::new(small_benign_repair::SmallBenignExcisionRepair));
+        rules.push(Box::new(modifier_57::DecisionForMinorSurgery));
         rules.push(Box::new(ncci_ptp::NcciPtpEdit));
         rules.push(Box::new(mue::MueExceeded));
         Self {
