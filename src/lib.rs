@@ -5,12 +5,15 @@
 //!
 //! Four layers with a one-way dependency rule (outer layers call inner ones):
 //!
-//! - [`domain`] and [`rules`] are pure: code systems, claims, findings and the
-//!   rule engine. No tokio, sqlx or tonic, so every rule is a plain `#[test]`.
+//! - [`domain`] and [`rules`] are pure: code systems, releases and their
+//!   date-of-service resolution, claims, findings, search, procedure
+//!   knowledge, and the rule engine (one rule per file, payer settings as
+//!   data). No tokio, sqlx or tonic, so every rule is a plain `#[test]`.
 //! - [`app`] holds the use cases (async): the in-memory catalog (a
 //!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
 //!   when another process imports a release), the default data set, imports,
-//!   and the queries the API answers.
+//!   lookups and profiles, claim validation with its group-commit audit
+//!   writer.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
