@@ -193,7 +193,9 @@ struct PriorRow {
 }
 
 /// Earlier accepted decisions (ACCEPT or ACCEPT_WITH_WARNINGS) of the member
-/// with this hash, dated from `from` through `to`, newest first (at most 200).
+/// with this hash, dated from `from` through `to`, latest date first (at
+/// most 200; the order follows the `(member_hash, date_of_service)` index so
+/// a member with many claims costs no sort).
 pub async fn accepted_history(
     pool: &PgPool,
     member_hash: &[u8],
@@ -204,7 +206,7 @@ pub async fn accepted_history(
         "select claim_id, date_of_service, rendering_npi, claim -> 'lines' as lines \
            from audit_record \
           where member_hash = $1 and date_of_service between $2 and $3 and disposition in (1, 2) \
-          order by create_time desc limit 200",
+          order by date_of_service desc limit 200",
     )
     .bind(member_hash)
     .bind(from)
