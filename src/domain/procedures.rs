@@ -19,6 +19,11 @@ pub mod service_type {
     pub const EVALUATION_MANAGEMENT: &str = "evaluation_management";
 }
 
+/// Modifiers that mark a distinct procedural service: 59 first, then the
+/// more specific X{EPSU} (separate encounter, practitioner, structure,
+/// unusual non-overlapping service).
+pub const DISTINCT_SERVICE_MODIFIERS: [&str; 5] = ["59", "XE", "XP", "XS", "XU"];
+
 /// Lesion behaviour as the coder states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {

@@ -5,8 +5,7 @@
 
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-
-const DISTINCT: [&str; 5] = ["59", "XE", "XP", "XS", "XU"];
+use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
 
 /// Contradicting or unsupported modifier combinations.
 #[derive(Debug, Clone, Copy)]
@@ -45,13 +44,13 @@ impl Rule for ModifierConflict {
                     "52 (reduced) and 53 (discontinued) on one line: choose the one that happened",
                 );
             }
-            if has("59") && DISTINCT[1..].iter().any(|m| has(m)) {
+            if has("59") && DISTINCT_SERVICE_MODIFIERS[1..].iter().any(|m| has(m)) {
                 conflict("59 with an X{EPSU} modifier: use the more specific X modifier alone");
             }
-            if procedures < 2 && DISTINCT.iter().any(|m| has(m)) {
+            if procedures < 2 && DISTINCT_SERVICE_MODIFIERS.iter().any(|m| has(m)) {
                 conflict("a distinct-procedure modifier on the only line of the claim");
             }
-            if prefer_x && has("59") && !DISTINCT[1..].iter().any(|m| has(m)) {
+            if prefer_x && has("59") && !DISTINCT_SERVICE_MODIFIERS[1..].iter().any(|m| has(m)) {
                 let mut f = finding(
                     self,
                     number,

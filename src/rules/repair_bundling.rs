@@ -4,10 +4,7 @@
 
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
-
-/// Modifiers that mark a separate wound.
-const DISTINCT: [&str; 5] = ["59", "XS", "XE", "XP", "XU"];
+use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
 
 /// A simple repair at the site of a same-day excision.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +29,9 @@ impl Rule for SimpleRepairIncluded {
         let lines: Vec<_> = context.lines().collect();
         for (number, line, date) in &lines {
             if kind(line.procedure_code.trim()) != Some(service_type::SIMPLE_REPAIR)
-                || DISTINCT.iter().any(|m| line.has_modifier(m))
+                || DISTINCT_SERVICE_MODIFIERS
+                    .iter()
+                    .any(|m| line.has_modifier(m))
             {
                 continue;
             }

@@ -4,10 +4,7 @@
 
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
-
-/// Modifiers that mark a separate wound.
-const DISTINCT: [&str; 5] = ["59", "XS", "XE", "XP", "XU"];
+use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
 
 /// A layered repair billed with only benign excisions of 0.5 cm or less.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +48,12 @@ impl Rule for SmallBenignExcisionRepair {
                 .get(line.procedure_code.trim())
                 .is_some_and(|a| a.service_type == service_type::INTERMEDIATE_REPAIR);
             let same_day = excisions.iter().any(|(_, d)| *d == date);
-            if layered && same_day && !DISTINCT.iter().any(|m| line.has_modifier(m)) {
+            if layered
+                && same_day
+                && !DISTINCT_SERVICE_MODIFIERS
+                    .iter()
+                    .any(|m| line.has_modifier(m))
+            {
                 let mut f = finding(
                     self,
                     *number,
