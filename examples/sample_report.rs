@@ -47,14 +47,6 @@ const LABELS: [(&str, &str); 20] = [
     ),
 ];
 
-struct Quiet;
-
-impl import::ImportProgress for Quiet {
-    fn start(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn finish(&self) {}
-}
-
 fn lines(path: &Path) -> Vec<Value> {
     let data = claimscrub::import::source::read_decompressed(path).expect("readable");
     data.lines()
@@ -176,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
             effective_from: release.map(|(_, d)| d.parse().expect("date")),
             effective_to: None,
         };
-        import::import_file(&pool, &request, &Quiet).await?;
+        import::import_file(&pool, &request, &claimscrub::app::import::NoProgress).await?;
     }
     let settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
     let server = Application::build_with_pool(settings, pool).await?;

@@ -360,12 +360,7 @@ pub fn parse() -> Result<DefaultDataSet, DefaultDataError> {
             effective_from: row.effective_from,
             effective_to: None,
             enabled: row.enabled,
-            severity: match row.severity.as_str() {
-                "error" => Some(Severity::Error),
-                "warning" => Some(Severity::Warning),
-                "info" => Some(Severity::Info),
-                _ => None,
-            },
+            severity: Severity::parse(&row.severity),
             parameters: row
                 .parameters
                 .split(';')

@@ -135,6 +135,16 @@ pub trait ImportProgress: Sync {
     fn finish(&self);
 }
 
+/// Progress that goes nowhere, for imports nobody watches (tests, tools).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ImportProgress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
 /// Rows of one release, ready for the database.
 enum ReleaseRows {
     Concepts(Vec<Concept>),

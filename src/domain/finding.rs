@@ -15,6 +15,24 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// Lower-case name, as stored and configured (`error`, `warning`, `info`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+
+    /// From its lower-case name; `None` for anything else (no override).
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Error, Self::Warning, Self::Info]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
 /// The scrubber's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {

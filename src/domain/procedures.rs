@@ -68,6 +68,26 @@ pub struct Suggestion {
     pub alternatives: Vec<(String, String)>,
 }
 
+/// The size a line documents for a code with a size band: the value (if
+/// given), the line field it comes from and what it measures in words.
+/// `None` for codes without a band.
+pub fn measured_size(
+    attributes: &ProcedureAttributes,
+    line: &crate::domain::claim::ServiceLine,
+) -> Option<(Option<f64>, &'static str, &'static str)> {
+    match attributes.size_measure.as_deref() {
+        Some("excised_diameter_cm") => Some((
+            line.excised_diameter_cm,
+            "excised_diameter_cm",
+            "excised diameter",
+        )),
+        Some("repair_length_cm") => {
+            Some((line.repair_length_cm, "repair_length_cm", "repair length"))
+        }
+        _ => None,
+    }
+}
+
 /// Whether `value` lies in the band (lower, upper].
 pub fn in_band(attributes: &ProcedureAttributes, value: f64) -> bool {
     attributes
@@ -244,8 +264,9 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
             })
             .collect();
         siblings.sort_by(|a, b| {
-            a.1.size_lower_exclusive
-                .total_cmp_option(b.1.size_lower_exclusive)
+            let lower =
+                |x: &ProcedureAttributes| x.size_lower_exclusive.unwrap_or(f64::NEG_INFINITY);
+            lower(a.1).total_cmp(&lower(b.1))
         });
         if let Some(position) = siblings.iter().position(|(c, _)| c.as_str() == code) {
             if position > 0 {
@@ -352,17 +373,6 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
         }
     }
     out
-}
-
-trait TotalCmpOption {
-    fn total_cmp_option(&self, other: Option<f64>) -> std::cmp::Ordering;
-}
-
-impl TotalCmpOption for Option<f64> {
-    fn total_cmp_option(&self, other: Option<f64>) -> std::cmp::Ordering {
-        self.unwrap_or(f64::NEG_INFINITY)
-            .total_cmp(&other.unwrap_or(f64::NEG_INFINITY))
-    }
 }
 
 /// Applicability of a modifier to a code.

@@ -4,7 +4,7 @@
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::catalog::ProcedureAttributes;
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::{band_display, in_band};
+use crate::domain::procedures::{band_display, in_band, measured_size};
 
 /// A size outside the code's band.
 #[derive(Debug, Clone, Copy)]
@@ -54,10 +54,8 @@ impl Rule for SizeBandMismatch {
             else {
                 continue;
             };
-            let (value, field) = match attributes.size_measure.as_deref() {
-                Some("excised_diameter_cm") => (line.excised_diameter_cm, "excised_diameter_cm"),
-                Some("repair_length_cm") => (line.repair_length_cm, "repair_length_cm"),
-                _ => continue,
+            let Some((value, field, _)) = measured_size(attributes, line) else {
+                continue;
             };
             let Some(value) = value else { continue };
             if in_band(attributes, value) {

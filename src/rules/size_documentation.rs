@@ -3,7 +3,7 @@
 
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::finer_than_one_decimal;
+use crate::domain::procedures::{finer_than_one_decimal, measured_size};
 
 /// A missing or over-precise size.
 #[derive(Debug, Clone, Copy)]
@@ -32,16 +32,8 @@ impl Rule for SizeDocumentation {
             else {
                 continue;
             };
-            let (value, field, what) = match attributes.size_measure.as_deref() {
-                Some("excised_diameter_cm") => (
-                    line.excised_diameter_cm,
-                    "excised_diameter_cm",
-                    "excised diameter",
-                ),
-                Some("repair_length_cm") => {
-                    (line.repair_length_cm, "repair_length_cm", "repair length")
-                }
-                _ => continue,
+            let Some((value, field, what)) = measured_size(attributes, line) else {
+                continue;
             };
             let path = format!("lines[{}].{field}", number - 1);
             match value {

@@ -299,7 +299,7 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
                 effective_from: r.effective_from,
                 effective_to: r.effective_to,
                 enabled: r.enabled,
-                severity: r.severity.as_deref().and_then(severity_from_db),
+                severity: r.severity.as_deref().and_then(Severity::parse),
                 parameters: r.parameters.0,
             })
             .collect(),
@@ -333,23 +333,6 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
         }
     }
     Ok(snapshot)
-}
-
-fn severity_from_db(value: &str) -> Option<Severity> {
-    match value {
-        "error" => Some(Severity::Error),
-        "warning" => Some(Severity::Warning),
-        "info" => Some(Severity::Info),
-        _ => None,
-    }
-}
-
-fn severity_to_db(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
 }
 
 /// The procedure knowledge of the newest built-in CPT release (the default
@@ -773,7 +756,7 @@ pub async fn insert_missing_payer_rules(
     .bind(settings.iter().map(|s| s.effective_from).collect::<Vec<_>>())
     .bind(settings.iter().map(|s| s.effective_to).collect::<Vec<_>>())
     .bind(settings.iter().map(|s| s.enabled).collect::<Vec<_>>())
-    .bind(settings.iter().map(|s| s.severity.map(severity_to_db)).collect::<Vec<_>>())
+    .bind(settings.iter().map(|s| s.severity.map(Severity::as_str)).collect::<Vec<_>>())
     .bind(
         settings
             .iter()

@@ -143,15 +143,6 @@ impl TestApp {
     }
 }
 
-/// Progress sink for imports made by tests.
-struct Quiet;
-
-impl claimscrub::app::import::ImportProgress for Quiet {
-    fn start(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn finish(&self) {}
-}
-
 /// Imports shared fixtures through the same code path as `claimscrub
 /// import`, in-process. False (after saying so) when the fixtures are absent.
 pub(crate) async fn import_shared(
@@ -179,7 +170,7 @@ pub(crate) async fn import_shared_as(
             effective_from: release.map(|(_, from)| from),
             effective_to: None,
         };
-        claimscrub::app::import::import_file(pool, &request, &Quiet)
+        claimscrub::app::import::import_file(pool, &request, &claimscrub::app::import::NoProgress)
             .await
             .unwrap_or_else(|e| panic!("importing {relative}: {e}"));
     }
