@@ -39,6 +39,37 @@ pub enum Command {
     Import(ImportArgs),
     /// Ask a running server's gRPC health service; exit 0 when SERVING (for container health checks).
     HealthCheck(HealthCheckArgs),
+    /// Create, list or revoke the API keys callers present.
+    ApiKey(ApiKeyArgs),
+}
+
+/// Settings of `api-key`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiKeyArgs {
+    /// Database connection.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ApiKeyAction,
+}
+
+/// `api-key` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ApiKeyAction {
+    /// Create a key for a submitter and print it (it is shown only this once).
+    Create {
+        /// Name recorded as the submitter of every decision made with the key.
+        #[arg(long)]
+        submitter: String,
+    },
+    /// List the keys (id, submitter, created, revoked); never the keys themselves.
+    List,
+    /// Revoke a key by id; running servers refuse it within seconds.
+    Revoke {
+        /// Key id as printed by `create` or `list`.
+        id: uuid::Uuid,
+    },
 }
 
 /// Settings of `import`.
@@ -151,6 +182,9 @@ pub struct ServeArgs {
     /// The default is for development only: set your own in production.
     #[arg(long, env = "CLAIMSCRUB_MEMBER_HASH_KEY", default_value = DEVELOPMENT_MEMBER_HASH_KEY, hide_env_values = true, hide_default_value = true)]
     pub member_hash_key: String,
+    /// Refuse calls without an API key (UNAUTHENTICATED); otherwise they are served as `anonymous`.
+    #[arg(long, env = "CLAIMSCRUB_REQUIRE_API_KEY")]
+    pub require_api_key: bool,
 }
 
 /// The member-hash key used when none is configured (development only).
@@ -169,6 +203,7 @@ impl ServeArgs {
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
             member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
+            require_api_key: false,
         }
     }
 }

@@ -16,6 +16,10 @@ pub enum ErrorReason {
     RequestIdReused,
     /// A batch header does not match the stored batch.
     BatchHeaderMismatch,
+    /// The server requires an API key and the call has none.
+    ApiKeyRequired,
+    /// The API key presented is unknown or revoked.
+    ApiKeyInvalid,
     /// PostgreSQL cannot be reached or the pool is exhausted; retry later.
     DatabaseUnavailable,
     /// The server is shutting down; retry on another instance.
@@ -35,6 +39,8 @@ impl ErrorReason {
             Self::NotFound => "NOT_FOUND",
             Self::RequestIdReused => "REQUEST_ID_REUSED",
             Self::BatchHeaderMismatch => "BATCH_HEADER_MISMATCH",
+            Self::ApiKeyRequired => "API_KEY_REQUIRED",
+            Self::ApiKeyInvalid => "API_KEY_INVALID",
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             Self::ShuttingDown => "SHUTTING_DOWN",
             Self::NotImplemented => "NOT_IMPLEMENTED",
@@ -93,6 +99,14 @@ pub enum AppError {
         /// Why.
         reason: ErrorReason,
         /// Explanation without PHI.
+        message: String,
+    },
+    /// The caller is not identified (UNAUTHENTICATED).
+    #[error("{message}")]
+    Unauthenticated {
+        /// Why.
+        reason: ErrorReason,
+        /// Explanation.
         message: String,
     },
     /// Try again later (UNAVAILABLE).
@@ -157,6 +171,8 @@ mod tests {
             ErrorReason::NotFound,
             ErrorReason::RequestIdReused,
             ErrorReason::BatchHeaderMismatch,
+            ErrorReason::ApiKeyRequired,
+            ErrorReason::ApiKeyInvalid,
             ErrorReason::DatabaseUnavailable,
             ErrorReason::ShuttingDown,
             ErrorReason::NotImplemented,

@@ -13,12 +13,13 @@
 //!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
 //!   when another process imports a release), the default data set, imports,
 //!   lookups and profiles, claim validation with its group-commit audit
-//!   writer.
+//!   writer, and the API keys that name each caller.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
-//!   protobuf and domain types, the service impls that delegate to [`app`], and
-//!   the single mapping from [`AppError`] to `tonic::Status`.
+//!   protobuf and domain types, the authentication interceptor, the service
+//!   impls that delegate to [`app`], and the single mapping from [`AppError`]
+//!   to `tonic::Status`.
 //!
 //! [`import`] parses the official code-set files (pure: bytes in, records or
 //! a line-numbered error out); `app::import` writes them as releases.
@@ -28,7 +29,7 @@
 //! catalog, router) and [`shutdown`] (signals, health NOT_SERVING, drain).
 //!
 //! The binary (`src/main.rs`) parses the command line and runs one of the
-//! subcommands: `serve`, `migrate`, `import` or `health-check`.
+//! subcommands: `serve`, `migrate`, `import`, `api-key` or `health-check`.
 
 pub mod app;
 pub mod config;

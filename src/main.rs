@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use anyhow::Context as _;
+use claimscrub::app::api_keys;
 use claimscrub::app::import::{self as importer, ImportProgress, ImportRequest, ReleaseOutcome};
-use claimscrub::config::{Cli, Command, HealthCheckArgs, ImportArgs};
+use claimscrub::config::{ApiKeyAction, ApiKeyArgs, Cli, Command, HealthCheckArgs, ImportArgs};
 use claimscrub::startup::Application;
 use claimscrub::{shutdown, storage, telemetry};
 
@@ -45,7 +46,43 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Import(args) => import(args).await,
         Command::HealthCheck(args) => health_check(args).await,
+        Command::ApiKey(args) => api_key(args).await,
     }
+}
+
+async fn api_key(args: ApiKeyArgs) -> anyhow::Result<()> {
+    let pool = storage::connect(&args.database).await?;
+    storage::migrate(&pool).await?;
+    match args.action {
+        ApiKeyAction::Create { submitter } => {
+            let (id, key) = api_keys::create(&pool, &submitter).await?;
+            println!("id:        {id}");
+            println!("submitter: {}", submitter.trim());
+            println!("key:       {key}");
+            println!("(the key is shown only now; claimscrub stores its sha256)");
+        }
+        ApiKeyAction::List => {
+            for key in storage::api_keys::list(&pool).await? {
+                let revoked = key
+                    .revoke_time
+                    .map_or_else(String::new, |t| format!("  revoked {}", t.to_rfc3339()));
+                println!(
+                    "{}  {}  created {}{revoked}",
+                    key.id,
+                    key.submitter,
+                    key.create_time.to_rfc3339()
+                );
+            }
+        }
+        ApiKeyAction::Revoke { id } => {
+            anyhow::ensure!(
+                storage::api_keys::revoke(&pool, id).await?,
+                "no unrevoked API key with id {id}"
+            );
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 async fn import(args: ImportArgs) -> anyhow::Result<()> {

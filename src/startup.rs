@@ -11,6 +11,7 @@ use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::http;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
@@ -18,6 +19,7 @@ use tower_http::classify::GrpcFailureClass;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::app::api_keys::ApiKeys;
 use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
 use crate::app::validate::ClaimValidator;
@@ -25,6 +27,7 @@ use crate::config::{DEVELOPMENT_MEMBER_HASH_KEY, ServeArgs};
 use crate::grpc::audit::AuditApi;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
+use crate::grpc::interceptor::Authenticate;
 use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
 use crate::grpc::pb::code_lookup_service_server::CodeLookupServiceServer;
@@ -44,6 +47,7 @@ pub struct Application {
     settings: ServeArgs,
     pool: PgPool,
     catalog: Arc<Catalog>,
+    api_keys: Arc<ApiKeys>,
     /// Subscription to reference-data changes, opened before the first load.
     changes: PgListener,
 }
@@ -75,6 +79,11 @@ impl Application {
             elapsed_ms = started.elapsed().as_millis(),
             "reference data loaded"
         );
+        let api_keys = Arc::new(
+            ApiKeys::load(&pool, settings.require_api_key)
+                .await
+                .context("loading API keys")?,
+        );
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -83,6 +92,7 @@ impl Application {
             settings,
             pool,
             catalog,
+            api_keys,
             changes,
         })
     }
@@ -110,6 +120,10 @@ impl Application {
             self.changes,
             work.clone(),
         );
+
+        let key_refresher =
+            Arc::clone(&self.api_keys).spawn_refresh(self.pool.clone(), work.clone());
+        let authenticate = Authenticate::new(Arc::clone(&self.api_keys));
 
         if settings.member_hash_key == DEVELOPMENT_MEMBER_HASH_KEY {
             tracing::warn!(
@@ -172,26 +186,30 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(
+            .add_service(InterceptedService::new(
                 CodeLookupServiceServer::new(CodeLookupApi::new(Arc::clone(&self.catalog)))
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
-            )
-            .add_service(
+                authenticate.clone(),
+            ))
+            .add_service(InterceptedService::new(
                 ClaimValidationServiceServer::new(ClaimValidationApi::new(validator))
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
-            )
-            .add_service(
+                authenticate.clone(),
+            ))
+            .add_service(InterceptedService::new(
                 AuditServiceServer::new(AuditApi)
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
-            )
-            .add_service(
+                authenticate.clone(),
+            ))
+            .add_service(InterceptedService::new(
                 ReferenceDataServiceServer::new(ReferenceDataApi::new(Arc::clone(&self.catalog)))
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
-            )
+                authenticate.clone(),
+            ))
             .serve_with_incoming_shutdown(
                 incoming,
                 shutdown::begin(stop, health, work.clone(), timings),
@@ -211,6 +229,7 @@ impl Application {
             ),
         }
         let _ = reloader.await;
+        let _ = key_refresher.await;
         self.pool.close().await;
         tracing::info!("claimscrub stopped");
         Ok(())

@@ -1,6 +1,7 @@
 //! Use cases: what the API does, independent of gRPC. Reads the in-memory
 //! catalog and calls [`crate::storage`] for persistence.
 
+pub mod api_keys;
 pub mod audit_writer;
 pub mod catalog;
 pub mod default_data;

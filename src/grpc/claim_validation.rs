@@ -10,13 +10,10 @@ use crate::app::validate::{ClaimValidator, Decision};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Disposition, Severity};
 use crate::error::AppError;
-use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
+use crate::grpc::{convert, interceptor};
 use crate::rules::RuleSource;
-
-/// Who is recorded as the caller until API keys are enforced.
-const ANONYMOUS: &str = "anonymous";
 
 /// The ClaimValidationService implementation.
 #[derive(Clone)]
@@ -95,11 +92,12 @@ impl ClaimValidationService for ClaimValidationApi {
         &self,
         request: Request<pb::ValidateClaimRequest>,
     ) -> Result<Response<pb::ValidateClaimResponse>, Status> {
+        let caller = interceptor::caller(&request);
         let request = request.into_inner();
         let claim = convert::claim_from_pb(request.claim, "claim")?;
         let decision = self
             .validator
-            .validate(&request.request_id, ANONYMOUS, claim)
+            .validate(&request.request_id, &caller.0, claim)
             .await?;
         Ok(Response::new(pb::ValidateClaimResponse {
             result: Some(decision_to_pb(decision)),

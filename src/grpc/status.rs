@@ -57,6 +57,10 @@ impl From<AppError> for Status {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
+            AppError::Unauthenticated { reason, .. } => {
+                details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::Unauthenticated, message, details)
+            }
             AppError::Unavailable { reason, .. } => {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 details.set_retry_info(Some(RETRY_DELAY));

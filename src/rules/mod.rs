@@ -31,6 +31,7 @@ pub mod mue;
 pub mod ncci_ptp;
 pub mod payer_cosmetic;
 pub mod place_of_service;
+pub mod procedure_codes;
 pub mod repair_bundling;
 pub mod size_documentation;
 pub mod small_benign_repair;
@@ -146,6 +147,7 @@ impl RuleSet {
     /// Every built-in rule, in evaluation order.
     pub fn standard() -> Self {
         let mut rules: Vec<Box<dyn Rule>> = vec![Box::new(claim_structure::ClaimStructure)];
+        rules.extend(procedure_codes::rules());
         rules.extend(diagnosis_codes::rules());
         rules.extend(diagnosis_pointers::rules());
         rules.extend(modifier_codes::rules());

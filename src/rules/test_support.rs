@@ -15,7 +15,8 @@ pub fn date(s: &str) -> NaiveDate {
     s.parse().expect("date")
 }
 
-fn version(system: CodeSystem, label: &str, from: &str, builtin: bool) -> CodeSystemVersion {
+/// Release metadata of `system` labelled `label`, in effect from `from`.
+pub fn version(system: CodeSystem, label: &str, from: &str, builtin: bool) -> CodeSystemVersion {
     CodeSystemVersion {
         system,
         version: label.into(),

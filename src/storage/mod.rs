@@ -2,6 +2,7 @@
 //! the database when it is missing, applies `migrations/`, and maps sqlx
 //! errors to [`AppError`].
 
+pub mod api_keys;
 pub mod audit;
 pub mod reference_data;
 

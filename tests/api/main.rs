@@ -2,6 +2,7 @@
 //! PostgreSQL database per test (`#[sqlx::test]`), called with the generated
 //! tonic clients. One binary, so the crate links once.
 
+mod api_keys;
 mod claim_validation;
 mod code_lookup;
 mod contract;

@@ -1,0 +1,189 @@
+//! Caller identity: a caller presents an API key (`authorization: Bearer
+//! <key>` or `x-api-key`); the submitter it stands for is recorded on every
+//! decision. The active keys are held in memory (the gRPC interceptor is
+//! synchronous) and refreshed from PostgreSQL every few seconds, so a
+//! created or revoked key takes effect within [`REFRESH_EVERY`] on every
+//! instance.
+//!
+//! A call without a key is served as `anonymous` unless the server requires
+//! keys; a key that is presented must be valid either way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::{AppError, ErrorReason};
+use crate::storage;
+
+/// How often the key table is read again.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+/// Submitter recorded for calls without a key.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// Prefix of generated keys, so a leaked one is recognisable in a scan.
+const KEY_PREFIX: &str = "csk_";
+
+/// The submitter a call is made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub Arc<str>);
+
+impl Caller {
+    /// The caller of a call without a key.
+    pub fn anonymous() -> Self {
+        Self(Arc::from(ANONYMOUS))
+    }
+}
+
+/// The active keys, by sha256.
+pub struct ApiKeys {
+    keys: ArcSwap<HashMap<Vec<u8>, Arc<str>>>,
+    required: bool,
+}
+
+fn digest(key: &str) -> Vec<u8> {
+    Sha256::digest(key.trim().as_bytes()).to_vec()
+}
+
+fn unauthenticated(reason: ErrorReason, message: &str) -> AppError {
+    AppError::Unauthenticated {
+        reason,
+        message: message.to_owned(),
+    }
+}
+
+impl ApiKeys {
+    /// Reads the active keys; `required` refuses calls without one.
+    pub async fn load(pool: &PgPool, required: bool) -> Result<Self, AppError> {
+        let keys = Self {
+            keys: ArcSwap::from_pointee(HashMap::new()),
+            required,
+        };
+        keys.refresh(pool).await?;
+        Ok(keys)
+    }
+
+    async fn refresh(&self, pool: &PgPool) -> Result<(), AppError> {
+        let active = storage::api_keys::active(pool).await?;
+        self.keys.store(Arc::new(
+            active
+                .into_iter()
+                .map(|(hash, submitter)| (hash, Arc::from(submitter)))
+                .collect(),
+        ));
+        Ok(())
+    }
+
+    /// Re-reads the keys every [`REFRESH_EVERY`] until `stop`; a failed read
+    /// keeps the keys already known.
+    pub fn spawn_refresh(
+        self: Arc<Self>,
+        pool: PgPool,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(REFRESH_EVERY) => {}
+                }
+                if let Err(error) = self.refresh(&pool).await {
+                    tracing::warn!(%error, "API keys not refreshed; keeping the known keys");
+                }
+            }
+        })
+    }
+
+    /// The caller a presented key (or its absence) stands for.
+    pub fn authenticate(&self, key: Option<&str>) -> Result<Caller, AppError> {
+        match key.map(str::trim).filter(|k| !k.is_empty()) {
+            None if self.required => Err(unauthenticated(
+                ErrorReason::ApiKeyRequired,
+                "this server requires an API key (authorization: Bearer <key>)",
+            )),
+            None => Ok(Caller::anonymous()),
+            Some(key) => self
+                .keys
+                .load()
+                .get(&digest(key))
+                .map(|submitter| Caller(Arc::clone(submitter)))
+                .ok_or_else(|| {
+                    unauthenticated(
+                        ErrorReason::ApiKeyInvalid,
+                        "the API key is unknown or revoked",
+                    )
+                }),
+        }
+    }
+}
+
+/// Creates a key for `submitter`; the key itself is returned once and never stored.
+pub async fn create(pool: &PgPool, submitter: &str) -> Result<(Uuid, String), AppError> {
+    let submitter = submitter.trim();
+    if submitter.is_empty() || submitter.len() > 200 {
+        return Err(AppError::invalid_field(
+            "submitter",
+            "a submitter name of 1 to 200 characters is required",
+        ));
+    }
+    let secret: String = [Uuid::new_v4(), Uuid::new_v4()]
+        .iter()
+        .map(|u| u.simple().to_string())
+        .collect();
+    let key = format!("{KEY_PREFIX}{secret}");
+    let id = Uuid::new_v4();
+    storage::api_keys::insert(pool, id, submitter, &digest(&key)).await?;
+    Ok((id, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(required: bool) -> ApiKeys {
+        ApiKeys {
+            keys: ArcSwap::from_pointee(HashMap::from([(
+                digest("csk_good"),
+                Arc::from("clearinghouse-a"),
+            )])),
+            required,
+        }
+    }
+
+    #[test]
+    fn a_known_key_names_its_submitter() {
+        assert_eq!(
+            keys(true).authenticate(Some(" csk_good ")).expect("valid"),
+            Caller(Arc::from("clearinghouse-a"))
+        );
+    }
+
+    #[test]
+    fn a_wrong_key_is_refused_even_when_keys_are_optional() {
+        let error = keys(false)
+            .authenticate(Some("csk_bad"))
+            .expect_err("refused");
+        assert!(matches!(
+            error,
+            AppError::Unauthenticated {
+                reason: ErrorReason::ApiKeyInvalid,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn no_key_is_anonymous_unless_keys_are_required() {
+        assert_eq!(
+            keys(false).authenticate(None).expect("anonymous"),
+            Caller::anonymous()
+        );
+        assert!(keys(true).authenticate(Some("  ")).is_err());
+    }
+}

@@ -1,0 +1,401 @@
+//! Procedure-code validity on the date of service: the CPT or HCPCS code
+//! exists, is in effect, and the Medicare fee schedule does not mark it
+//! invalid, deleted or outside the benefit. Three rules over one check, so
+//! each keeps a stable id a payer can tune.
+
+use chrono::NaiveDate;
+
+use super::{Rule, RuleContext, RuleSource, finding};
+use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::codes;
+use crate::domain::fee_schedule;
+use crate::domain::finding::{Finding, Severity};
+use crate::domain::validity::{self, Validity};
+
+/// What went wrong with a procedure code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Problem {
+    Invalid,
+    NotEffective,
+    FeeScheduleStatus,
+}
+
+/// The three rules.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(ProcedureRule(Problem::Invalid)),
+        Box::new(ProcedureRule(Problem::NotEffective)),
+        Box::new(ProcedureRule(Problem::FeeScheduleStatus)),
+    ]
+}
+
+/// MPFS statuses that mean Medicare will not pay the code as billed.
+const UNPAYABLE_STATUSES: [&str; 5] = ["D", "E", "I", "N", "X"];
+
+/// Modifiers by which a submitter says a non-covered service is billed
+/// knowingly: an ABN is on file (GA, GX) or none is needed (GY, GZ).
+const NON_COVERED_ACKNOWLEDGED: [&str; 4] = ["GA", "GX", "GY", "GZ"];
+
+/// One procedure validity rule.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcedureRule(Problem);
+
+/// Whether an official, complete list answers for `canonical` on `date`:
+/// the licensed CPT or official HCPCS release, or an official fee schedule
+/// (which lists every payable CPT and HCPCS number). The built-in set knows
+/// only claimscrub's own procedures, so a code missing from it is unknown,
+/// not invalid.
+fn complete_source(snapshot: &CatalogSnapshot, canonical: &str, date: NaiveDate) -> bool {
+    let system = codes::procedure_system(canonical);
+    snapshot
+        .concept_release(system, date)
+        .is_some_and(|r| !r.version.builtin)
+        || snapshot
+            .fee_schedule(date)
+            .is_some_and(|f| !f.version.builtin)
+}
+
+fn problem_of(snapshot: &CatalogSnapshot, code: &str, date: NaiveDate) -> Option<Problem> {
+    let canonical = codes::canonical(codes::procedure_system(code.trim()), code);
+    let system = codes::procedure_system(&canonical);
+    let fee_row = snapshot
+        .fee_schedule(date)
+        .and_then(|f| f.global_row(&canonical));
+    match validity::check(snapshot, system, &canonical, date).validity {
+        Validity::InvalidFormat => Some(Problem::Invalid),
+        // The fee schedule in effect lists the number, so it exists.
+        Validity::UnknownCode if fee_row.is_some() => None,
+        Validity::UnknownCode => Some(Problem::Invalid),
+        Validity::NotEffectiveOnDate | Validity::Terminated => Some(Problem::NotEffective),
+        Validity::Valid | Validity::HeaderNotBillable => None,
+    }
+}
+
+impl Rule for ProcedureRule {
+    fn id(&self) -> &'static str {
+        match self.0 {
+            Problem::Invalid => "PROCEDURE_INVALID_CODE",
+            Problem::NotEffective => "PROCEDURE_NOT_EFFECTIVE_ON_DOS",
+            Problem::FeeScheduleStatus => "PROCEDURE_FEE_SCHEDULE_STATUS",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self.0 {
+            Problem::Invalid => "Procedure is not a CPT or HCPCS code",
+            Problem::NotEffective => {
+                "Procedure code was not in effect on the date of service (added later or terminated)"
+            }
+            Problem::FeeScheduleStatus => {
+                "Fee-schedule status says the code is deleted, invalid for Medicare, excluded or not covered"
+            }
+        }
+    }
+
+    fn default_severity(&self) -> Severity {
+        match self.0 {
+            // Commercial payers often pay codes Medicare does not (status I
+            // consultations, N services with their own coverage); Medicare's
+            // payer setting raises this to an error.
+            Problem::FeeScheduleStatus => Severity::Warning,
+            Problem::Invalid | Problem::NotEffective => Severity::Error,
+        }
+    }
+
+    fn source(&self) -> RuleSource {
+        RuleSource::Cms
+    }
+
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (number, line, date) in context.lines() {
+            let Some(date) = date else { continue };
+            let code = line.procedure_code.trim();
+            if code.is_empty() {
+                continue;
+            }
+            let field = format!("lines[{}].procedure_code", number - 1);
+            match self.0 {
+                Problem::FeeScheduleStatus => {
+                    if let Some(f) = self.fee_schedule_status(context, number, line, date) {
+                        out.push(f);
+                    }
+                }
+                problem if problem_of(context.catalog, code, date) == Some(problem) => {
+                    out.push(self.validity_finding(context.catalog, number, field, code, date));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl ProcedureRule {
+    fn validity_finding(
+        &self,
+        snapshot: &CatalogSnapshot,
+        number: u32,
+        field: String,
+        code: &str,
+        date: NaiveDate,
+    ) -> Finding {
+        let canonical = codes::canonical(codes::procedure_system(code), code);
+        let system = codes::procedure_system(&canonical);
+        let check = validity::check(snapshot, system, &canonical, date);
+        let release = check
+            .release
+            .map_or_else(|| "none loaded".to_owned(), |r| r.version.version.clone());
+        let mut f = finding(self, number, field, String::new());
+        match self.0 {
+            Problem::Invalid if check.validity == Validity::InvalidFormat => {
+                f.message = format!("{canonical:?} is not shaped like a CPT or HCPCS code");
+                f.suggestion = Some(
+                    "CPT codes are five characters, HCPCS Level II a letter and four digits".into(),
+                );
+            }
+            Problem::Invalid if !complete_source(snapshot, &canonical, date) => {
+                f.severity = Severity::Warning;
+                f.message = format!(
+                    "{canonical} is not in claimscrub's built-in procedure set; import the licensed CPT file, \
+                     the HCPCS file or the fee schedule to check it"
+                );
+            }
+            Problem::Invalid => {
+                f.message = format!(
+                    "{canonical} is not a {} code (release {release})",
+                    system.as_str().to_ascii_uppercase()
+                );
+                f.suggestion = Some("check the code number against the current code set".into());
+            }
+            _ => {
+                let ended = check
+                    .concept
+                    .and_then(|c| c.termination_date)
+                    .filter(|end| *end < date)
+                    .map_or_else(String::new, |end| format!("; terminated {end}"));
+                let added = check
+                    .concept
+                    .and_then(|c| c.added_date)
+                    .filter(|added| *added > date)
+                    .map_or_else(String::new, |added| format!("; added {added}"));
+                f.message = format!(
+                    "{canonical} is not in effect on {date} (release {release}{ended}{added})"
+                );
+                f.suggestion = Some(
+                    "use the code in effect on the date of service or correct the date".into(),
+                );
+            }
+        }
+        f
+    }
+
+    fn fee_schedule_status(
+        &self,
+        context: &RuleContext<'_>,
+        number: u32,
+        line: &crate::domain::claim::ServiceLine,
+        date: NaiveDate,
+    ) -> Option<Finding> {
+        let code = line.procedure_code.trim().to_ascii_uppercase();
+        let fees = context.catalog.fee_schedule(date)?;
+        let status = fees.global_row(&code)?.status.as_str();
+        if !UNPAYABLE_STATUSES.contains(&status) {
+            return None;
+        }
+        let non_covered = matches!(status, "E" | "N" | "X");
+        let acknowledged = line
+            .modifiers
+            .iter()
+            .any(|m| NON_COVERED_ACKNOWLEDGED.contains(&m.trim().to_ascii_uppercase().as_str()));
+        if non_covered && acknowledged {
+            return None;
+        }
+        let mut f = finding(
+            self,
+            number,
+            format!("lines[{}].procedure_code", number - 1),
+            format!(
+                "{code} has fee-schedule status {status} ({}) in {}",
+                fee_schedule::status(status),
+                fees.version.version
+            ),
+        );
+        f.suggestion = Some(
+            match status {
+                "I" => "Medicare pays this service under another code (often a HCPCS Level II code); bill that code",
+                "D" => "the code was deleted; bill its replacement",
+                _ => {
+                    "not a covered benefit: append GY to obtain a denial, or GA when an advance beneficiary notice is on file"
+                }
+            }
+            .into(),
+        );
+        Some(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::catalog::{Concept, ConceptRelease, FeeScheduleRelease};
+    use crate::domain::claim::Claim;
+    use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+    use crate::rules::test_support::{catalog, clean_claim, date, line, version};
+
+    fn ids(claim: &Claim, snapshot: &CatalogSnapshot) -> Vec<(&'static str, Severity, String)> {
+        let context = RuleContext {
+            claim,
+            catalog: snapshot,
+            history: &[],
+        };
+        let mut out = Vec::new();
+        for rule in rules() {
+            rule.evaluate(&context, &mut out);
+        }
+        out.into_iter()
+            .map(|f| (f.rule_id, f.severity, f.field_path))
+            .collect()
+    }
+
+    fn official(system: CodeSystem) -> CodeSystemVersion {
+        version(system, "2025-JAN", "2025-01-01", false)
+    }
+
+    /// The test catalog with an official fee schedule (99241 status I, 0446T
+    /// status N, A9270 status N) and an official HCPCS release with one code
+    /// terminated in 2025 and one added in 2026-07.
+    fn official_catalog() -> CatalogSnapshot {
+        let mut snapshot = catalog();
+        let mut rows = snapshot.fee_schedules[0].rows.clone();
+        for (code, status) in [("99241", "I"), ("A9270", "N"), ("G0168", "A")] {
+            let mut row = rows
+                .get(&("11404".to_owned(), String::new()))
+                .expect("11404 row")
+                .clone();
+            row.status = status.into();
+            rows.insert((code.to_owned(), String::new()), row);
+        }
+        snapshot.fee_schedules.push(Arc::new(FeeScheduleRelease {
+            version: official(CodeSystem::Mpfs),
+            rows,
+        }));
+        let hcpcs = |code: &str, added: Option<&str>, ended: Option<&str>| Concept {
+            code: code.into(),
+            display: code.into(),
+            long_description: None,
+            billable: true,
+            parent_code: None,
+            added_date: added.map(date),
+            effective_date: None,
+            termination_date: ended.map(date),
+            properties: Vec::new(),
+        };
+        snapshot.concepts.insert(
+            CodeSystem::Hcpcs,
+            vec![Arc::new(ConceptRelease::new(
+                official(CodeSystem::Hcpcs),
+                vec![
+                    hcpcs("A9270", None, None),
+                    hcpcs("G0168", None, None),
+                    hcpcs("G0027", None, Some("2025-12-31")),
+                    hcpcs("G0560", Some("2026-07-01"), None),
+                ],
+            ))],
+        );
+        snapshot
+    }
+
+    #[test]
+    fn an_unknown_code_is_invalid_once_a_complete_list_is_loaded() {
+        let mut claim = clean_claim();
+        claim.lines[0].procedure_code = "11405".into();
+        assert_eq!(
+            ids(&claim, &official_catalog()),
+            [(
+                "PROCEDURE_INVALID_CODE",
+                Severity::Error,
+                "lines[0].procedure_code".into()
+            )]
+        );
+        // The built-in set alone cannot tell: a warning that says so.
+        assert_eq!(
+            ids(&claim, &catalog()),
+            [(
+                "PROCEDURE_INVALID_CODE",
+                Severity::Warning,
+                "lines[0].procedure_code".into()
+            )]
+        );
+        claim.lines[0].procedure_code = "1140".into();
+        assert_eq!(ids(&claim, &catalog())[0].1, Severity::Error);
+    }
+
+    #[test]
+    fn a_code_the_fee_schedule_lists_exists_without_a_descriptor_file() {
+        let mut claim = clean_claim();
+        claim.lines.push(line("G0168", &[], &[1]));
+        assert!(ids(&claim, &official_catalog()).is_empty());
+    }
+
+    #[test]
+    fn terminated_and_not_yet_added_codes_are_not_effective() {
+        let mut claim = clean_claim();
+        claim.lines.push(line("G0027", &[], &[1]));
+        claim.lines.push(line("G0560", &[], &[1]));
+        let found = ids(&claim, &official_catalog());
+        assert_eq!(
+            found,
+            [
+                (
+                    "PROCEDURE_NOT_EFFECTIVE_ON_DOS",
+                    Severity::Error,
+                    "lines[1].procedure_code".into()
+                ),
+                (
+                    "PROCEDURE_NOT_EFFECTIVE_ON_DOS",
+                    Severity::Error,
+                    "lines[2].procedure_code".into()
+                )
+            ]
+        );
+        claim.date_of_service = Some(date("2025-12-31"));
+        claim.lines.truncate(2);
+        assert!(
+            ids(&claim, &official_catalog())
+                .iter()
+                .all(|(id, ..)| *id != "PROCEDURE_NOT_EFFECTIVE_ON_DOS")
+        );
+    }
+
+    #[test]
+    fn invalid_and_non_covered_statuses_warn_unless_acknowledged() {
+        let mut claim = clean_claim();
+        claim.lines.push(line("99241", &[], &[1]));
+        claim.lines.push(line("A9270", &[], &[1]));
+        assert_eq!(
+            ids(&claim, &official_catalog()),
+            [
+                (
+                    "PROCEDURE_FEE_SCHEDULE_STATUS",
+                    Severity::Warning,
+                    "lines[1].procedure_code".into()
+                ),
+                (
+                    "PROCEDURE_FEE_SCHEDULE_STATUS",
+                    Severity::Warning,
+                    "lines[2].procedure_code".into()
+                )
+            ]
+        );
+        claim.lines[1].procedure_code = "99213".into();
+        claim.lines[2].modifiers = vec!["GY".into()];
+        assert!(ids(&claim, &official_catalog()).is_empty());
+    }
+
+    #[test]
+    fn a_clean_claim_is_silent() {
+        assert!(ids(&clean_claim(), &official_catalog()).is_empty());
+        assert!(ids(&clean_claim(), &catalog()).is_empty());
+    }
+}

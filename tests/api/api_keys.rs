@@ -1,0 +1,187 @@
+//! API keys end to end: keys made with `claimscrub api-key`, the submitter
+//! recorded on decisions, unknown and revoked keys refused, and servers that
+//! require a key.
+
+use std::time::{Duration, Instant};
+
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::google::r#type::Date;
+use sqlx::PgPool;
+use tokio::process::Command;
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+use tonic_types::StatusExt as _;
+
+use crate::helpers::{BINARY, pool_url, spawn_app, spawn_app_with, test_settings};
+
+async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
+    let output = Command::new(BINARY)
+        .arg("api-key")
+        .args(args)
+        .env("DATABASE_URL", pool_url(pool))
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Creates a key with the CLI; returns (id, key).
+async fn create_key(pool: &PgPool, submitter: &str) -> (String, String) {
+    let printed = api_key_command(pool, &["create", "--submitter", submitter]).await;
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("{name} missing from {printed}"))
+    };
+    (field("id:"), field("key:"))
+}
+
+fn request(
+    request_id: &str,
+    key: Option<(&'static str, String)>,
+) -> tonic::Request<pb::ValidateClaimRequest> {
+    let claim = pb::Claim {
+        claim_id: "CLM-KEY-1".into(),
+        payer_id: "BCBS".into(),
+        date_of_service: Some(Date {
+            year: 2026,
+            month: 1,
+            day: 15,
+        }),
+        place_of_service: "11".into(),
+        diagnosis_codes: vec!["D23.5".into()],
+        lines: vec![pb::ServiceLine {
+            procedure_code: "11404".into(),
+            units: 1,
+            diagnosis_pointers: vec![1],
+            excised_diameter_cm: Some(3.5),
+            anatomic_site: "trunk".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut request = tonic::Request::new(pb::ValidateClaimRequest {
+        request_id: request_id.into(),
+        claim: Some(claim),
+    });
+    if let Some((header, value)) = key {
+        request
+            .metadata_mut()
+            .insert(header, MetadataValue::try_from(value).expect("ascii"));
+    }
+    request
+}
+
+async fn submitter_of(pool: &PgPool, request_id: &str) -> String {
+    sqlx::query_scalar("select submitter from audit_record where request_id = $1")
+        .bind(request_id)
+        .fetch_one(pool)
+        .await
+        .expect("stored decision")
+}
+
+#[sqlx::test]
+async fn a_key_names_the_submitter_and_unknown_or_revoked_keys_are_refused(pool: PgPool) {
+    let (id, key) = create_key(&pool, "clearinghouse-a").await;
+    assert!(key.starts_with("csk_"), "{key}");
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from api_key where key_sha256 = sha256($1::bytea)")
+            .bind(key.as_bytes())
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(stored, 1, "only the key's sha256 is stored");
+
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    client
+        .validate_claim(request(
+            "k-1",
+            Some(("authorization", format!("Bearer {key}"))),
+        ))
+        .await
+        .expect("valid key");
+    assert_eq!(submitter_of(&pool, "k-1").await, "clearinghouse-a");
+    client
+        .validate_claim(request("k-2", Some(("x-api-key", key.clone()))))
+        .await
+        .expect("valid key in x-api-key");
+    assert_eq!(submitter_of(&pool, "k-2").await, "clearinghouse-a");
+    client
+        .validate_claim(request("k-3", None))
+        .await
+        .expect("keys are optional on this server");
+    assert_eq!(submitter_of(&pool, "k-3").await, "anonymous");
+
+    let refused = client
+        .validate_claim(request("k-4", Some(("x-api-key", "csk_not-a-key".into()))))
+        .await
+        .expect_err("unknown key");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(
+        refused.get_details_error_info().expect("info").reason,
+        "API_KEY_INVALID"
+    );
+
+    let listed = api_key_command(&pool, &["list"]).await;
+    assert!(listed.contains(&id) && listed.contains("clearinghouse-a") && !listed.contains(&key));
+    api_key_command(&pool, &["revoke", &id]).await;
+    // Servers re-read the keys every few seconds.
+    let deadline = Instant::now() + claimscrub::app::api_keys::REFRESH_EVERY * 3;
+    loop {
+        let status = client
+            .validate_claim(request("k-5", Some(("x-api-key", key.clone()))))
+            .await;
+        match status {
+            Err(status) if status.code() == Code::Unauthenticated => break,
+            Ok(_) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+        assert!(Instant::now() < deadline, "revoked key still accepted");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[sqlx::test]
+async fn a_server_that_requires_keys_refuses_calls_without_one(pool: PgPool) {
+    let (_, key) = create_key(&pool, "clearinghouse-b").await;
+    let mut settings = test_settings();
+    settings.require_api_key = true;
+    let app = spawn_app_with(pool.clone(), settings).await;
+    let mut client = app.claim_validation();
+    let refused = client
+        .validate_claim(request("n-1", None))
+        .await
+        .expect_err("no key");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(
+        refused.get_details_error_info().expect("info").reason,
+        "API_KEY_REQUIRED"
+    );
+    client
+        .validate_claim(request(
+            "n-2",
+            Some(("authorization", format!("Bearer {key}"))),
+        ))
+        .await
+        .expect("valid key");
+    assert_eq!(submitter_of(&pool, "n-2").await, "clearinghouse-b");
+    let lookups = app
+        .code_lookup()
+        .lookup_code(pb::LookupCodeRequest {
+            system: pb::CodeSystem::Icd10cm.into(),
+            code: "D23.5".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("every claimscrub service is behind the key check");
+    assert_eq!(lookups.code(), Code::Unauthenticated);
+}
