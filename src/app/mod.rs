@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit_writer;
 pub mod catalog;
 pub mod default_data;
+pub mod history_reader;
 pub mod import;
 pub mod lookup;
 pub mod page_token;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
+use crate::app::history_reader::HistoryReader;
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::Claim;
 use crate::domain::code_system::CodeSystem;
@@ -84,6 +85,7 @@ pub struct ClaimValidator {
     catalog: Arc<Catalog>,
     rules: RuleSet,
     writer: AuditWriter,
+    history: HistoryReader,
     pool: PgPool,
     member_key: Vec<u8>,
 }
@@ -121,7 +123,8 @@ fn versions_used(catalog: &CatalogSnapshot, date: Option<NaiveDate>) -> Vec<Used
 }
 
 impl ClaimValidator {
-    /// A validator writing through `writer`; member ids are hashed with `member_key`.
+    /// A validator writing through `writer` and reading member history from
+    /// `pool` in batched queries; member ids are hashed with `member_key`.
     pub fn new(
         catalog: Arc<Catalog>,
         pool: PgPool,
@@ -132,6 +135,7 @@ impl ClaimValidator {
             catalog,
             rules: RuleSet::standard(),
             writer,
+            history: HistoryReader::spawn(pool.clone()),
             pool,
             member_key,
         }
@@ -174,12 +178,10 @@ impl ClaimValidator {
         digest.update(canonical.to_string().as_bytes());
         digest.update(member_hash.as_deref().unwrap_or_default());
         let claim_sha256 = digest.finalize().to_vec();
+        // A repeated request_id is found when its row is stored (one
+        // statement in the group commit), not by a lookup before every
+        // call: retries are rare, first attempts are not.
         let request_id = request_id.trim();
-        if !request_id.is_empty()
-            && let Some(stored) = self.stored(request_id, &claim_sha256).await?
-        {
-            return Ok(stored);
-        }
 
         // History edits look back one 090-day global period.
         let history = match (&member_hash, claim.date_of_service) {
@@ -187,7 +189,9 @@ impl ClaimValidator {
                 let from = date
                     .checked_sub_days(chrono::Days::new(HISTORY_DAYS))
                     .unwrap_or(date);
-                audit::accepted_history(&self.pool, hash, from, date).await?
+                self.history
+                    .accepted_history(hash.clone(), from, date)
+                    .await?
             }
             _ => Vec::new(),
         };

@@ -184,38 +184,60 @@ pub async fn get_decision(pool: &PgPool, id: Uuid) -> Result<Option<StoredDecisi
     .await?)
 }
 
+/// One member-history lookup: accepted decisions of `member_hash` dated
+/// `from` through `to`.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    /// HMAC of the member id.
+    pub member_hash: Vec<u8>,
+    /// First date of service.
+    pub from: NaiveDate,
+    /// Last date of service.
+    pub to: NaiveDate,
+}
+
 #[derive(sqlx::FromRow)]
 struct PriorRow {
+    lookup: i64,
     claim_id: String,
     date_of_service: NaiveDate,
     rendering_npi: Option<String>,
     lines: serde_json::Value,
 }
 
-/// Earlier accepted decisions (ACCEPT or ACCEPT_WITH_WARNINGS) of the member
-/// with this hash, dated from `from` through `to`, latest date first (at
-/// most 200; the order follows the `(member_hash, date_of_service)` index so
-/// a member with many claims costs no sort).
-pub async fn accepted_history(
+/// Earlier accepted decisions (ACCEPT or ACCEPT_WITH_WARNINGS) for each
+/// lookup, in lookup order; per lookup latest date first and at most 200
+/// (each lateral subquery follows the `(member_hash, date_of_service)`
+/// index, so a member with many claims costs no sort). One statement
+/// answers every lookup of a batch.
+pub async fn accepted_histories(
     pool: &PgPool,
-    member_hash: &[u8],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<crate::domain::claim::PriorClaim>, AppError> {
+    lookups: &[HistoryQuery],
+) -> Result<Vec<Vec<crate::domain::claim::PriorClaim>>, AppError> {
     let rows: Vec<PriorRow> = sqlx::query_as(
-        "select claim_id, date_of_service, rendering_npi, claim -> 'lines' as lines \
-           from audit_record \
-          where member_hash = $1 and date_of_service between $2 and $3 and disposition in (1, 2) \
-          order by date_of_service desc limit 200",
+        "select q.i as lookup, a.claim_id, a.date_of_service, a.rendering_npi, a.lines \
+           from unnest($1::bytea[], $2::date[], $3::date[]) with ordinality as q(h, f, t, i) \
+           cross join lateral ( \
+                select claim_id, date_of_service, rendering_npi, claim -> 'lines' as lines \
+                  from audit_record \
+                 where member_hash = q.h and date_of_service between q.f and q.t \
+                   and disposition in (1, 2) \
+                 order by date_of_service desc limit 200) as a",
     )
-    .bind(member_hash)
-    .bind(from)
-    .bind(to)
+    .bind(lookups.iter().map(|l| l.member_hash.clone()).collect::<Vec<_>>())
+    .bind(lookups.iter().map(|l| l.from).collect::<Vec<_>>())
+    .bind(lookups.iter().map(|l| l.to).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| crate::domain::claim::PriorClaim {
+    let mut histories = vec![Vec::new(); lookups.len()];
+    for row in rows {
+        let Some(history) = usize::try_from(row.lookup - 1)
+            .ok()
+            .and_then(|i| histories.get_mut(i))
+        else {
+            return Err(AppError::internal("history lookup number out of range"));
+        };
+        history.push(crate::domain::claim::PriorClaim {
             claim_id: row.claim_id,
             date_of_service: row.date_of_service,
             rendering_npi: row.rendering_npi.unwrap_or_default(),
@@ -238,6 +260,7 @@ pub async fn accepted_history(
                     (code, modifiers)
                 })
                 .collect(),
-        })
-        .collect())
+        });
+    }
+    Ok(histories)
 }
