@@ -10,3 +10,4 @@ mod import;
 mod lifecycle;
 mod procedures;
 mod reference_data;
+mod rule_edits;
