@@ -11,3 +11,4 @@ mod import;
 mod lifecycle;
 mod procedures;
 mod reference_data;
+mod rule_edits;

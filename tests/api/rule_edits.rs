@@ -1,0 +1,600 @@
+//! Every rule of the standard rule set, end to end over the real imported
+//! code sets: a claim built to break the rule gets the rule's finding at the
+//! broken field, and the same claim corrected gets none. A rule added to the
+//! standard set without a case here fails the test.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use claimscrub::app::import::ImportKind;
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
+use claimscrub::grpc::pb::google::r#type::Date;
+use claimscrub::rules::RuleSet;
+use sqlx::PgPool;
+use tonic::transport::Channel;
+
+use crate::helpers::{import_shared, import_shared_as, spawn_app};
+
+/// One edit: `broken` must get a `rule_id` finding at `at` (line number,
+/// field path); `fixed`, the broken claim corrected, must get none. `prior`
+/// is accepted first for the same member, for the history edits.
+struct Case {
+    rule_id: &'static str,
+    at: (u32, &'static str),
+    prior: Option<pb::Claim>,
+    broken: pb::Claim,
+    fixed: pb::Claim,
+}
+
+/// A case whose broken claim is `clean()` after `break_it`, and whose fixed
+/// claim is the broken one after `fix_it`.
+fn case(
+    rule_id: &'static str,
+    at: (u32, &'static str),
+    break_it: impl FnOnce(&mut pb::Claim),
+    fix_it: impl FnOnce(&mut pb::Claim),
+) -> Case {
+    let mut broken = clean();
+    break_it(&mut broken);
+    let mut fixed = broken.clone();
+    fix_it(&mut fixed);
+    Case {
+        rule_id,
+        at,
+        prior: None,
+        broken,
+        fixed,
+    }
+}
+
+impl Case {
+    /// The claim the member already had accepted.
+    fn after(mut self, prior: pb::Claim) -> Self {
+        self.prior = Some(prior);
+        self
+    }
+}
+
+fn date(year: i32, month: i32, day: i32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+/// In ICD-10-CM FY2026 and after the other releases' effective dates, but
+/// before the NCCI PTP and MUE tables (2026-07-01).
+const DOS: Option<Date> = Some(Date {
+    year: 2026,
+    month: 1,
+    day: 15,
+});
+
+/// A date of service under the imported NCCI PTP and MUE tables.
+const NCCI_DOS: Option<Date> = Some(Date {
+    year: 2026,
+    month: 7,
+    day: 15,
+});
+
+fn line(code: &str, modifiers: &[&str]) -> pb::ServiceLine {
+    pb::ServiceLine {
+        procedure_code: code.into(),
+        modifiers: modifiers.iter().map(|m| (*m).to_owned()).collect(),
+        units: 1,
+        diagnosis_pointers: vec![1],
+        ..Default::default()
+    }
+}
+
+fn excision(code: &str, diameter: f64, site: &str) -> pb::ServiceLine {
+    pb::ServiceLine {
+        excised_diameter_cm: Some(diameter),
+        anatomic_site: site.into(),
+        ..line(code, &[])
+    }
+}
+
+fn repair(code: &str, length: f64, site: &str) -> pb::ServiceLine {
+    pb::ServiceLine {
+        repair_length_cm: Some(length),
+        anatomic_site: site.into(),
+        ..line(code, &[])
+    }
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+/// A benign trunk excision of 3.5 cm with its diagnosis, for BCBS (no payer
+/// policy enabled): no rule fires.
+fn clean() -> pb::Claim {
+    pb::Claim {
+        claim_id: "CLM-RULE-EDITS".into(),
+        payer_id: "BCBS".into(),
+        date_of_service: DOS,
+        place_of_service: "11".into(),
+        rendering_provider: Some(pb::Provider {
+            npi: "1234567893".into(),
+            taxonomy_code: "207N00000X".into(),
+        }),
+        diagnosis_codes: strings(&["D23.5"]),
+        lines: vec![excision("11404", 3.5, "trunk")],
+        ..Default::default()
+    }
+}
+
+/// A benign lesion of the right arm.
+fn right_arm(claim: &mut pb::Claim) {
+    claim.diagnosis_codes = strings(&["D23.61"]);
+    claim.lines[0] = excision("11402", 1.5, "arm");
+}
+
+/// Laboratory lines on a date under the NCCI tables: the imported PTP and MUE
+/// excerpts hold rows for such codes and none for the excision family.
+fn lab(claim: &mut pb::Claim, codes: &[&str]) {
+    claim.date_of_service = NCCI_DOS;
+    claim.lines = codes.iter().map(|code| line(code, &[])).collect();
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        case(
+            "CLAIM_STRUCTURE",
+            (0, "claim_id"),
+            |c| c.claim_id.clear(),
+            |c| c.claim_id = "CLM-RULE-EDITS".into(),
+        ),
+        case(
+            "ICD10CM_INVALID_CODE",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["D99.9"]),
+            |c| c.diagnosis_codes = strings(&["D23.5"]),
+        ),
+        case(
+            "ICD10CM_NOT_BILLABLE",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["L72"]),
+            |c| c.diagnosis_codes = strings(&["L72.0"]),
+        ),
+        case(
+            "ICD10CM_MISSING_7TH_CHARACTER",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["S01.01X"]),
+            |c| c.diagnosis_codes = strings(&["S01.01XA"]),
+        ),
+        // C50.A1 is new in FY2026: before 2025-10-01 the FY2025 order file
+        // governs, where inflammatory breast cancer is coded by site.
+        case(
+            "ICD10CM_NOT_EFFECTIVE_ON_DOS",
+            (0, "diagnosis_codes[0]"),
+            |c| {
+                c.date_of_service = date(2025, 9, 15);
+                c.diagnosis_codes = strings(&["C50.A1"]);
+                c.lines[0].procedure_code = "11604".into();
+            },
+            |c| c.diagnosis_codes = strings(&["C50.911"]),
+        ),
+        // H01.8 is billable in FY2025 and a header in FY2026.
+        case(
+            "ICD10CM_NOT_EFFECTIVE_ON_DOS",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["H01.8"]),
+            |c| c.diagnosis_codes = strings(&["H01.81"]),
+        ),
+        case(
+            "DX_POINTER_MISSING",
+            (1, "lines[0].diagnosis_pointers"),
+            |c| c.lines[0].diagnosis_pointers.clear(),
+            |c| c.lines[0].diagnosis_pointers = vec![1],
+        ),
+        case(
+            "DX_POINTER_INVALID",
+            (1, "lines[0].diagnosis_pointers[0]"),
+            |c| c.lines[0].diagnosis_pointers = vec![2],
+            |c| c.lines[0].diagnosis_pointers = vec![1],
+        ),
+        case(
+            "DX_POINTER_TOO_MANY",
+            (1, "lines[0].diagnosis_pointers"),
+            |c| {
+                c.diagnosis_codes = strings(&["D23.5", "D22.5", "L72.0", "L82.1", "D48.5"]);
+                c.lines[0].diagnosis_pointers = vec![1, 2, 3, 4, 5];
+            },
+            |c| c.lines[0].diagnosis_pointers.truncate(4),
+        ),
+        // A second lesion whose XS was typed backwards; SX is in no release.
+        case(
+            "MODIFIER_INVALID",
+            (2, "lines[1].modifiers[0]"),
+            |c| {
+                c.lines.push(pb::ServiceLine {
+                    modifiers: strings(&["SX"]),
+                    ..excision("11402", 1.5, "arm")
+                });
+            },
+            |c| c.lines[1].modifiers = strings(&["XS"]),
+        ),
+        // JG ends on 2024-12-31 in the HCPCS October 2025 file.
+        case(
+            "MODIFIER_TERMINATED",
+            (1, "lines[0].modifiers[0]"),
+            |c| c.lines[0].modifiers = strings(&["JG"]),
+            |c| c.lines[0].modifiers.clear(),
+        ),
+        // The MPFS PC/TC indicator allows 26 on 88305 and not on 11404.
+        case(
+            "MODIFIER_NOT_ALLOWED_FOR_PROCEDURE",
+            (1, "lines[0].modifiers[0]"),
+            |c| {
+                c.lines[0].modifiers = strings(&["26"]);
+                c.lines.push(line("88305", &[]));
+            },
+            |c| {
+                c.lines[0].modifiers.clear();
+                c.lines[1].modifiers = strings(&["26"]);
+            },
+        ),
+        case(
+            "MODIFIER_CONFLICT",
+            (1, "lines[0].modifiers"),
+            |c| {
+                right_arm(c);
+                c.lines[0].modifiers = strings(&["RT", "LT"]);
+            },
+            |c| c.lines[0].modifiers = strings(&["RT"]),
+        ),
+        // UHC's setting asks for the specific X modifier instead of 59.
+        case(
+            "MODIFIER_CONFLICT",
+            (2, "lines[1].modifiers"),
+            |c| {
+                c.payer_id = "UHC".into();
+                c.lines.push(pb::ServiceLine {
+                    modifiers: strings(&["59"]),
+                    ..excision("11402", 1.5, "arm")
+                });
+            },
+            |c| c.lines[1].modifiers = strings(&["XS"]),
+        ),
+        case(
+            "POS_INVALID",
+            (0, "place_of_service"),
+            |c| c.place_of_service = "28".into(),
+            |c| c.place_of_service = "11".into(),
+        ),
+        case(
+            "POS_TELEHEALTH_PROCEDURE",
+            (1, "lines[0].procedure_code"),
+            |c| c.place_of_service = "02".into(),
+            |c| c.place_of_service = "11".into(),
+        ),
+        // Pediatric dermatology is in the NUCC file, not in the built-in subset.
+        case(
+            "TAXONOMY_INVALID",
+            (0, "rendering_provider.taxonomy_code"),
+            |c| c.rendering_provider.get_or_insert_default().taxonomy_code = "207NP0255X".into(),
+            |c| c.rendering_provider.get_or_insert_default().taxonomy_code = "207NP0225X".into(),
+        ),
+        case(
+            "UNITS_ZERO",
+            (1, "lines[0].units"),
+            |c| c.lines[0].units = 0,
+            |c| c.lines[0].units = 1,
+        ),
+        case(
+            "EM_UNITS_EXCEED_1",
+            (1, "lines[0].units"),
+            |c| {
+                c.lines = vec![pb::ServiceLine {
+                    units: 2,
+                    ..line("99213", &[])
+                }];
+            },
+            |c| c.lines[0].units = 1,
+        ),
+        case(
+            "DUPLICATE_LINE",
+            (2, "lines[1]"),
+            |c| c.lines.push(c.lines[0].clone()),
+            |c| c.lines[1].modifiers = strings(&["XS"]),
+        ),
+        case(
+            "SIZE_BAND_MISMATCH",
+            (1, "lines[0].excised_diameter_cm"),
+            |c| c.lines[0].excised_diameter_cm = Some(4.5),
+            |c| c.lines[0].procedure_code = "11406".into(),
+        ),
+        case(
+            "SIZE_DOCUMENTATION",
+            (1, "lines[0].excised_diameter_cm"),
+            |c| c.lines[0].excised_diameter_cm = None,
+            |c| c.lines[0].excised_diameter_cm = Some(3.5),
+        ),
+        case(
+            "ANATOMIC_SITE_MISMATCH",
+            (1, "lines[0].anatomic_site"),
+            |c| c.lines[0].anatomic_site = "face".into(),
+            |c| c.lines[0].procedure_code = "11444".into(),
+        ),
+        case(
+            "LESION_BEHAVIOR_MISMATCH",
+            (1, "lines[0].procedure_code"),
+            |c| c.diagnosis_codes = strings(&["C44.519"]),
+            |c| c.lines[0].procedure_code = "11604".into(),
+        ),
+        // Carcinoma in situ on a benign code (a warning).
+        case(
+            "LESION_BEHAVIOR_MISMATCH",
+            (1, "lines[0].procedure_code"),
+            |c| c.diagnosis_codes = strings(&["D04.5"]),
+            |c| c.lines[0].procedure_code = "11604".into(),
+        ),
+        // The side is read from the imported FY2026 title of D23.61 ("right").
+        case(
+            "LATERALITY_MISMATCH",
+            (1, "lines[0].modifiers"),
+            |c| {
+                right_arm(c);
+                c.lines[0].modifiers = strings(&["LT"]);
+            },
+            |c| c.lines[0].modifiers = strings(&["RT"]),
+        ),
+        case(
+            "LATERALITY_MISMATCH",
+            (1, "lines[0].laterality"),
+            |c| {
+                right_arm(c);
+                c.lines[0].laterality = pb::Laterality::Left.into();
+            },
+            |c| c.lines[0].laterality = pb::Laterality::Right.into(),
+        ),
+        case(
+            "DX_PROCEDURE_ABSCESS_EXCISION",
+            (1, "lines[0].procedure_code"),
+            |c| c.diagnosis_codes = strings(&["L02.212"]),
+            |c| c.diagnosis_codes = strings(&["L72.0"]),
+        ),
+        // D28.0 (vulva) is in a female-only range.
+        case(
+            "DX_AGE_SEX_CONFLICT",
+            (0, "diagnosis_codes[0]"),
+            |c| {
+                c.diagnosis_codes = strings(&["D28.0"]);
+                c.lines[0] = excision("11422", 1.5, "genitalia");
+                c.patient = Some(pb::Patient {
+                    sex: pb::Sex::Male.into(),
+                    ..Default::default()
+                });
+            },
+            |c| c.patient.get_or_insert_default().sex = pb::Sex::Female.into(),
+        ),
+        case(
+            "BENIGN_REMOVAL_NO_INDICATION",
+            (1, "lines[0].documented_indications"),
+            |c| c.payer_id = "MEDICARE".into(),
+            |c| c.lines[0].documented_indications = vec![pb::Indication::Bleeding.into()],
+        ),
+        case(
+            "BENIGN_REMOVAL_NO_INDICATION",
+            (1, "lines[0].documented_indications"),
+            |c| c.payer_id = "AETNA".into(),
+            |c| c.lines[0].documented_indications = vec![pb::Indication::Itching.into()],
+        ),
+        case(
+            "DUPLICATE_CLAIM",
+            (0, "claim_id"),
+            |c| c.claim_id = "CLM-RULE-EDITS-AGAIN".into(),
+            |c| c.date_of_service = date(2026, 1, 29),
+        )
+        .after(clean()),
+        // Day 5 of the 010-day global period of 11404 (imported MPFS).
+        case(
+            "EM_IN_GLOBAL_PERIOD",
+            (1, "lines[0].modifiers"),
+            |c| {
+                c.date_of_service = date(2026, 1, 20);
+                c.lines = vec![line("99213", &[])];
+            },
+            |c| c.lines[0].modifiers = strings(&["24"]),
+        )
+        .after(clean()),
+        case(
+            "EM_MISSING_MODIFIER_25",
+            (1, "lines[0].modifiers"),
+            |c| c.lines.insert(0, line("99213", &[])),
+            |c| c.lines[0].modifiers = strings(&["25"]),
+        ),
+        case(
+            "REPAIR_BUNDLED_WITH_EXCISION",
+            (2, "lines[1].procedure_code"),
+            |c| c.lines.push(repair("12001", 2.0, "trunk")),
+            |c| c.lines[1].modifiers = strings(&["XS"]),
+        ),
+        case(
+            "REPAIR_INCLUDED_IN_SMALL_BENIGN_EXCISION",
+            (2, "lines[1].procedure_code"),
+            |c| {
+                c.lines = vec![
+                    excision("11400", 0.4, "trunk"),
+                    repair("12032", 3.0, "trunk"),
+                ];
+            },
+            |c| c.lines[1].modifiers = strings(&["XS"]),
+        ),
+        // Medicare enables the 57 edit (and the cosmetic one, kept quiet here).
+        case(
+            "MODIFIER_57_MINOR_PROCEDURE",
+            (1, "lines[0].modifiers"),
+            |c| {
+                c.payer_id = "MEDICARE".into();
+                c.lines[0].documented_indications = vec![pb::Indication::Bleeding.into()];
+                c.lines.insert(0, line("99213", &["57"]));
+            },
+            |c| c.lines[0].modifiers = strings(&["25"]),
+        ),
+        // 0030U is bundled into 0001U (modifier indicator 1, no deletion date).
+        case(
+            "NCCI_PTP_EDIT",
+            (2, "lines[1].procedure_code"),
+            |c| lab(c, &["0001U", "0030U"]),
+            |c| c.lines[1].modifiers = strings(&["XU"]),
+        ),
+        // 0001U: MUE 1, MAI 2 (date-of-service edit).
+        case(
+            "MUE_EXCEEDED",
+            (1, "lines[0].units"),
+            |c| {
+                lab(c, &["0001U"]);
+                c.lines[0].units = 2;
+            },
+            |c| c.lines[0].units = 1,
+        ),
+        case(
+            "MUE_EXCEEDED",
+            (2, "lines[1].units"),
+            |c| lab(c, &["0001U", "0001U"]),
+            |c| c.lines.truncate(1),
+        ),
+    ]
+}
+
+async fn validate(
+    client: &mut ClaimValidationServiceClient<Channel>,
+    claim: pb::Claim,
+) -> pb::ValidationResult {
+    client
+        .validate_claim(pb::ValidateClaimRequest {
+            request_id: String::new(),
+            claim: Some(claim),
+        })
+        .await
+        .expect("a decision")
+        .into_inner()
+        .result
+        .expect("result")
+}
+
+fn with_member(mut claim: pb::Claim, member_id: &str) -> pb::Claim {
+    claim.patient.get_or_insert_default().member_id = member_id.into();
+    claim
+}
+
+fn summary(findings: &[pb::Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| format!("{}@{}:{}", f.rule_id, f.line_number, f.field_path))
+        .collect()
+}
+
+#[sqlx::test]
+async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPool) {
+    let loaded = import_shared(
+        &pool,
+        &[
+            (
+                ImportKind::Icd10CmTabular,
+                "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
+            ),
+            (
+                ImportKind::Icd10CmOrder,
+                "icd10cm/icd10cm-order-2025.txt.gz",
+            ),
+            (
+                ImportKind::Hcpcs,
+                "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
+            ),
+            (ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv"),
+            (ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz"),
+            (ImportKind::NcciPtp, "ncci/ccipra-v322r0-f1.excerpt.txt"),
+            (
+                ImportKind::Mue,
+                "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
+            ),
+        ],
+    )
+    .await;
+    // The POS file names no release.
+    let pos_release = NaiveDate::from_ymd_opt(2024, 5, 2).expect("date");
+    if !loaded
+        || !import_shared_as(
+            &pool,
+            &[(ImportKind::Pos, "pos/pos_codes.csv")],
+            Some(("2024-05-02", pos_release)),
+        )
+        .await
+    {
+        return;
+    }
+    let app = spawn_app(pool).await;
+    let mut client = app.claim_validation();
+
+    // Every case starts from this claim, so it must be clean over the real data.
+    let base = validate(&mut client, with_member(clean(), "MBR-BASE")).await;
+    assert_eq!(summary(&base.findings), Vec::<String>::new());
+
+    let cases = cases();
+    let mut failures = Vec::new();
+    let standard: BTreeSet<&str> = RuleSet::standard().rules.iter().map(|r| r.id()).collect();
+    let covered: BTreeSet<&str> = cases.iter().map(|c| c.rule_id).collect();
+    let missing: Vec<&&str> = standard.difference(&covered).collect();
+    if !missing.is_empty() {
+        failures.push(format!("rules without an end-to-end case: {missing:?}"));
+    }
+    let unknown: Vec<&&str> = covered.difference(&standard).collect();
+    if !unknown.is_empty() {
+        failures.push(format!(
+            "cases of rules not in the standard set: {unknown:?}"
+        ));
+    }
+
+    for (i, case) in cases.iter().enumerate() {
+        for (claim, should_fire) in [(&case.broken, true), (&case.fixed, false)] {
+            // One member per claim: the history edits see this case's prior only.
+            let member = format!("MBR-{i}-{}", if should_fire { "broken" } else { "fixed" });
+            if let Some(prior) = &case.prior {
+                let stored = validate(&mut client, with_member(prior.clone(), &member)).await;
+                if stored.disposition() == pb::Disposition::Reject {
+                    failures.push(format!(
+                        "case {i} {}: the prior claim was rejected: {:?}",
+                        case.rule_id,
+                        summary(&stored.findings)
+                    ));
+                    continue;
+                }
+            }
+            let result = validate(&mut client, with_member(claim.clone(), &member)).await;
+            let fired: Vec<&pb::Finding> = result
+                .findings
+                .iter()
+                .filter(|f| f.rule_id == case.rule_id)
+                .collect();
+            let (line, path) = case.at;
+            if should_fire
+                && !fired
+                    .iter()
+                    .any(|f| f.line_number == line && f.field_path == path)
+            {
+                failures.push(format!(
+                    "case {i} {}: expected a finding at line {line} {path}; got {:?}",
+                    case.rule_id,
+                    summary(&result.findings)
+                ));
+            }
+            if !should_fire && !fired.is_empty() {
+                failures.push(format!(
+                    "case {i} {}: the corrected claim still gets {:?}",
+                    case.rule_id,
+                    fired.iter().map(|f| &f.message).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problem(s) over {} cases:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    app.shutdown().await.expect("clean shutdown");
+}
