@@ -41,6 +41,10 @@ use crate::storage;
 /// echoed on the response.
 const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Connections of the bulk pool: the audit writer, the history reader's
+/// queries in flight and the idempotency lookups.
+const BULK_CONNECTIONS: u32 = 8;
+
 /// A server bound to its port with its state loaded, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -130,10 +134,11 @@ impl Application {
                 "member ids are hashed with the development key; set CLAIMSCRUB_MEMBER_HASH_KEY in production"
             );
         }
+        let bulk = storage::bulk_pool(&self.pool, BULK_CONNECTIONS);
         let validator = Arc::new(ClaimValidator::new(
             Arc::clone(&self.catalog),
-            self.pool.clone(),
-            AuditWriter::spawn(self.pool.clone()),
+            bulk.clone(),
+            AuditWriter::spawn(bulk.clone()),
             settings.member_hash_key.clone().into_bytes(),
         ));
 
@@ -230,6 +235,7 @@ impl Application {
         }
         let _ = reloader.await;
         let _ = key_refresher.await;
+        bulk.close().await;
         self.pool.close().await;
         tracing::info!("claimscrub stopped");
         Ok(())

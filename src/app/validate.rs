@@ -173,9 +173,9 @@ impl ClaimValidator {
         let member_hash = self.member_hash(&claim.patient.member_id);
         // The raw member id never leaves this function.
         claim.patient.member_id.clear();
-        let canonical = serde_json::to_value(&claim).map_err(AppError::internal)?;
+        let canonical = serde_json::to_string(&claim).map_err(AppError::internal)?;
         let mut digest = Sha256::new();
-        digest.update(canonical.to_string().as_bytes());
+        digest.update(canonical.as_bytes());
         digest.update(member_hash.as_deref().unwrap_or_default());
         let claim_sha256 = digest.finalize().to_vec();
         // A repeated request_id is found when its row is stored (one
@@ -215,9 +215,9 @@ impl ClaimValidator {
             rendering_npi: Some(claim.rendering_provider.npi.clone()).filter(|n| !n.is_empty()),
             disposition: disposition.as_i16(),
             ruleset_version: self.rules.version.to_owned(),
-            code_set_versions: serde_json::to_value(&versions).map_err(AppError::internal)?,
+            code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
             claim: canonical,
-            findings: serde_json::to_value(&findings).map_err(AppError::internal)?,
+            findings: serde_json::to_string(&findings).map_err(AppError::internal)?,
             rule_ids,
             procedure_codes: claim
                 .lines

@@ -41,18 +41,14 @@ const NON_COVERED_ACKNOWLEDGED: [&str; 4] = ["GA", "GX", "GY", "GZ"];
 pub struct ProcedureRule(Problem);
 
 /// Whether an official, complete list answers for `canonical` on `date`:
-/// the licensed CPT or official HCPCS release, or an official fee schedule
-/// (which lists every payable CPT and HCPCS number). The built-in set knows
-/// only claimscrub's own procedures, so a code missing from it is unknown,
-/// not invalid.
+/// the licensed CPT or the official HCPCS release. The built-in set knows
+/// only claimscrub's own procedures and the fee schedule leaves out codes
+/// priced elsewhere (laboratory codes are on the clinical lab fee schedule),
+/// so a code missing from them is unknown, not invalid.
 fn complete_source(snapshot: &CatalogSnapshot, canonical: &str, date: NaiveDate) -> bool {
-    let system = codes::procedure_system(canonical);
     snapshot
-        .concept_release(system, date)
+        .concept_release(codes::procedure_system(canonical), date)
         .is_some_and(|r| !r.version.builtin)
-        || snapshot
-            .fee_schedule(date)
-            .is_some_and(|f| !f.version.builtin)
 }
 
 fn problem_of(snapshot: &CatalogSnapshot, code: &str, date: NaiveDate) -> Option<Problem> {
@@ -155,8 +151,8 @@ impl ProcedureRule {
             Problem::Invalid if !complete_source(snapshot, &canonical, date) => {
                 f.severity = Severity::Warning;
                 f.message = format!(
-                    "{canonical} is not in claimscrub's built-in procedure set; import the licensed CPT file, \
-                     the HCPCS file or the fee schedule to check it"
+                    "{canonical} is in neither claimscrub's built-in procedure set nor the fee schedule; \
+                     import the licensed CPT file to check it"
                 );
             }
             Problem::Invalid => {
@@ -307,27 +303,29 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_code_is_invalid_once_a_complete_list_is_loaded() {
+    fn an_unknown_code_is_invalid_where_a_complete_list_is_loaded() {
         let mut claim = clean_claim();
-        claim.lines[0].procedure_code = "11405".into();
+        claim.lines.push(line("G9999", &[], &[1]));
         assert_eq!(
             ids(&claim, &official_catalog()),
             [(
                 "PROCEDURE_INVALID_CODE",
                 Severity::Error,
-                "lines[0].procedure_code".into()
+                "lines[1].procedure_code".into()
             )]
         );
-        // The built-in set alone cannot tell: a warning that says so.
+        // Without the licensed CPT file neither the built-in set nor the fee
+        // schedule can tell: a warning that says so.
+        claim.lines[1].procedure_code = "11405".into();
         assert_eq!(
-            ids(&claim, &catalog()),
+            ids(&claim, &official_catalog()),
             [(
                 "PROCEDURE_INVALID_CODE",
                 Severity::Warning,
-                "lines[0].procedure_code".into()
+                "lines[1].procedure_code".into()
             )]
         );
-        claim.lines[0].procedure_code = "1140".into();
+        claim.lines[1].procedure_code = "1140".into();
         assert_eq!(ids(&claim, &catalog())[0].1, Severity::Error);
     }
 

@@ -34,12 +34,12 @@ pub struct AuditRow {
     pub disposition: i16,
     /// Rule set version.
     pub ruleset_version: String,
-    /// Code-set releases used, JSON.
-    pub code_set_versions: serde_json::Value,
-    /// Canonical claim without the member id, JSON.
-    pub claim: serde_json::Value,
-    /// Findings, JSON.
-    pub findings: serde_json::Value,
+    /// Code-set releases used, JSON text.
+    pub code_set_versions: String,
+    /// Canonical claim without the member id, JSON text.
+    pub claim: String,
+    /// Findings, JSON text.
+    pub findings: String,
     /// Rule ids of the findings.
     pub rule_ids: Vec<String>,
     /// Procedure codes of the lines.
@@ -148,9 +148,9 @@ pub async fn append(pool: &PgPool, rows: &[AuditRow]) -> Result<Vec<AppendOutcom
     .bind(kept.iter().map(|r| r.rendering_npi.clone()).collect::<Vec<_>>())
     .bind(kept.iter().map(|r| r.disposition).collect::<Vec<_>>())
     .bind(kept.iter().map(|r| r.ruleset_version.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.code_set_versions.to_string()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.claim.to_string()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.findings.to_string()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.code_set_versions.as_str()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.claim.as_str()).collect::<Vec<_>>())
+    .bind(kept.iter().map(|r| r.findings.as_str()).collect::<Vec<_>>())
     .bind(joined(&kept, |r| &r.rule_ids))
     .bind(joined(&kept, |r| &r.procedure_codes))
     .bind(joined(&kept, |r| &r.diagnosis_codes))
@@ -224,7 +224,12 @@ pub async fn accepted_histories(
                    and disposition in (1, 2) \
                  order by date_of_service desc limit 200) as a",
     )
-    .bind(lookups.iter().map(|l| l.member_hash.clone()).collect::<Vec<_>>())
+    .bind(
+        lookups
+            .iter()
+            .map(|l| l.member_hash.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(lookups.iter().map(|l| l.from).collect::<Vec<_>>())
     .bind(lookups.iter().map(|l| l.to).collect::<Vec<_>>())
     .fetch_all(pool)

@@ -117,6 +117,22 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, SetupError> {
         })
 }
 
+/// Connections for the group-commit writers and batched readers, beside
+/// `pool`: their statements have a fixed shape (UNNEST over arrays), so they
+/// use generic plans; PostgreSQL would otherwise re-plan every execution as
+/// a custom plan, which cost more than executing them. Queries with optional
+/// filters keep custom plans on `pool`.
+pub fn bulk_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("plan_cache_mode", "force_generic_plan")]);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .max_lifetime(std::time::Duration::from_secs(30 * 60))
+        .connect_lazy_with(options)
+}
+
 /// Applies the pending migrations.
 pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
     MIGRATOR.run(pool).await?;

@@ -144,6 +144,28 @@ fn cases() -> Vec<Case> {
             |c| c.claim_id.clear(),
             |c| c.claim_id = "CLM-RULE-EDITS".into(),
         ),
+        // 11405 does not exist (the seed's gap); without the licensed CPT
+        // file the finding is a warning that says the code cannot be checked.
+        case(
+            "PROCEDURE_INVALID_CODE",
+            (1, "lines[0].procedure_code"),
+            |c| c.lines[0].procedure_code = "11405".into(),
+            |c| c.lines[0].procedure_code = "11404".into(),
+        ),
+        // G0106 (colorectal screening by barium enema) was terminated 2024-12-31.
+        case(
+            "PROCEDURE_NOT_EFFECTIVE_ON_DOS",
+            (2, "lines[1].procedure_code"),
+            |c| c.lines.push(line("G0106", &[])),
+            |c| c.lines[1].procedure_code = "G0101".into(),
+        ),
+        // 99242 (office consultation) has MPFS status I: Medicare pays visits instead.
+        case(
+            "PROCEDURE_FEE_SCHEDULE_STATUS",
+            (2, "lines[1].procedure_code"),
+            |c| c.lines.push(line("99242", &["25"])),
+            |c| c.lines[1].procedure_code = "99203".into(),
+        ),
         case(
             "ICD10CM_INVALID_CODE",
             (0, "diagnosis_codes[0]"),
