@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # ValidateClaim throughput with 64 concurrent callers, audit on: h2load, 4
 # connections x 16 streams, one pre-encoded clean excision claim (no
-# request_id, so every call is validated and stored; no member id, because
-# one member with every claim would make the history edits meaningless; the
-# tonic client example spreads claims over members instead). Prints requests/s and
-# the latency distribution h2load measures, then the stored row count.
+# request_id, so every call is validated and stored). By default the claim
+# has no member id; WITH_MEMBER=1 gives it one, so every call also runs the
+# history edits (one member: after the first accepted claim every repeat is
+# a rejected duplicate, so each call reads that member's history). The tonic
+# client example spreads claims over many members instead. Prints requests/s
+# and the latency distribution h2load measures, then the stored row count.
 #
-#   scripts/bench-validate.sh [REQUESTS]      (default 100000)
+#   [WITH_MEMBER=1] scripts/bench-validate.sh [REQUESTS]      (default 100000)
 #
 # Needs: h2load (nghttp2-client), python3 with grpcio-tools, PostgreSQL at
 # DATABASE_URL (default: a scratch database claimscrub_bench_validate).
@@ -28,7 +30,7 @@ done
 python3 -m grpc_tools.protoc -Iproto --python_out="$WORK" \
   proto/claimscrub/v1/common.proto proto/claimscrub/v1/claim_validation_service.proto \
   proto/google/type/date.proto proto/google/rpc/status.proto
-PYTHONPATH="$WORK" python3 - "$WORK" <<'PY'
+PYTHONPATH="$WORK" python3 - "$WORK" "${WITH_MEMBER:-0}" <<'PY'
 import struct, sys
 from claimscrub.v1 import claim_validation_service_pb2 as cv, common_pb2 as c
 claim = c.Claim(claim_id="CLM-BENCH", payer_id="AETNA", place_of_service="11",
@@ -39,6 +41,8 @@ claim = c.Claim(claim_id="CLM-BENCH", payer_id="AETNA", place_of_service="11",
                        c.ServiceLine(procedure_code="11402", modifiers=["XS"], units=1, diagnosis_pointers=[2],
                                      excised_diameter_cm=1.5, anatomic_site="arm")])
 claim.date_of_service.year, claim.date_of_service.month, claim.date_of_service.day = 2026, 1, 15
+if sys.argv[2] == "1":
+    claim.patient.member_id = "MBR-BENCH-1"
 body = cv.ValidateClaimRequest(claim=claim).SerializeToString()
 open(f"{sys.argv[1]}/validate.bin", "wb").write(b"\x00" + struct.pack(">I", len(body)) + body)
 PY
