@@ -16,6 +16,14 @@ pub enum ErrorReason {
     RequestIdReused,
     /// A batch header does not match the stored batch.
     BatchHeaderMismatch,
+    /// A batch item's sequence skips ahead of the one expected.
+    SequenceGap,
+    /// The batch ended before the item count its header announced.
+    BatchIncomplete,
+    /// The batch is completed; it takes no more items.
+    BatchCompleted,
+    /// Another stream wrote the batch meanwhile.
+    BatchConcurrentStream,
     /// The server requires an API key and the call has none.
     ApiKeyRequired,
     /// The API key presented is unknown or revoked.
@@ -39,6 +47,10 @@ impl ErrorReason {
             Self::NotFound => "NOT_FOUND",
             Self::RequestIdReused => "REQUEST_ID_REUSED",
             Self::BatchHeaderMismatch => "BATCH_HEADER_MISMATCH",
+            Self::SequenceGap => "SEQUENCE_GAP",
+            Self::BatchIncomplete => "BATCH_INCOMPLETE",
+            Self::BatchCompleted => "BATCH_COMPLETED",
+            Self::BatchConcurrentStream => "BATCH_CONCURRENT_STREAM",
             Self::ApiKeyRequired => "API_KEY_REQUIRED",
             Self::ApiKeyInvalid => "API_KEY_INVALID",
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
@@ -99,6 +111,22 @@ pub enum AppError {
         /// Why.
         reason: ErrorReason,
         /// Explanation without PHI.
+        message: String,
+    },
+    /// A position outside the valid range, e.g. a sequence gap (OUT_OF_RANGE).
+    #[error("{message}")]
+    OutOfRange {
+        /// Why.
+        reason: ErrorReason,
+        /// Explanation.
+        message: String,
+    },
+    /// A concurrent change won (ABORTED); retry from the stored state.
+    #[error("{message}")]
+    Aborted {
+        /// Why.
+        reason: ErrorReason,
+        /// Explanation.
         message: String,
     },
     /// The caller is not identified (UNAUTHENTICATED).
@@ -171,6 +199,10 @@ mod tests {
             ErrorReason::NotFound,
             ErrorReason::RequestIdReused,
             ErrorReason::BatchHeaderMismatch,
+            ErrorReason::SequenceGap,
+            ErrorReason::BatchIncomplete,
+            ErrorReason::BatchCompleted,
+            ErrorReason::BatchConcurrentStream,
             ErrorReason::ApiKeyRequired,
             ErrorReason::ApiKeyInvalid,
             ErrorReason::DatabaseUnavailable,

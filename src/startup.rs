@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::api_keys::ApiKeys;
 use crate::app::audit_writer::AuditWriter;
+use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
 use crate::app::validate::ClaimValidator;
 use crate::config::{DEVELOPMENT_MEMBER_HASH_KEY, ServeArgs};
@@ -142,6 +143,8 @@ impl Application {
             settings.member_hash_key.clone().into_bytes(),
         ));
 
+        let batches = Arc::new(BatchValidator::new(Arc::clone(&validator), bulk.clone()));
+
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
         for name in SERVICE_NAMES {
@@ -198,9 +201,13 @@ impl Application {
                 authenticate.clone(),
             ))
             .add_service(InterceptedService::new(
-                ClaimValidationServiceServer::new(ClaimValidationApi::new(validator))
-                    .max_decoding_message_size(max_in)
-                    .max_encoding_message_size(max_out),
+                ClaimValidationServiceServer::new(ClaimValidationApi::new(
+                    validator,
+                    batches,
+                    work.clone(),
+                ))
+                .max_decoding_message_size(max_in)
+                .max_encoding_message_size(max_out),
                 authenticate.clone(),
             ))
             .add_service(InterceptedService::new(

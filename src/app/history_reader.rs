@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -77,24 +76,11 @@ impl HistoryReader {
         Self { queue }
     }
 
-    /// Earlier accepted decisions of the member with `member_hash`, dated
-    /// from `from` through `to`.
-    pub async fn accepted_history(
-        &self,
-        member_hash: Vec<u8>,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<PriorClaim>, AppError> {
+    /// Earlier accepted decisions of the member that `query` names.
+    pub async fn accepted_history(&self, query: HistoryQuery) -> Result<Vec<PriorClaim>, AppError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send((
-                HistoryQuery {
-                    member_hash,
-                    from,
-                    to,
-                },
-                reply,
-            ))
+            .send((query, reply))
             .await
             .map_err(|_| unavailable(STOPPED))?;
         answer.await.map_err(|_| unavailable(STOPPED))?

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit_writer;
+pub mod batch;
 pub mod catalog;
 pub mod default_data;
 pub mod history_reader;

@@ -15,13 +15,13 @@ use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
 use crate::app::history_reader::HistoryReader;
 use crate::domain::catalog::CatalogSnapshot;
-use crate::domain::claim::Claim;
+use crate::domain::claim::{Claim, PriorClaim};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{Disposition, Finding, Severity};
 use crate::error::{AppError, ErrorReason};
 use crate::rules::RuleSet;
-use crate::storage::audit::{self, AppendOutcome, AuditRow};
+use crate::storage::audit::{self, AppendOutcome, AuditRow, HistoryQuery};
 
 /// A finding as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +78,59 @@ pub struct Decision {
     pub ruleset_version: String,
     /// Releases read.
     pub versions: Vec<UsedVersion>,
+}
+
+/// Where a decision comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A unary call with its request id (may be empty).
+    Request(&'a str),
+    /// An item of a batch: batch id and sequence.
+    BatchItem(Uuid, i64),
+}
+
+/// A claim ready for the rules: the member id replaced by its keyed hash,
+/// the canonical JSON and its checksum.
+#[derive(Debug, Clone)]
+pub struct PreparedClaim {
+    claim: Claim,
+    member_hash: Option<Vec<u8>>,
+    canonical: String,
+    claim_sha256: Vec<u8>,
+    started: Instant,
+}
+
+impl PreparedClaim {
+    /// The history the edits need: the member's accepted decisions over
+    /// one 090-day global period up to the date of service.
+    pub fn history_query(&self) -> Option<HistoryQuery> {
+        let (hash, date) = (self.member_hash.as_ref()?, self.claim.date_of_service?);
+        Some(HistoryQuery {
+            member_hash: hash.clone(),
+            from: date
+                .checked_sub_days(chrono::Days::new(HISTORY_DAYS))
+                .unwrap_or(date),
+            to: date,
+        })
+    }
+
+    /// The claim as later claims of the member see it in their history.
+    pub fn as_prior(&self) -> Option<(Vec<u8>, PriorClaim)> {
+        Some((
+            self.member_hash.clone()?,
+            PriorClaim {
+                claim_id: self.claim.claim_id.clone(),
+                date_of_service: self.claim.date_of_service?,
+                rendering_npi: self.claim.rendering_provider.npi.clone(),
+                lines: self
+                    .claim
+                    .lines
+                    .iter()
+                    .map(|l| (l.procedure_code.trim().to_owned(), l.modifiers.clone()))
+                    .collect(),
+            },
+        ))
+    }
 }
 
 /// Validates claims and records the decisions.
@@ -161,43 +214,44 @@ impl ClaimValidator {
         Some(mac.finalize().into_bytes().to_vec())
     }
 
-    /// Validates `claim` and stores the decision; the same `request_id` with
-    /// the same claim returns the stored decision.
-    pub async fn validate(
-        &self,
-        request_id: &str,
-        submitter: &str,
-        mut claim: Claim,
-    ) -> Result<Decision, AppError> {
+    /// Replaces the member id by its keyed hash and computes the canonical
+    /// form; the raw member id never leaves this function.
+    pub fn prepare(&self, mut claim: Claim) -> Result<PreparedClaim, AppError> {
         let started = Instant::now();
         let member_hash = self.member_hash(&claim.patient.member_id);
-        // The raw member id never leaves this function.
         claim.patient.member_id.clear();
         let canonical = serde_json::to_string(&claim).map_err(AppError::internal)?;
         let mut digest = Sha256::new();
         digest.update(canonical.as_bytes());
         digest.update(member_hash.as_deref().unwrap_or_default());
-        let claim_sha256 = digest.finalize().to_vec();
-        // A repeated request_id is found when its row is stored (one
-        // statement in the group commit), not by a lookup before every
-        // call: retries are rare, first attempts are not.
-        let request_id = request_id.trim();
+        Ok(PreparedClaim {
+            claim,
+            member_hash,
+            canonical,
+            claim_sha256: digest.finalize().to_vec(),
+            started,
+        })
+    }
 
-        // History edits look back one 090-day global period.
-        let history = match (&member_hash, claim.date_of_service) {
-            (Some(hash), Some(date)) => {
-                let from = date
-                    .checked_sub_days(chrono::Days::new(HISTORY_DAYS))
-                    .unwrap_or(date);
-                self.history
-                    .accepted_history(hash.clone(), from, date)
-                    .await?
-            }
-            _ => Vec::new(),
-        };
-        let snapshot = self.catalog.snapshot();
-        let (disposition, findings) = self.rules.evaluate(&claim, &snapshot, &history);
-        let versions = versions_used(&snapshot, claim.date_of_service);
+    /// Runs the rules over a prepared claim with the member's history and
+    /// builds the audit row to store and the decision to answer with.
+    pub fn decide(
+        &self,
+        snapshot: &CatalogSnapshot,
+        prepared: PreparedClaim,
+        history: &[PriorClaim],
+        origin: Origin<'_>,
+        submitter: &str,
+    ) -> Result<(AuditRow, Decision), AppError> {
+        let PreparedClaim {
+            claim,
+            member_hash,
+            canonical,
+            claim_sha256,
+            started,
+        } = prepared;
+        let (disposition, findings) = self.rules.evaluate(&claim, snapshot, history);
+        let versions = versions_used(snapshot, claim.date_of_service);
         let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
         let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
         rule_ids.sort();
@@ -205,8 +259,15 @@ impl ClaimValidator {
         let row = AuditRow {
             id: Uuid::new_v4(),
             create_time: Utc::now(),
-            request_id: (!request_id.is_empty()).then(|| request_id.to_owned()),
-            claim_sha256: claim_sha256.clone(),
+            request_id: match origin {
+                Origin::Request(id) if !id.is_empty() => Some(id.to_owned()),
+                _ => None,
+            },
+            batch_item: match origin {
+                Origin::BatchItem(batch, sequence) => Some((batch, sequence)),
+                Origin::Request(_) => None,
+            },
+            claim_sha256,
             submitter: submitter.to_owned(),
             claim_id: claim.claim_id.clone(),
             payer_id: claim.payer_id.clone(),
@@ -231,15 +292,44 @@ impl ClaimValidator {
                 .collect(),
             processing_micros: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
         };
-        let id = row.id;
+        let decision = Decision {
+            audit_record_id: row.id,
+            disposition,
+            findings,
+            ruleset_version: self.rules.version.to_owned(),
+            versions,
+        };
+        Ok((row, decision))
+    }
+
+    /// Validates `claim` and stores the decision; the same `request_id` with
+    /// the same claim returns the stored decision.
+    pub async fn validate(
+        &self,
+        request_id: &str,
+        submitter: &str,
+        claim: Claim,
+    ) -> Result<Decision, AppError> {
+        let prepared = self.prepare(claim)?;
+        // A repeated request_id is found when its row is stored (one
+        // statement in the group commit), not by a lookup before every
+        // call: retries are rare, first attempts are not.
+        let request_id = request_id.trim();
+        let history = match prepared.history_query() {
+            Some(query) => self.history.accepted_history(query).await?,
+            None => Vec::new(),
+        };
+        let claim_sha256 = prepared.claim_sha256.clone();
+        let snapshot = self.catalog.snapshot();
+        let (row, decision) = self.decide(
+            &snapshot,
+            prepared,
+            &history,
+            Origin::Request(request_id),
+            submitter,
+        )?;
         match self.writer.append(row).await? {
-            AppendOutcome::Stored => Ok(Decision {
-                audit_record_id: id,
-                disposition,
-                findings,
-                ruleset_version: self.rules.version.to_owned(),
-                versions,
-            }),
+            AppendOutcome::Stored => Ok(decision),
             // Another call with this request id won the race: answer as it did.
             AppendOutcome::RequestIdTaken => self
                 .stored(request_id, &claim_sha256)

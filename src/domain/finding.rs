@@ -64,6 +64,12 @@ impl Disposition {
         }
     }
 
+    /// Accepted (with or without warnings): later claims of the member see it
+    /// in their history.
+    pub fn is_accepted(self) -> bool {
+        self != Self::Reject
+    }
+
     /// Any error rejects; only warnings accept with warnings.
     pub fn of(findings: &[Finding]) -> Self {
         match findings.iter().map(|f| f.severity).max() {

@@ -4,8 +4,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
+use uuid::Uuid;
 
+use crate::app::batch::{
+    BatchHeader, BatchInput, BatchOutput, BatchRow, BatchValidator, StoredResult,
+};
 use crate::app::validate::{ClaimValidator, Decision};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Disposition, Severity};
@@ -15,26 +23,176 @@ use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
 use crate::grpc::{convert, interceptor};
 use crate::rules::RuleSource;
 
+/// Items read ahead of the pipeline; when full, the stream is not polled
+/// and HTTP/2 flow control holds the client back.
+const BATCH_INPUT_QUEUE: usize = 1_024;
+/// Responses waiting for a slow client; when full, the pipeline stops.
+const BATCH_OUTPUT_QUEUE: usize = 1_024;
+
 /// The ClaimValidationService implementation.
 #[derive(Clone)]
 pub struct ClaimValidationApi {
     validator: Arc<ClaimValidator>,
+    batches: Arc<BatchValidator>,
+    stop: CancellationToken,
 }
 
 impl ClaimValidationApi {
-    /// Serves with `validator`.
-    pub fn new(validator: Arc<ClaimValidator>) -> Self {
-        Self { validator }
+    /// Serves with `validator` and `batches`; batch streams end (final
+    /// checkpoint, then UNAVAILABLE) when `stop` is cancelled.
+    pub fn new(
+        validator: Arc<ClaimValidator>,
+        batches: Arc<BatchValidator>,
+        stop: CancellationToken,
+    ) -> Self {
+        Self {
+            validator,
+            batches,
+            stop,
+        }
     }
+}
+
+/// Reads a batch stream's messages into the pipeline until the batch ends,
+/// the client goes away (then the closed channel says so) or `stop`.
+async fn read_batch_items(
+    mut stream: Streaming<pb::ValidateClaimBatchRequest>,
+    inputs: mpsc::Sender<BatchInput>,
+    stop: CancellationToken,
+) {
+    use pb::validate_claim_batch_request::Kind;
+    loop {
+        let message = tokio::select! {
+            () = stop.cancelled() => return,
+            message = stream.message() => message,
+        };
+        let (input, last) = match message {
+            Ok(Some(pb::ValidateClaimBatchRequest {
+                kind: Some(Kind::Item(item)),
+            })) => (
+                BatchInput::Item {
+                    sequence: item.sequence,
+                    claim: Box::new(convert::claim_from_pb(item.claim, "item.claim")),
+                    correlation_id: item.correlation_id,
+                },
+                false,
+            ),
+            Ok(
+                Some(pb::ValidateClaimBatchRequest {
+                    kind: Some(Kind::End(_)),
+                })
+                | None,
+            ) => (BatchInput::End, true),
+            Ok(Some(_)) => (
+                BatchInput::Invalid(AppError::invalid_field(
+                    "header",
+                    "only the first message of a batch stream may be a header; later ones are items",
+                )),
+                true,
+            ),
+            Err(status) => {
+                tracing::info!(code = ?status.code(), "batch stream broken by the client");
+                return;
+            }
+        };
+        if inputs.send(input).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+fn batch_id_from_name(name: &str, field: &str) -> Result<Uuid, AppError> {
+    name.trim()
+        .strip_prefix("batches/")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| AppError::invalid_field(field, "must be batches/{batch_id} with a UUID"))
+}
+
+/// An error as the `google.rpc.Status` that its gRPC status carries.
+fn rpc_status(error: AppError) -> tonic_types::pb::Status {
+    let status = Status::from(error);
+    prost::Message::decode(status.details()).unwrap_or_else(|_| tonic_types::pb::Status {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        details: Vec::new(),
+    })
+}
+
+fn counts_to_pb(batch: &BatchRow) -> pb::BatchCounts {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    pb::BatchCounts {
+        items_received: n(batch.items_received),
+        accepted: n(batch.accepted),
+        accepted_with_warnings: n(batch.accepted_with_warnings),
+        rejected: n(batch.rejected),
+        item_errors: n(batch.item_errors),
+    }
+}
+
+fn durable_to_pb(batch: &BatchRow) -> Option<u64> {
+    u64::try_from(batch.durable_through_sequence).ok()
+}
+
+fn batch_to_pb(batch: &BatchRow) -> pb::Batch {
+    pb::Batch {
+        name: format!("batches/{}", batch.batch_id),
+        batch_id: batch.batch_id.to_string(),
+        submitter: batch.submitter.clone(),
+        state: if batch.state == "completed" {
+            pb::BatchState::Completed
+        } else {
+            pb::BatchState::Open
+        }
+        .into(),
+        expected_item_count: batch
+            .expected_item_count
+            .and_then(|n| u64::try_from(n).ok()),
+        counts: Some(counts_to_pb(batch)),
+        durable_through_sequence: durable_to_pb(batch),
+        ruleset_version: batch.ruleset_version.clone(),
+        create_time: Some(convert::timestamp_to_pb(batch.create_time)),
+        update_time: Some(convert::timestamp_to_pb(batch.update_time)),
+        complete_time: batch.complete_time.map(convert::timestamp_to_pb),
+    }
+}
+
+fn batch_output_to_pb(output: BatchOutput) -> Result<pb::ValidateClaimBatchResponse, Status> {
+    use pb::validate_claim_batch_response::Kind;
+    let kind = match output {
+        BatchOutput::Result {
+            sequence,
+            correlation_id,
+            decision,
+        } => Kind::Result(pb::ClaimResult {
+            sequence,
+            correlation_id,
+            result: Some(decision_to_pb(decision)),
+        }),
+        BatchOutput::ItemError {
+            sequence,
+            correlation_id,
+            error,
+        } => Kind::ItemError(pb::ItemError {
+            sequence,
+            correlation_id,
+            status: Some(rpc_status(error)),
+        }),
+        BatchOutput::Checkpoint(durable_through_sequence) => Kind::Checkpoint(pb::Checkpoint {
+            durable_through_sequence,
+        }),
+        BatchOutput::Summary { batch, elapsed } => Kind::Summary(pb::BatchSummary {
+            counts: Some(counts_to_pb(&batch)),
+            durable_through_sequence: durable_to_pb(&batch),
+            duration: prost_types::Duration::try_from(elapsed).ok(),
+        }),
+        BatchOutput::Failed(error) => return Err(error.into()),
+    };
+    Ok(pb::ValidateClaimBatchResponse { kind: Some(kind) })
 }
 
 /// Response stream of ValidateClaimBatch.
 pub type BatchResponseStream =
     Pin<Box<dyn Stream<Item = Result<pb::ValidateClaimBatchResponse, Status>> + Send>>;
-
-fn unimplemented(rpc: &'static str) -> Status {
-    AppError::Unimplemented { rpc }.into()
-}
 
 fn severity_to_pb(severity: Severity) -> pb::Severity {
     match severity {
@@ -106,29 +264,97 @@ impl ClaimValidationService for ClaimValidationApi {
 
     async fn validate_claim_batch(
         &self,
-        _: Request<Streaming<pb::ValidateClaimBatchRequest>>,
+        request: Request<Streaming<pb::ValidateClaimBatchRequest>>,
     ) -> Result<Response<Self::ValidateClaimBatchStream>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.ClaimValidationService/ValidateClaimBatch",
-        ))
+        let caller = interceptor::caller(&request);
+        let mut stream = request.into_inner();
+        let header = match stream.message().await? {
+            Some(pb::ValidateClaimBatchRequest {
+                kind: Some(pb::validate_claim_batch_request::Kind::Header(header)),
+            }) => header,
+            _ => {
+                return Err(AppError::invalid_field(
+                    "header",
+                    "the first message of a batch stream must be its header",
+                )
+                .into());
+            }
+        };
+        let header = BatchHeader {
+            batch_id: Uuid::parse_str(header.batch_id.trim()).map_err(|_| {
+                AppError::invalid_field("header.batch_id", "must be a UUID chosen by the client")
+            })?,
+            resume: header.resume,
+            expected_item_count: header.expected_item_count,
+        };
+        let opened = self.batches.open(&header, &caller.0).await?;
+        let accepted = pb::ValidateClaimBatchResponse {
+            kind: Some(pb::validate_claim_batch_response::Kind::Accepted(
+                pb::BatchAccepted {
+                    batch: format!("batches/{}", header.batch_id),
+                    next_expected_sequence: opened.next_expected_sequence,
+                },
+            )),
+        };
+        let (inputs, received) = mpsc::channel(BATCH_INPUT_QUEUE);
+        let (sender, outputs) = mpsc::channel(BATCH_OUTPUT_QUEUE);
+        let stop = self.stop.child_token();
+        tokio::spawn(read_batch_items(stream, inputs, stop.clone()));
+        self.batches
+            .run(opened, caller.0.to_string(), received, sender, stop);
+        let responses = tokio_stream::once(Ok(accepted))
+            .chain(ReceiverStream::new(outputs).map(batch_output_to_pb));
+        Ok(Response::new(Box::pin(responses)))
     }
 
     async fn get_batch(
         &self,
-        _: Request<pb::GetBatchRequest>,
+        request: Request<pb::GetBatchRequest>,
     ) -> Result<Response<pb::GetBatchResponse>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.ClaimValidationService/GetBatch",
-        ))
+        let batch_id = batch_id_from_name(&request.get_ref().name, "name")?;
+        let batch = self.batches.get(batch_id).await?;
+        Ok(Response::new(pb::GetBatchResponse {
+            batch: Some(batch_to_pb(&batch)),
+        }))
     }
 
     async fn list_batch_results(
         &self,
-        _: Request<pb::ListBatchResultsRequest>,
+        request: Request<pb::ListBatchResultsRequest>,
     ) -> Result<Response<pb::ListBatchResultsResponse>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.ClaimValidationService/ListBatchResults",
-        ))
+        let request = request.into_inner();
+        let batch_id = batch_id_from_name(&request.parent, "parent")?;
+        let (stored, next_page_token) = self
+            .batches
+            .results(batch_id, request.page_size, &request.page_token)
+            .await?;
+        let mut response = pb::ListBatchResultsResponse {
+            next_page_token,
+            ..Default::default()
+        };
+        for item in stored {
+            match item {
+                StoredResult::Decision {
+                    sequence,
+                    correlation_id,
+                    decision,
+                } => response.results.push(pb::ClaimResult {
+                    sequence,
+                    correlation_id,
+                    result: Some(decision_to_pb(decision)),
+                }),
+                StoredResult::ItemError {
+                    sequence,
+                    correlation_id,
+                    error,
+                } => response.item_errors.push(pb::ItemError {
+                    sequence,
+                    correlation_id,
+                    status: Some(rpc_status(error)),
+                }),
+            }
+        }
+        Ok(Response::new(response))
     }
 
     async fn list_rules(

@@ -57,6 +57,14 @@ impl From<AppError> for Status {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
+            AppError::OutOfRange { reason, .. } => {
+                details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::OutOfRange, message, details)
+            }
+            AppError::Aborted { reason, .. } => {
+                details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::Aborted, message, details)
+            }
             AppError::Unauthenticated { reason, .. } => {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::Unauthenticated, message, details)

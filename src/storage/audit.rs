@@ -2,7 +2,7 @@
 //! commit, one UNNEST statement per table) and read back by id or request id.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -16,6 +16,8 @@ pub struct AuditRow {
     pub create_time: DateTime<Utc>,
     /// The unary call's idempotency key.
     pub request_id: Option<String>,
+    /// The batch and sequence of a batch item.
+    pub batch_item: Option<(Uuid, i64)>,
     /// sha256 of the canonical claim (with the member hash), to spot a reused request id.
     pub claim_sha256: Vec<u8>,
     /// Caller.
@@ -124,41 +126,53 @@ pub async fn append(pool: &PgPool, rows: &[AuditRow]) -> Result<Vec<AppendOutcom
         .filter(|(_, outcome)| **outcome == AppendOutcome::Stored)
         .map(|(r, _)| r)
         .collect();
+    insert_records(&mut tx, &kept).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Inserts decisions into `audit_record` with one UNNEST statement.
+pub(crate) async fn insert_records(
+    connection: &mut PgConnection,
+    rows: &[&AuditRow],
+) -> Result<(), AppError> {
     sqlx::query(
-        "insert into audit_record (id, create_time, request_id, submitter, claim_id, payer_id, date_of_service, \
-                                   member_hash, rendering_npi, disposition, ruleset_version, code_set_versions, \
-                                   claim, findings, rule_ids, procedure_codes, diagnosis_codes, processing_micros) \
-         select id, ct, rid, sub, cid, pid, dos, mh, npi, disp, rs, csv::jsonb, cl::jsonb, fi::jsonb, \
+        "insert into audit_record (id, create_time, request_id, batch_id, sequence, submitter, claim_id, payer_id, \
+                                   date_of_service, member_hash, rendering_npi, disposition, ruleset_version, \
+                                   code_set_versions, claim, findings, rule_ids, procedure_codes, diagnosis_codes, \
+                                   processing_micros) \
+         select id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv::jsonb, cl::jsonb, fi::jsonb, \
                 coalesce(string_to_array(nullif(ru, ''), ','), '{}'), \
                 coalesce(string_to_array(nullif(pc, ''), ','), '{}'), \
                 coalesce(string_to_array(nullif(dc, ''), ','), '{}'), pm \
-           from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], \
-                       $8::bytea[], $9::text[], $10::int2[], $11::text[], $12::text[], $13::text[], $14::text[], \
-                       $15::text[], $16::text[], $17::text[], $18::int8[]) \
-                as t(id, ct, rid, sub, cid, pid, dos, mh, npi, disp, rs, csv, cl, fi, ru, pc, dc, pm)",
+           from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::int8[], $6::text[], $7::text[], \
+                       $8::text[], $9::date[], $10::bytea[], $11::text[], $12::int2[], $13::text[], $14::text[], \
+                       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int8[]) \
+                as t(id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv, cl, fi, ru, pc, dc, pm)",
     )
-    .bind(kept.iter().map(|r| r.id).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.create_time).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.request_id.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.submitter.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.claim_id.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.payer_id.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.date_of_service).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.member_hash.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.rendering_npi.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.disposition).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.ruleset_version.clone()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.code_set_versions.as_str()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.claim.as_str()).collect::<Vec<_>>())
-    .bind(kept.iter().map(|r| r.findings.as_str()).collect::<Vec<_>>())
-    .bind(joined(&kept, |r| &r.rule_ids))
-    .bind(joined(&kept, |r| &r.procedure_codes))
-    .bind(joined(&kept, |r| &r.diagnosis_codes))
-    .bind(kept.iter().map(|r| r.processing_micros).collect::<Vec<_>>())
-    .execute(&mut *tx)
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.create_time).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.request_id.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.batch_item.map(|(b, _)| b)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.batch_item.map(|(_, s)| s)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.submitter.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.claim_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.payer_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.date_of_service).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.member_hash.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.rendering_npi.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.disposition).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.ruleset_version.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.code_set_versions.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.claim.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.findings.as_str()).collect::<Vec<_>>())
+    .bind(joined(rows, |r| &r.rule_ids))
+    .bind(joined(rows, |r| &r.procedure_codes))
+    .bind(joined(rows, |r| &r.diagnosis_codes))
+    .bind(rows.iter().map(|r| r.processing_micros).collect::<Vec<_>>())
+    .execute(&mut *connection)
     .await?;
-    tx.commit().await?;
-    Ok(outcomes)
+    Ok(())
 }
 
 /// The claim checksum and record of a request id, when it was used.

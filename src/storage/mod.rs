@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod batches;
 pub mod reference_data;
 
 use std::str::FromStr;
@@ -139,14 +140,28 @@ pub async fn migrate(pool: &PgPool) -> Result<(), SetupError> {
     Ok(())
 }
 
+fn database_unavailable() -> AppError {
+    AppError::Unavailable {
+        reason: ErrorReason::DatabaseUnavailable,
+        message: "the database is unavailable; retry later".to_owned(),
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                AppError::Unavailable {
-                    reason: ErrorReason::DatabaseUnavailable,
-                    message: "the database is unavailable; retry later".to_owned(),
-                }
+                database_unavailable()
+            }
+            // Connection exceptions (08), insufficient resources (53) and
+            // operator intervention (57: a restart or shutdown) pass; a
+            // retry succeeds once PostgreSQL is back.
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08") || c.starts_with("53") || c.starts_with("57")
+                }) =>
+            {
+                database_unavailable()
             }
             other => AppError::internal(other),
         }

@@ -174,13 +174,6 @@ async fn health_reports_serving_overall_and_per_service(pool: PgPool) {
 async fn rpcs_not_yet_served_answer_unimplemented_with_error_info(pool: PgPool) {
     let app = spawn_app(pool).await;
     let status = app
-        .claim_validation()
-        .get_batch(pb::GetBatchRequest::default())
-        .await
-        .expect_err("not served yet");
-    assert_eq!(status.code(), Code::Unimplemented);
-
-    let status = app
         .audit()
         .get_audit_stats(pb::GetAuditStatsRequest::default())
         .await

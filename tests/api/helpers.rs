@@ -1,6 +1,8 @@
 //! Test harness: start the real server in-process and connect clients.
 
+use std::process::Stdio;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use claimscrub::config::{DatabaseArgs, LogFormat, ServeArgs};
 use claimscrub::grpc::pb::audit_service_client::AuditServiceClient;
@@ -9,6 +11,8 @@ use claimscrub::grpc::pb::code_lookup_service_client::CodeLookupServiceClient;
 use claimscrub::grpc::pb::reference_data_service_client::ReferenceDataServiceClient;
 use claimscrub::startup::Application;
 use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -175,4 +179,37 @@ pub(crate) async fn import_shared_as(
             .unwrap_or_else(|e| panic!("importing {relative}: {e}"));
     }
     true
+}
+
+/// Starts `claimscrub serve` on a free port and returns it with its address,
+/// read from the JSON log line that announces it.
+pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) -> (Child, String) {
+    let mut child = Command::new(BINARY)
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
+        .env("CLAIMSCRUB_DRAIN_DEADLINE", drain_deadline_secs.to_string())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("log line") {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if entry["message"] == "claimscrub serving" {
+                return entry["address"].as_str().expect("address field").to_owned();
+            }
+        }
+        panic!("server exited before serving");
+    })
+    .await
+    .expect("server announces its address within 60 s");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
 }

@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 
 use claimscrub::storage::MIGRATOR;
 use sqlx::{Connection as _, PgConnection};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tokio_stream::StreamExt as _;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::helpers::{BINARY, database_url, maintenance_url, spawn_app};
+use crate::helpers::{BINARY, database_url, maintenance_url, spawn_app, start_serve};
 
 /// A database name no other test uses, and its URL.
 fn fresh_database(prefix: &str) -> (String, String) {
@@ -44,39 +43,6 @@ async fn database_exists(name: &str) -> bool {
         .fetch_one(&mut conn)
         .await
         .expect("query")
-}
-
-/// Starts `claimscrub serve` on a free port and returns it with its address,
-/// read from the JSON log line that announces it.
-async fn start_serve(database_url: &str, drain_deadline_secs: u64) -> (Child, String) {
-    let mut child = Command::new(BINARY)
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", database_url)
-        .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
-        .env("CLAIMSCRUB_DRAIN_DEADLINE", drain_deadline_secs.to_string())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("log line") {
-            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if entry["message"] == "claimscrub serving" {
-                return entry["address"].as_str().expect("address field").to_owned();
-            }
-        }
-        panic!("server exited before serving");
-    })
-    .await
-    .expect("server announces its address within 60 s");
-    // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
 }
 
 fn send_sigterm(child: &Child) {

@@ -1,0 +1,256 @@
+//! Batches: the `validation_batch` row (submitter, counts, state,
+//! durable_through_sequence) and one `batch_item` per sequence, written with
+//! the item's audit record in one transaction per chunk.
+//!
+//! A chunk commits only if the batch is still durable through the sequence
+//! just before it (a compare-and-set on `durable_through_sequence`), so two
+//! streams writing one batch can never both store a sequence, and a chunk
+//! that died with its connection leaves no trace: exactly one stored result
+//! per `(batch_id, sequence)`.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::storage::audit::{AuditRow, StoredDecision, insert_records};
+
+/// A batch as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchRow {
+    /// The client's batch id.
+    pub batch_id: Uuid,
+    /// Who opened it.
+    pub submitter: String,
+    /// Rule set its items were decided with.
+    pub ruleset_version: String,
+    /// As announced in the first header.
+    pub expected_item_count: Option<i64>,
+    /// `open` or `completed`.
+    pub state: String,
+    /// Items stored.
+    pub items_received: i64,
+    /// ACCEPT decisions.
+    pub accepted: i64,
+    /// ACCEPT_WITH_WARNINGS decisions.
+    pub accepted_with_warnings: i64,
+    /// REJECT decisions.
+    pub rejected: i64,
+    /// Items that were not readable claims.
+    pub item_errors: i64,
+    /// Highest sequence through which every item is stored; -1 before the first.
+    pub durable_through_sequence: i64,
+    /// Created.
+    pub create_time: DateTime<Utc>,
+    /// Last changed.
+    pub update_time: DateTime<Utc>,
+    /// Completed.
+    pub complete_time: Option<DateTime<Utc>>,
+}
+
+const BATCH_COLUMNS: &str = "batch_id, submitter, ruleset_version, expected_item_count, state, items_received, \
+     accepted, accepted_with_warnings, rejected, item_errors, durable_through_sequence, create_time, \
+     update_time, complete_time";
+
+/// The new batch, or the stored one when `batch_id` exists; true when created.
+pub async fn open(
+    pool: &PgPool,
+    batch_id: Uuid,
+    submitter: &str,
+    ruleset_version: &str,
+    expected_item_count: Option<i64>,
+) -> Result<(BatchRow, bool), AppError> {
+    let created: Option<BatchRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into validation_batch (batch_id, submitter, ruleset_version, expected_item_count) \
+         values ($1, $2, $3, $4) on conflict (batch_id) do nothing returning {BATCH_COLUMNS}"
+    )))
+    .bind(batch_id)
+    .bind(submitter)
+    .bind(ruleset_version)
+    .bind(expected_item_count)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = created {
+        return Ok((row, true));
+    }
+    let stored = get(pool, batch_id)
+        .await?
+        .ok_or_else(|| AppError::internal("batch vanished between insert and read"))?;
+    Ok((stored, false))
+}
+
+/// A batch by id.
+pub async fn get(pool: &PgPool, batch_id: Uuid) -> Result<Option<BatchRow>, AppError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {BATCH_COLUMNS} from validation_batch where batch_id = $1"
+    )))
+    .bind(batch_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// One stored item of a chunk: a decision (its audit row) or an item error.
+#[derive(Debug, Clone)]
+pub struct ItemRow {
+    /// Sequence.
+    pub sequence: i64,
+    /// The client's id for the claim.
+    pub correlation_id: String,
+    /// The decision's audit record, for a readable claim.
+    pub record: Option<AuditRow>,
+    /// google.rpc.Status as JSON, for an item that was not a readable claim.
+    pub error: Option<String>,
+    /// When the item was decided.
+    pub create_time: DateTime<Utc>,
+}
+
+/// What a chunk commit found.
+#[derive(Debug)]
+pub enum ChunkOutcome {
+    /// Stored; the batch as it now stands.
+    Stored(Box<BatchRow>),
+    /// The batch was no longer durable through the sequence before the
+    /// chunk: another stream wrote it. Nothing was stored.
+    Conflict,
+}
+
+/// Stores the items of one chunk (consecutive sequences, first one right
+/// after the batch's durable sequence), their audit records and the new
+/// counts in one transaction.
+pub async fn commit_chunk(
+    pool: &PgPool,
+    batch_id: Uuid,
+    items: &[ItemRow],
+) -> Result<ChunkOutcome, AppError> {
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Err(AppError::internal("empty chunk"));
+    };
+    let count = |disposition: i16| {
+        items
+            .iter()
+            .filter(|i| {
+                i.record
+                    .as_ref()
+                    .is_some_and(|r| r.disposition == disposition)
+            })
+            .count() as i64
+    };
+    let errors = items.iter().filter(|i| i.record.is_none()).count() as i64;
+    let mut tx = pool.begin().await?;
+    let updated: Option<BatchRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update validation_batch \
+            set durable_through_sequence = $3, items_received = items_received + $4, \
+                accepted = accepted + $5, accepted_with_warnings = accepted_with_warnings + $6, \
+                rejected = rejected + $7, item_errors = item_errors + $8, update_time = now() \
+          where batch_id = $1 and durable_through_sequence = $2 and state = 'open' \
+          returning {BATCH_COLUMNS}"
+    )))
+    .bind(batch_id)
+    .bind(first.sequence - 1)
+    .bind(last.sequence)
+    .bind(items.len() as i64)
+    .bind(count(1))
+    .bind(count(2))
+    .bind(count(3))
+    .bind(errors)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(updated) = updated else {
+        tx.rollback().await?;
+        return Ok(ChunkOutcome::Conflict);
+    };
+    let records: Vec<&AuditRow> = items.iter().filter_map(|i| i.record.as_ref()).collect();
+    if !records.is_empty() {
+        insert_records(&mut tx, &records).await?;
+    }
+    sqlx::query(
+        "insert into batch_item (batch_id, sequence, correlation_id, audit_record_id, disposition, error, create_time) \
+         select $1, seq, cid, rid, disp, err::jsonb, ct \
+           from unnest($2::int8[], $3::text[], $4::uuid[], $5::int2[], $6::text[], $7::timestamptz[]) \
+                as t(seq, cid, rid, disp, err, ct)",
+    )
+    .bind(batch_id)
+    .bind(items.iter().map(|i| i.sequence).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.correlation_id.as_str()).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.record.as_ref().map(|r| r.id)).collect::<Vec<_>>())
+    .bind(
+        items
+            .iter()
+            .map(|i| i.record.as_ref().map(|r| r.disposition))
+            .collect::<Vec<_>>(),
+    )
+    .bind(items.iter().map(|i| i.error.as_deref()).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.create_time).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ChunkOutcome::Stored(Box::new(updated)))
+}
+
+/// Marks an open batch completed; returns it as it now stands.
+pub async fn complete(pool: &PgPool, batch_id: Uuid) -> Result<Option<BatchRow>, AppError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update validation_batch set state = 'completed', complete_time = now(), update_time = now() \
+          where batch_id = $1 and state = 'open' returning {BATCH_COLUMNS}"
+    )))
+    .bind(batch_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A stored item with its decision.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredItem {
+    /// Sequence.
+    pub sequence: i64,
+    /// The client's id for the claim.
+    pub correlation_id: String,
+    /// google.rpc.Status as JSON, for an item error.
+    pub error: Option<serde_json::Value>,
+    /// Audit record id, for a readable claim.
+    pub id: Option<Uuid>,
+    /// claimscrub.v1.Disposition number.
+    pub disposition: Option<i16>,
+    /// Rule set version.
+    pub ruleset_version: Option<String>,
+    /// Code-set releases used, JSON.
+    pub code_set_versions: Option<serde_json::Value>,
+    /// Findings, JSON.
+    pub findings: Option<serde_json::Value>,
+}
+
+impl StoredItem {
+    /// The decision of a readable claim.
+    pub fn decision(&self) -> Option<StoredDecision> {
+        Some(StoredDecision {
+            id: self.id?,
+            disposition: self.disposition?,
+            ruleset_version: self.ruleset_version.clone()?,
+            code_set_versions: self.code_set_versions.clone()?,
+            findings: self.findings.clone()?,
+        })
+    }
+}
+
+/// Stored items of a batch after `after_sequence`, in sequence order.
+pub async fn items(
+    pool: &PgPool,
+    batch_id: Uuid,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<StoredItem>, AppError> {
+    Ok(sqlx::query_as(
+        "select b.sequence, b.correlation_id, b.error, \
+                a.id, a.disposition, a.ruleset_version, a.code_set_versions, a.findings \
+           from batch_item b \
+           left join audit_record a on a.id = b.audit_record_id \
+          where b.batch_id = $1 and b.sequence > $2 \
+          order by b.sequence \
+          limit $3",
+    )
+    .bind(batch_id)
+    .bind(after_sequence)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

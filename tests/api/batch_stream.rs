@@ -1,0 +1,638 @@
+//! ValidateClaimBatch end to end: ordered results with exact counts, item
+//! errors in band, checkpoints, resume after a dropped client and after the
+//! server was killed, sequence gaps, header mismatches, backpressure,
+//! shutdown, and the stored results through GetBatch and ListBatchResults.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
+use claimscrub::grpc::pb::google::r#type::Date;
+use claimscrub::grpc::pb::validate_claim_batch_request::Kind as In;
+use claimscrub::grpc::pb::validate_claim_batch_response::Kind as Out;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+use tonic::{Code, Streaming};
+use tonic_types::StatusExt as _;
+use uuid::Uuid;
+
+use crate::helpers::{pool_url, spawn_app, start_serve};
+
+/// What item `sequence` is, so every count is known before the stream runs:
+/// every 1,000th item has no claim (an item error), every 10th claim a
+/// lesion too large for its code (REJECT), the rest are clean (ACCEPT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Accept,
+    Reject,
+    ItemError,
+}
+
+fn expect(sequence: u64) -> Expect {
+    if sequence % 1_000 == 999 {
+        Expect::ItemError
+    } else if sequence % 10 == 3 {
+        Expect::Reject
+    } else {
+        Expect::Accept
+    }
+}
+
+fn claim(sequence: u64) -> pb::Claim {
+    pb::Claim {
+        claim_id: format!("CLM-B-{sequence}"),
+        // BCBS runs no payer policy by default: a clean claim is ACCEPT.
+        payer_id: "BCBS".into(),
+        date_of_service: Some(Date {
+            year: 2026,
+            month: 1,
+            day: 15,
+        }),
+        place_of_service: "11".into(),
+        rendering_provider: Some(pb::Provider {
+            npi: "1234567893".into(),
+            taxonomy_code: "207N00000X".into(),
+        }),
+        // One member per claim, so no claim duplicates another.
+        patient: Some(pb::Patient {
+            member_id: format!("MBR-B-{sequence}"),
+            ..Default::default()
+        }),
+        diagnosis_codes: vec!["D23.5".into()],
+        lines: vec![pb::ServiceLine {
+            procedure_code: "11404".into(),
+            units: 1,
+            diagnosis_pointers: vec![1],
+            excised_diameter_cm: Some(if expect(sequence) == Expect::Reject {
+                4.5
+            } else {
+                3.5
+            }),
+            anatomic_site: "trunk".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn header(batch_id: Uuid, resume: bool, expected: Option<u64>) -> pb::ValidateClaimBatchRequest {
+    pb::ValidateClaimBatchRequest {
+        kind: Some(In::Header(pb::BatchHeader {
+            batch_id: batch_id.to_string(),
+            resume,
+            expected_item_count: expected,
+        })),
+    }
+}
+
+fn item(sequence: u64) -> pb::ValidateClaimBatchRequest {
+    pb::ValidateClaimBatchRequest {
+        kind: Some(In::Item(pb::ClaimItem {
+            sequence,
+            correlation_id: format!("CLM-B-{sequence}"),
+            claim: (expect(sequence) != Expect::ItemError).then(|| claim(sequence)),
+        })),
+    }
+}
+
+fn end() -> pb::ValidateClaimBatchRequest {
+    pb::ValidateClaimBatchRequest {
+        kind: Some(In::End(pb::BatchEnd {})),
+    }
+}
+
+/// Every response until the stream ends, and how it ended.
+async fn drain(
+    mut responses: Streaming<pb::ValidateClaimBatchResponse>,
+) -> (Vec<Out>, Result<(), tonic::Status>) {
+    let mut out = Vec::new();
+    loop {
+        match responses.message().await {
+            Ok(Some(response)) => out.push(response.kind.expect("kind")),
+            Ok(None) => return (out, Ok(())),
+            Err(status) => return (out, Err(status)),
+        }
+    }
+}
+
+/// Checks the responses of one stream: accepted first, then results and
+/// item errors in sequence order from `first` through `last` with the
+/// disposition each item was built for, checkpoints that never go back.
+fn check_order(responses: &[Out], first: u64, last: u64) {
+    let mut next = first;
+    let mut durable: Option<u64> = None;
+    assert!(
+        matches!(responses.first(), Some(Out::Accepted(a)) if a.next_expected_sequence == first),
+        "{:?}",
+        responses.first()
+    );
+    for response in &responses[1..] {
+        match response {
+            Out::Result(result) => {
+                assert_eq!(result.sequence, next, "results in sequence order");
+                let disposition = result.result.as_ref().expect("result").disposition();
+                let wanted = match expect(next) {
+                    Expect::Accept => pb::Disposition::Accept,
+                    Expect::Reject => pb::Disposition::Reject,
+                    Expect::ItemError => panic!("item {next} should be an item error"),
+                };
+                assert_eq!(disposition, wanted, "item {next}");
+                assert_eq!(result.correlation_id, format!("CLM-B-{next}"));
+                next += 1;
+            }
+            Out::ItemError(error) => {
+                assert_eq!(error.sequence, next, "item errors in sequence order");
+                assert_eq!(expect(next), Expect::ItemError, "item {next}");
+                let status = error.status.as_ref().expect("status");
+                assert_eq!(status.code, Code::InvalidArgument as i32);
+                next += 1;
+            }
+            Out::Checkpoint(checkpoint) => {
+                assert!(
+                    checkpoint.durable_through_sequence < next,
+                    "a checkpoint follows its results"
+                );
+                assert!(durable <= Some(checkpoint.durable_through_sequence));
+                durable = Some(checkpoint.durable_through_sequence);
+            }
+            Out::Summary(_) => {}
+            Out::Accepted(_) => panic!("a second accepted"),
+        }
+    }
+    assert_eq!(next, last + 1, "every item answered");
+}
+
+fn expected_counts(items: u64) -> pb::BatchCounts {
+    let count = |e| (0..items).filter(|s| expect(*s) == e).count() as u64;
+    pb::BatchCounts {
+        items_received: items,
+        accepted: count(Expect::Accept),
+        accepted_with_warnings: 0,
+        rejected: count(Expect::Reject),
+        item_errors: count(Expect::ItemError),
+    }
+}
+
+async fn stored_counts(pool: &PgPool, batch_id: Uuid) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "select (select count(*) from batch_item where batch_id = $1), \
+                (select count(distinct sequence) from batch_item where batch_id = $1), \
+                (select count(*) from audit_record where batch_id = $1)",
+    )
+    .bind(batch_id)
+    .fetch_one(pool)
+    .await
+    .expect("counts")
+}
+
+/// Every stored result through ListBatchResults, in pages of `page_size`.
+async fn stored_results(
+    client: &mut ClaimValidationServiceClient<Channel>,
+    batch_id: Uuid,
+    page_size: i32,
+) -> Vec<(u64, Option<pb::Disposition>)> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_batch_results(pb::ListBatchResultsRequest {
+                parent: format!("batches/{batch_id}"),
+                page_size,
+                page_token: token,
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        let mut items: Vec<(u64, Option<pb::Disposition>)> = page
+            .results
+            .iter()
+            .map(|r| {
+                (
+                    r.sequence,
+                    Some(r.result.as_ref().expect("result").disposition()),
+                )
+            })
+            .chain(page.item_errors.iter().map(|e| (e.sequence, None)))
+            .collect();
+        items.sort_by_key(|(s, _)| *s);
+        all.extend(items);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}
+
+fn check_stored(results: &[(u64, Option<pb::Disposition>)], items: u64) {
+    assert_eq!(results.len() as u64, items);
+    for (i, (sequence, disposition)) in results.iter().enumerate() {
+        assert_eq!(*sequence, i as u64);
+        let wanted = match expect(*sequence) {
+            Expect::Accept => Some(pb::Disposition::Accept),
+            Expect::Reject => Some(pb::Disposition::Reject),
+            Expect::ItemError => None,
+        };
+        assert_eq!(*disposition, wanted, "stored item {sequence}");
+    }
+}
+
+#[sqlx::test]
+async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPool) {
+    const ITEMS: u64 = 20_000;
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let batch_id = Uuid::new_v4();
+    let requests = std::iter::once(header(batch_id, false, Some(ITEMS)))
+        .chain((0..ITEMS).map(item))
+        .chain(std::iter::once(end()));
+    let responses = client
+        .validate_claim_batch(tokio_stream::iter(requests))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let (responses, ended) = drain(responses).await;
+    ended.expect("the stream ends OK");
+    check_order(&responses, 0, ITEMS - 1);
+    let Some(Out::Summary(summary)) = responses.last() else {
+        panic!("the summary comes last");
+    };
+    assert_eq!(summary.counts, Some(expected_counts(ITEMS)));
+    assert_eq!(summary.durable_through_sequence, Some(ITEMS - 1));
+    let checkpoints = responses
+        .iter()
+        .filter(|r| matches!(r, Out::Checkpoint(_)))
+        .count();
+    assert!(
+        checkpoints >= 40,
+        "a checkpoint per chunk of at most 500 items: {checkpoints}"
+    );
+
+    let batch = client
+        .get_batch(pb::GetBatchRequest {
+            name: format!("batches/{batch_id}"),
+        })
+        .await
+        .expect("batch")
+        .into_inner()
+        .batch
+        .expect("batch");
+    assert_eq!(batch.state(), pb::BatchState::Completed);
+    assert_eq!(batch.counts, Some(expected_counts(ITEMS)));
+    assert_eq!(batch.submitter, "anonymous");
+    assert!(batch.complete_time.is_some());
+    check_stored(&stored_results(&mut client, batch_id, 1_000).await, ITEMS);
+    let errors = expected_counts(ITEMS).item_errors as i64;
+    assert_eq!(
+        stored_counts(&pool, batch_id).await,
+        (ITEMS as i64, ITEMS as i64, ITEMS as i64 - errors),
+        "one batch item per sequence, one audit record per readable claim"
+    );
+}
+
+/// Opens a stream fed from a channel, so the test decides when to stop.
+async fn open_stream(
+    client: &mut ClaimValidationServiceClient<Channel>,
+    first: pb::ValidateClaimBatchRequest,
+) -> (
+    mpsc::Sender<pb::ValidateClaimBatchRequest>,
+    Result<Streaming<pb::ValidateClaimBatchResponse>, tonic::Status>,
+) {
+    let (requests, outgoing) = mpsc::channel(64);
+    requests.send(first).await.expect("header queued");
+    let opened = client
+        .validate_claim_batch(ReceiverStream::new(outgoing))
+        .await
+        .map(tonic::Response::into_inner);
+    (requests, opened)
+}
+
+/// Reads until a checkpoint at or beyond `at`; returns it.
+async fn until_checkpoint(
+    responses: &mut Streaming<pb::ValidateClaimBatchResponse>,
+    at: u64,
+) -> u64 {
+    loop {
+        let response = responses.message().await.expect("ok").expect("open");
+        if let Some(Out::Checkpoint(c)) = response.kind
+            && c.durable_through_sequence >= at
+        {
+            return c.durable_through_sequence;
+        }
+    }
+}
+
+/// Resumes `batch_id` from wherever it stands: resends the 50 items before
+/// the server's next expected sequence (ignored), then the rest through
+/// `items`, then ends the batch.
+async fn resume_and_finish(
+    client: &mut ClaimValidationServiceClient<Channel>,
+    batch_id: Uuid,
+    items: u64,
+) -> (Vec<Out>, u64) {
+    let (requests, opened) = open_stream(client, header(batch_id, true, Some(items))).await;
+    let mut responses = opened.expect("resume accepted");
+    let Some(Out::Accepted(accepted)) = responses.message().await.expect("ok").expect("open").kind
+    else {
+        panic!("accepted first");
+    };
+    let next = accepted.next_expected_sequence;
+    tokio::spawn(async move {
+        for sequence in next.saturating_sub(50)..items {
+            if requests.send(item(sequence)).await.is_err() {
+                return;
+            }
+        }
+        let _ = requests.send(end()).await;
+    });
+    let (mut rest, ended) = drain(responses).await;
+    ended.expect("the resumed stream ends OK");
+    rest.insert(0, Out::Accepted(accepted));
+    (rest, next)
+}
+
+#[sqlx::test]
+async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool: PgPool) {
+    const ITEMS: u64 = 5_000;
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let batch_id = Uuid::new_v4();
+    let (requests, opened) = open_stream(&mut client, header(batch_id, false, Some(ITEMS))).await;
+    let mut responses = opened.expect("stream opens");
+    let feeder = tokio::spawn(async move {
+        for sequence in 0..3_000 {
+            if requests.send(item(sequence)).await.is_err() {
+                return;
+            }
+        }
+        // Keep the request stream open: the client vanishes instead of ending.
+        std::future::pending::<()>().await;
+    });
+    let durable = until_checkpoint(&mut responses, 1_000).await;
+    feeder.abort();
+    drop(responses);
+
+    // The server notices, stops, and keeps what is durable.
+    let mut batch = None;
+    for _ in 0..100 {
+        let current = client
+            .get_batch(pb::GetBatchRequest {
+                name: format!("batches/{batch_id}"),
+            })
+            .await
+            .expect("batch")
+            .into_inner()
+            .batch
+            .expect("batch");
+        let settled = current.durable_through_sequence;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = client
+            .get_batch(pb::GetBatchRequest {
+                name: format!("batches/{batch_id}"),
+            })
+            .await
+            .expect("batch")
+            .into_inner()
+            .batch
+            .expect("batch");
+        if again.durable_through_sequence == settled {
+            batch = Some(again);
+            break;
+        }
+    }
+    let batch = batch.expect("the dropped stream settles");
+    assert_eq!(batch.state(), pb::BatchState::Open);
+    let stored = batch.durable_through_sequence.expect("some items stored");
+    assert!(stored >= durable);
+
+    let (responses, next) = resume_and_finish(&mut client, batch_id, ITEMS).await;
+    assert_eq!(next, stored + 1, "resume starts after the durable sequence");
+    check_order(&responses, next, ITEMS - 1);
+    let Some(Out::Summary(summary)) = responses.last() else {
+        panic!("summary last");
+    };
+    assert_eq!(summary.counts, Some(expected_counts(ITEMS)));
+    check_stored(&stored_results(&mut client, batch_id, 700).await, ITEMS);
+    let errors = expected_counts(ITEMS).item_errors as i64;
+    assert_eq!(
+        stored_counts(&pool, batch_id).await,
+        (ITEMS as i64, ITEMS as i64, ITEMS as i64 - errors)
+    );
+}
+
+#[sqlx::test]
+async fn a_gap_ends_the_stream_out_of_range_after_storing_what_came_before(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let batch_id = Uuid::new_v4();
+    let requests = vec![header(batch_id, false, None), item(0), item(1), item(3)];
+    let responses = client
+        .validate_claim_batch(tokio_stream::iter(requests))
+        .await
+        .expect("opens")
+        .into_inner();
+    let (responses, ended) = drain(responses).await;
+    let status = ended.expect_err("gap");
+    assert_eq!(status.code(), Code::OutOfRange);
+    assert_eq!(
+        status.get_details_error_info().expect("info").reason,
+        "SEQUENCE_GAP"
+    );
+    assert!(
+        responses
+            .iter()
+            .any(|r| matches!(r, Out::Checkpoint(c) if c.durable_through_sequence == 1)),
+        "{responses:?}"
+    );
+    assert_eq!(stored_counts(&pool, batch_id).await, (2, 2, 2));
+}
+
+#[sqlx::test]
+async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let batch_id = Uuid::new_v4();
+    let requests = vec![header(batch_id, false, Some(10)), item(0), item(1)];
+    let responses = client
+        .validate_claim_batch(tokio_stream::iter(requests))
+        .await
+        .expect("opens")
+        .into_inner();
+    let (_, ended) = drain(responses).await;
+    let incomplete = ended.expect_err("ended before the announced count");
+    assert_eq!(incomplete.code(), Code::FailedPrecondition);
+    assert_eq!(
+        incomplete.get_details_error_info().expect("info").reason,
+        "BATCH_INCOMPLETE"
+    );
+
+    for (resume, expected, why) in [
+        (
+            false,
+            Some(10),
+            "items are stored: a new stream must resume",
+        ),
+        (true, Some(11), "another announced count"),
+    ] {
+        let status = client
+            .validate_claim_batch(tokio_stream::iter(vec![header(batch_id, resume, expected)]))
+            .await
+            .expect_err(why);
+        assert_eq!(status.code(), Code::FailedPrecondition, "{why}");
+        assert_eq!(
+            status.get_details_error_info().expect("info").reason,
+            "BATCH_HEADER_MISMATCH",
+            "{why}"
+        );
+    }
+
+    let status = client
+        .validate_claim_batch(tokio_stream::iter(vec![item(0)]))
+        .await
+        .expect_err("no header");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let status = client
+        .validate_claim_batch(tokio_stream::iter(vec![pb::ValidateClaimBatchRequest {
+            kind: Some(In::Header(pb::BatchHeader {
+                batch_id: "batch-1".into(),
+                ..Default::default()
+            })),
+        }]))
+        .await
+        .expect_err("not a UUID");
+    assert_eq!(
+        status
+            .get_details_bad_request()
+            .expect("bad request")
+            .field_violations[0]
+            .field,
+        "header.batch_id"
+    );
+
+    let missing = client
+        .get_batch(pb::GetBatchRequest {
+            name: format!("batches/{}", Uuid::new_v4()),
+        })
+        .await
+        .expect_err("unknown batch");
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[sqlx::test]
+async fn a_client_that_stops_reading_holds_the_server_back(pool: PgPool) {
+    const ITEMS: u64 = 60_000;
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let batch_id = Uuid::new_v4();
+    let pulled = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&pulled);
+    let requests = std::iter::once(header(batch_id, false, Some(ITEMS)))
+        .chain((0..ITEMS).map(move |s| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            item(s)
+        }))
+        .chain(std::iter::once(end()));
+    let responses = client
+        .validate_claim_batch(tokio_stream::iter(requests))
+        .await
+        .expect("opens")
+        .into_inner();
+    // Not reading: after a while the server has stopped taking items.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stalled = pulled.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        pulled.load(Ordering::Relaxed),
+        stalled,
+        "no items are taken while the client does not read"
+    );
+    // What may be in flight is fixed by the pipeline, not the batch: the
+    // queues (1,024 items read ahead, three chunks of at most 500, 1,024
+    // responses) and the HTTP/2 windows both ways (about 1 MiB each, some
+    // 3,000 items and 2,500 results), plus the client's encode buffer.
+    assert!(
+        stalled < 25_000,
+        "the server holds a bounded number of items, not the batch: {stalled}"
+    );
+    let (responses, ended) = drain(responses).await;
+    ended.expect("reading again completes the batch");
+    check_order(&responses, 0, ITEMS - 1);
+}
+
+#[sqlx::test]
+async fn shutdown_sends_a_final_checkpoint_then_unavailable(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let mut client = app.claim_validation();
+    let batch_id = Uuid::new_v4();
+    let (requests, opened) = open_stream(&mut client, header(batch_id, false, None)).await;
+    let mut responses = opened.expect("opens");
+    for sequence in 0..600 {
+        requests.send(item(sequence)).await.expect("queued");
+    }
+    until_checkpoint(&mut responses, 599).await;
+    let shutdown = tokio::spawn(app.shutdown());
+    let (rest, ended) = drain(responses).await;
+    let status = ended.expect_err("the stream ends with an error");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(
+        status.get_details_error_info().expect("info").reason,
+        "SHUTTING_DOWN"
+    );
+    assert!(
+        matches!(rest.last(), Some(Out::Checkpoint(c)) if c.durable_through_sequence == 599),
+        "a final checkpoint before UNAVAILABLE: {rest:?}"
+    );
+    drop(requests);
+    shutdown.await.expect("task").expect("clean shutdown");
+}
+
+#[sqlx::test]
+async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
+    const ITEMS: u64 = 6_000;
+    let url = pool_url(&pool);
+    let connect = |address: String| async move {
+        ClaimValidationServiceClient::new(
+            Channel::from_shared(format!("http://{address}"))
+                .expect("uri")
+                .connect()
+                .await
+                .expect("connects"),
+        )
+    };
+    let (mut server, address) = start_serve(&url, 2).await;
+    let mut client = connect(address).await;
+    let batch_id = Uuid::new_v4();
+    let (requests, opened) = open_stream(&mut client, header(batch_id, false, Some(ITEMS))).await;
+    let mut responses = opened.expect("opens");
+    let feeder = tokio::spawn(async move {
+        for sequence in 0..ITEMS {
+            if requests.send(item(sequence)).await.is_err() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    });
+    until_checkpoint(&mut responses, 1_500).await;
+    server.start_kill().expect("SIGKILL");
+    server.wait().await.expect("killed");
+    feeder.abort();
+
+    let (_server, address) = start_serve(&url, 2).await;
+    let mut client = connect(address).await;
+    let (responses, next) = resume_and_finish(&mut client, batch_id, ITEMS).await;
+    assert!(
+        next > 1_500,
+        "the stored items are not sent again: next {next}"
+    );
+    check_order(&responses, next, ITEMS - 1);
+    check_stored(&stored_results(&mut client, batch_id, 1_000).await, ITEMS);
+    let errors = expected_counts(ITEMS).item_errors as i64;
+    assert_eq!(
+        stored_counts(&pool, batch_id).await,
+        (ITEMS as i64, ITEMS as i64, ITEMS as i64 - errors),
+        "exactly one record per sequence after the kill"
+    );
+}
