@@ -13,7 +13,9 @@
 //!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
 //!   when another process imports a release), the default data set, imports,
 //!   lookups and profiles, claim validation with its group-commit audit
-//!   writer, and the API keys that name each caller.
+//!   writer and batched history reader, the batch stream pipeline
+//!   (`app::batch`: reader, evaluator, writer, all bounded), and the API
+//!   keys that name each caller.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between

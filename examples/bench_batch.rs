@@ -1,0 +1,270 @@
+//! Streams a claim file (JSON Lines from `../shared/tools/gen_claims.py`,
+//! plain or gzip) through ValidateClaimBatch as one batch and prints
+//! claims/s; then, in the same run, the throughput of a raw binary COPY of
+//! the same audit rows into a table of the same shape (columns, indexes,
+//! partitioning), and the ratio of the two.
+//!
+//! With `--resume`, a stream that fails (server or database restarted) is
+//! reopened with `resume = true` and continued from the server's
+//! `next_expected_sequence`, as a production client does; the fault script
+//! uses it.
+//!
+//! Usage: `bench_batch ADDRESS CLAIMS_FILE [--resume] [--copy]`
+//! (`--copy` needs DATABASE_URL naming the server's database).
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use claimscrub::grpc::pb;
+use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
+use claimscrub::grpc::pb::validate_claim_batch_request::Kind as In;
+use claimscrub::grpc::pb::validate_claim_batch_response::Kind as Out;
+use futures::TryStreamExt as _;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use uuid::Uuid;
+
+#[path = "common/generated_claims.rs"]
+mod generated_claims;
+
+fn reader(path: &Path) -> anyhow::Result<Box<dyn std::io::BufRead + Send>> {
+    let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    let mut buffered = std::io::BufReader::with_capacity(1 << 20, file);
+    let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    })
+}
+
+fn item(sequence: u64, line: &str) -> anyhow::Result<pb::ValidateClaimBatchRequest> {
+    let value: serde_json::Value = serde_json::from_str(line)?;
+    Ok(pb::ValidateClaimBatchRequest {
+        kind: Some(In::Item(pb::ClaimItem {
+            sequence,
+            correlation_id: generated_claims::text(&value["claim_id"]),
+            claim: Some(generated_claims::claim(&value)),
+        })),
+    })
+}
+
+/// Reads the file from `first` on, sends items, then the end marker; stops
+/// when the stream is gone.
+fn produce(path: PathBuf, first: u64, requests: mpsc::Sender<pb::ValidateClaimBatchRequest>) {
+    let run = || -> anyhow::Result<()> {
+        for (sequence, line) in (0u64..).zip(reader(&path)?.lines()) {
+            if sequence < first {
+                continue;
+            }
+            if requests.blocking_send(item(sequence, &line?)?).is_err() {
+                return Ok(());
+            }
+        }
+        let end = pb::ValidateClaimBatchRequest {
+            kind: Some(In::End(pb::BatchEnd {})),
+        };
+        let _ = requests.blocking_send(end);
+        Ok(())
+    };
+    if let Err(error) = run() {
+        eprintln!("reading claims failed: {error:#}");
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    results: u64,
+    item_errors: u64,
+    checkpoints: u64,
+    streams: u64,
+    summary: Option<pb::BatchSummary>,
+}
+
+/// Streams the whole batch; with `resume`, reopens failed streams.
+async fn stream_batch(
+    address: &str,
+    path: &Path,
+    batch_id: Uuid,
+    items: u64,
+    resume: bool,
+) -> anyhow::Result<Tally> {
+    let mut tally = Tally::default();
+    loop {
+        let attempt = async {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))?
+                .connect()
+                .await?;
+            let mut client = ClaimValidationServiceClient::new(channel);
+            let (requests, outgoing) = mpsc::channel(256);
+            requests
+                .send(pb::ValidateClaimBatchRequest {
+                    kind: Some(In::Header(pb::BatchHeader {
+                        batch_id: batch_id.to_string(),
+                        resume: tally.streams > 0,
+                        expected_item_count: Some(items),
+                    })),
+                })
+                .await?;
+            tally.streams += 1;
+            let mut responses = client
+                .validate_claim_batch(ReceiverStream::new(outgoing))
+                .await?
+                .into_inner();
+            let Some(Out::Accepted(accepted)) = responses.message().await?.and_then(|r| r.kind)
+            else {
+                bail!("the server did not accept the header");
+            };
+            let mut next = accepted.next_expected_sequence;
+            let path = path.to_owned();
+            let first = next;
+            std::thread::spawn(move || produce(path, first, requests));
+            while let Some(response) = responses.message().await? {
+                match response.kind {
+                    Some(Out::Result(r)) => {
+                        anyhow::ensure!(r.sequence == next, "result {} out of order", r.sequence);
+                        next += 1;
+                        tally.results += 1;
+                    }
+                    Some(Out::ItemError(e)) => {
+                        anyhow::ensure!(
+                            e.sequence == next,
+                            "item error {} out of order",
+                            e.sequence
+                        );
+                        next += 1;
+                        tally.item_errors += 1;
+                    }
+                    Some(Out::Checkpoint(_)) => tally.checkpoints += 1,
+                    Some(Out::Summary(summary)) => tally.summary = Some(summary),
+                    Some(Out::Accepted(_)) | None => bail!("unexpected response"),
+                }
+            }
+            Ok(())
+        };
+        match attempt.await {
+            Ok(()) if tally.summary.is_some() => return Ok(tally),
+            Ok(()) => bail!("the stream ended without a summary"),
+            Err(error) if resume => {
+                let code = error
+                    .downcast_ref::<tonic::Status>()
+                    .map(tonic::Status::code);
+                if matches!(
+                    code,
+                    Some(Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange)
+                ) {
+                    return Err(error);
+                }
+                eprintln!(
+                    "stream {} failed ({error:#}); resuming in 1 s",
+                    tally.streams
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Rows/s of a binary COPY of the batch's audit rows into a table of the
+/// same shape (dumped to a file first, so only the COPY in is timed).
+async fn copy_ceiling(batch_id: Uuid) -> anyhow::Result<(u64, Duration)> {
+    let url = std::env::var("DATABASE_URL").context("--copy needs DATABASE_URL")?;
+    let pool = sqlx::PgPool::connect(&url).await?;
+    let dump = std::env::temp_dir().join(format!("claimscrub-copy-{batch_id}.bin"));
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&dump)?);
+        let mut connection = pool.acquire().await?;
+        let mut out = connection
+            .copy_out_raw(&format!(
+                "copy (select * from audit_record where batch_id = '{batch_id}') to stdout (format binary)"
+            ))
+            .await?;
+        while let Some(chunk) = out.try_next().await? {
+            file.write_all(&chunk)?;
+        }
+        file.flush()?;
+    }
+    for statement in [
+        "drop table if exists bench_copy_target",
+        "create table bench_copy_target (like audit_record including all) partition by range (create_time)",
+        "create table bench_copy_target_default partition of bench_copy_target default",
+    ] {
+        sqlx::query(statement).execute(&pool).await?;
+    }
+    let mut connection = pool.acquire().await?;
+    let started = Instant::now();
+    let mut copy = connection
+        .copy_in_raw("copy bench_copy_target from stdin (format binary)")
+        .await?;
+    copy.read_from(tokio::fs::File::open(&dump).await?).await?;
+    let rows = copy.finish().await?;
+    let elapsed = started.elapsed();
+    drop(connection);
+    sqlx::query("drop table bench_copy_target")
+        .execute(&pool)
+        .await?;
+    std::fs::remove_file(&dump)?;
+    Ok((rows, elapsed))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flags: Vec<&str> = args
+        .iter()
+        .filter(|a| a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let (Some(address), Some(path)) = (positional.first(), positional.get(1)) else {
+        bail!("usage: bench_batch ADDRESS CLAIMS_FILE [--resume] [--copy]");
+    };
+    let path = PathBuf::from(path);
+    let items = reader(&path)?.lines().count() as u64;
+    let batch_id = Uuid::new_v4();
+    let started = Instant::now();
+    let tally = stream_batch(address, &path, batch_id, items, flags.contains(&"--resume")).await?;
+    let elapsed = started.elapsed();
+    let rate = items as f64 / elapsed.as_secs_f64();
+    let counts = tally
+        .summary
+        .as_ref()
+        .and_then(|s| s.counts)
+        .unwrap_or_default();
+    println!(
+        "batch {batch_id}: {items} claims in {:.2} s over {} stream(s): {rate:.0} claims/s",
+        elapsed.as_secs_f64(),
+        tally.streams
+    );
+    println!(
+        "  summary: received {} accepted {} with warnings {} rejected {} item errors {}; {} checkpoints",
+        counts.items_received,
+        counts.accepted,
+        counts.accepted_with_warnings,
+        counts.rejected,
+        counts.item_errors,
+        tally.checkpoints
+    );
+    anyhow::ensure!(
+        counts.items_received == items,
+        "the batch stored {} of {items} items",
+        counts.items_received
+    );
+    if flags.contains(&"--copy") {
+        let (rows, copy_elapsed) = copy_ceiling(batch_id).await?;
+        let copy_rate = rows as f64 / copy_elapsed.as_secs_f64();
+        println!(
+            "  COPY of the same {rows} audit rows into the same table shape: {:.2} s, {copy_rate:.0} rows/s; ratio {:.2}",
+            copy_elapsed.as_secs_f64(),
+            rate / copy_rate
+        );
+    }
+    Ok(())
+}
