@@ -4,9 +4,14 @@
 # batch to a freshly started release server on a scratch database; prints
 # claims/s, the raw COPY ceiling of the same audit rows into the same table
 # shape and their ratio (examples/bench_batch.rs), and the server's peak RSS
-# (VmHWM from /proc, read before the server stops).
+# (sampled from /proc while the batch streams, and VmHWM).
 #
-#   scripts/bench-batch.sh [N]        (default 100000)
+#   [WITH_CODE_SETS=1] scripts/bench-batch.sh [N]        (default 100000)
+#
+# WITH_CODE_SETS=1 first imports the official files of ../shared/data
+# (ICD-10-CM FY2025 and FY2026, HCPCS, NUCC, POS, MPFS, NCCI excerpts), so
+# the claims are checked against the real code sets and the server's RSS
+# includes the full catalog; otherwise only the built-in default set is used.
 #
 # Needs: python3, ../shared (or CLAIMSCRUB_SHARED=/path/to/shared), PostgreSQL
 # at DATABASE_URL's server (default scratch database claimscrub_bench_batch,
@@ -30,6 +35,20 @@ SERVER_URL="${DATABASE_URL%/*}"
 DB="${DATABASE_URL##*/}"
 psql "$SERVER_URL/postgres" -qc "drop database if exists \"$DB\" with (force)"
 
+if [ "${WITH_CODE_SETS:-0}" = 1 ]; then
+  DATA="$SHARED/data"
+  import() { RUST_LOG=warn target/release/claimscrub import "$@" >/dev/null; }
+  import icd10cm-tabular "$DATA/icd10cm/icd10cm-tabular-April-1-2026.xml.gz"
+  import icd10cm-order "$DATA/icd10cm/icd10cm-order-2025.txt.gz"
+  import hcpcs "$DATA/hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz"
+  import nucc "$DATA/nucc/nucc_taxonomy_251.csv"
+  import pos "$DATA/pos/pos_codes.csv" --version 2024-05-02 --effective-from 2024-05-02
+  import mpfs "$DATA/mpfs/PPRRVU23_JAN.csv.gz"
+  import ncci-ptp "$DATA/ncci/ccipra-v322r0-f1.excerpt.txt"
+  import mue "$DATA/ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv"
+  echo "official code sets imported"
+fi
+
 LOG=$(mktemp)
 RUST_LOG=warn target/release/claimscrub serve --listen "$ADDRESS" >"$LOG" 2>&1 &
 SERVER=$!
@@ -38,6 +57,13 @@ for _ in $(seq 1 150); do
   target/release/claimscrub health-check --address "$ADDRESS" >/dev/null 2>&1 && break
   sleep 0.2
 done
-echo "server RSS before the batch: $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER/status)"
+echo "server before the batch: RSS $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER/status), peak so far (VmHWM, catalog load) $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
+# RSS sampled every 100 ms while the batch streams (VmHWM alone would
+# report the catalog load's peak).
+( while kill -0 $SERVER 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$SERVER/status; sleep 0.1; done ) >"$LOG.rss" &
+SAMPLER=$!
 target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" --copy
-echo "server peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
+kill $SAMPLER 2>/dev/null || true
+echo "server RSS while the batch streamed: peak $(sort -n "$LOG.rss" | tail -1) kB over $(wc -l <"$LOG.rss") samples"
+echo "server peak RSS over its life (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
+rm -f "$LOG.rss"
