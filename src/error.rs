@@ -32,8 +32,6 @@ pub enum ErrorReason {
     DatabaseUnavailable,
     /// The server is shutting down; retry on another instance.
     ShuttingDown,
-    /// The RPC exists in the contract but this release does not serve it yet.
-    NotImplemented,
     /// A bug or an unexpected failure; details are only in the server log.
     Internal,
 }
@@ -55,7 +53,6 @@ impl ErrorReason {
             Self::ApiKeyInvalid => "API_KEY_INVALID",
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             Self::ShuttingDown => "SHUTTING_DOWN",
-            Self::NotImplemented => "NOT_IMPLEMENTED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -145,12 +142,6 @@ pub enum AppError {
         /// Explanation.
         message: String,
     },
-    /// Part of the contract that this release does not serve yet (UNIMPLEMENTED).
-    #[error("{rpc} is not implemented yet")]
-    Unimplemented {
-        /// Full RPC name.
-        rpc: &'static str,
-    },
     /// A bug or an unexpected failure (INTERNAL); the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -207,7 +198,6 @@ mod tests {
             ErrorReason::ApiKeyInvalid,
             ErrorReason::DatabaseUnavailable,
             ErrorReason::ShuttingDown,
-            ErrorReason::NotImplemented,
             ErrorReason::Internal,
         ] {
             let s = reason.as_str();

@@ -20,6 +20,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::app::api_keys::ApiKeys;
+use crate::app::audit::AuditQueries;
 use crate::app::audit_writer::AuditWriter;
 use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
@@ -84,6 +85,9 @@ impl Application {
             elapsed_ms = started.elapsed().as_millis(),
             "reference data loaded"
         );
+        AuditQueries::create_partitions_ahead(&pool)
+            .await
+            .context("creating audit partitions")?;
         let api_keys = Arc::new(
             ApiKeys::load(&pool, settings.require_api_key)
                 .await
@@ -144,6 +148,8 @@ impl Application {
         ));
 
         let batches = Arc::new(BatchValidator::new(Arc::clone(&validator), bulk.clone()));
+        let audit_queries = Arc::new(AuditQueries::new(self.pool.clone(), Arc::clone(&validator)));
+        let partitions = AuditQueries::keep_partitions_ahead(self.pool.clone(), work.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
@@ -211,7 +217,7 @@ impl Application {
                 authenticate.clone(),
             ))
             .add_service(InterceptedService::new(
-                AuditServiceServer::new(AuditApi)
+                AuditServiceServer::new(AuditApi::new(audit_queries, work.clone()))
                     .max_decoding_message_size(max_in)
                     .max_encoding_message_size(max_out),
                 authenticate.clone(),
@@ -242,6 +248,7 @@ impl Application {
         }
         let _ = reloader.await;
         let _ = key_refresher.await;
+        let _ = partitions.await;
         bulk.close().await;
         self.pool.close().await;
         tracing::info!("claimscrub stopped");

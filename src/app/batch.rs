@@ -31,9 +31,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::app::page_token;
-use crate::app::validate::{ClaimValidator, Decision, Origin, StoredFinding, UsedVersion};
+use crate::app::validate::{ClaimValidator, Decision, Origin};
 use crate::domain::claim::{Claim, PriorClaim};
-use crate::domain::finding::Disposition;
 use crate::error::{AppError, ErrorReason, FieldViolation};
 use crate::storage::audit;
 use crate::storage::batches::{self, ChunkOutcome, ItemRow};
@@ -642,18 +641,7 @@ impl BatchValidator {
                 (Some(decision), _) => StoredResult::Decision {
                     sequence,
                     correlation_id: item.correlation_id,
-                    decision: Decision {
-                        audit_record_id: decision.id,
-                        disposition: Disposition::from_i16(decision.disposition)
-                            .ok_or_else(|| AppError::internal("stored disposition out of range"))?,
-                        findings: serde_json::from_value::<Vec<StoredFinding>>(decision.findings)
-                            .map_err(AppError::internal)?,
-                        ruleset_version: decision.ruleset_version,
-                        versions: serde_json::from_value::<Vec<UsedVersion>>(
-                            decision.code_set_versions,
-                        )
-                        .map_err(AppError::internal)?,
-                    },
+                    decision: Decision::from_stored(decision)?,
                 },
                 (None, Some(error)) => StoredResult::ItemError {
                     sequence,

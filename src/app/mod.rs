@@ -2,6 +2,7 @@
 //! catalog and calls [`crate::storage`] for persistence.
 
 pub mod api_keys;
+pub mod audit;
 pub mod audit_writer;
 pub mod batch;
 pub mod catalog;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -111,6 +111,7 @@ impl PreparedClaim {
                 .checked_sub_days(chrono::Days::new(HISTORY_DAYS))
                 .unwrap_or(date),
             to: date,
+            created_before: None,
         })
     }
 
@@ -356,14 +357,56 @@ impl ClaimValidator {
         let record = audit::get_decision(&self.pool, record_id)
             .await?
             .ok_or_else(|| AppError::internal("audit record of a request id is missing"))?;
-        Ok(Some(Decision {
+        Ok(Some(Decision::from_stored(record)?))
+    }
+
+    /// Re-validates a stored claim under today's rules and code sets, with
+    /// the history its original decision could see (the member's accepted
+    /// decisions stored before it); nothing is stored.
+    pub async fn replay(
+        &self,
+        claim: &Claim,
+        member_hash: Option<Vec<u8>>,
+        decided_at: DateTime<Utc>,
+    ) -> Result<(Disposition, Vec<StoredFinding>, Vec<UsedVersion>), AppError> {
+        let history = match (member_hash, claim.date_of_service) {
+            (Some(member_hash), Some(date)) => {
+                let query = HistoryQuery {
+                    member_hash,
+                    from: date
+                        .checked_sub_days(chrono::Days::new(HISTORY_DAYS))
+                        .unwrap_or(date),
+                    to: date,
+                    created_before: Some(decided_at),
+                };
+                audit::accepted_histories(&self.pool, &[query])
+                    .await?
+                    .pop()
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let snapshot = self.catalog.snapshot();
+        let (disposition, findings) = self.rules.evaluate(claim, &snapshot, &history);
+        Ok((
+            disposition,
+            findings.into_iter().map(StoredFinding::from).collect(),
+            versions_used(&snapshot, claim.date_of_service),
+        ))
+    }
+}
+
+impl Decision {
+    /// A decision as stored in the audit record.
+    pub fn from_stored(record: audit::StoredDecision) -> Result<Self, AppError> {
+        Ok(Self {
             audit_record_id: record.id,
             disposition: Disposition::from_i16(record.disposition)
                 .ok_or_else(|| AppError::internal("stored disposition out of range"))?,
-            findings: serde_json::from_value(record.findings).map_err(AppError::internal)?,
+            findings: serde_json::from_str(&record.findings).map_err(AppError::internal)?,
             ruleset_version: record.ruleset_version,
-            versions: serde_json::from_value(record.code_set_versions)
+            versions: serde_json::from_str(&record.code_set_versions)
                 .map_err(AppError::internal)?,
-        }))
+        })
     }
 }

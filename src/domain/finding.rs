@@ -54,6 +54,15 @@ impl Disposition {
         }
     }
 
+    /// The name, as in claimscrub.v1.Disposition without its prefix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "ACCEPT",
+            Self::AcceptWithWarnings => "ACCEPT_WITH_WARNINGS",
+            Self::Reject => "REJECT",
+        }
+    }
+
     /// From the stored form.
     pub fn from_i16(value: i16) -> Option<Self> {
         match value {

@@ -1,24 +1,146 @@
 //! AuditService: read-only queries over the append-only audit store.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::app::audit::{AuditFilter, AuditQueries, AuditRecord, Change, StatsGroup};
+use crate::app::validate::StoredFinding;
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
+use crate::error::{AppError, FieldViolation};
+use crate::grpc::claim_validation::{decision_to_pb, finding_to_pb};
+use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::audit_service_server::AuditService;
 
+/// Export pages waiting for a slow client.
+const EXPORT_QUEUE: usize = 4;
+
 /// The AuditService implementation.
-#[derive(Debug, Clone, Default)]
-pub struct AuditApi;
+#[derive(Clone)]
+pub struct AuditApi {
+    queries: Arc<AuditQueries>,
+    stop: CancellationToken,
+}
+
+impl AuditApi {
+    /// Serves `queries`; exports stop when `stop` is cancelled.
+    pub fn new(queries: Arc<AuditQueries>, stop: CancellationToken) -> Self {
+        Self { queries, stop }
+    }
+}
 
 /// Response stream of ExportAuditRecords.
 pub type ExportStream =
     Pin<Box<dyn Stream<Item = Result<pb::ExportAuditRecordsResponse, Status>> + Send>>;
 
-fn unimplemented(rpc: &'static str) -> Status {
-    AppError::Unimplemented { rpc }.into()
+fn record_id(name: &str) -> Result<Uuid, AppError> {
+    name.trim()
+        .strip_prefix("auditRecords/")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| AppError::invalid_field("name", "must be auditRecords/{id} with a UUID"))
+}
+
+/// The filter as the store reads it: empty fields are absent, codes in
+/// canonical form.
+fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, AppError> {
+    let filter = filter.unwrap_or_default();
+    let mut violations = Vec::new();
+    let text = |value: String| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+    let mut time = |value: Option<prost_types::Timestamp>, field: &str| {
+        let value = value?;
+        let nanos = u32::try_from(value.nanos).ok();
+        let time = nanos.and_then(|n| chrono::DateTime::from_timestamp(value.seconds, n));
+        if time.is_none() {
+            violations.push(FieldViolation::new(
+                format!("filter.{field}"),
+                "not a valid timestamp",
+            ));
+        }
+        time
+    };
+    let start_time = time(filter.start_time, "start_time");
+    let end_time = time(filter.end_time, "end_time");
+    if let (Some(start), Some(end)) = (start_time, end_time)
+        && start >= end
+    {
+        violations.push(FieldViolation::new(
+            "filter.end_time",
+            "must be after start_time",
+        ));
+    }
+    let batch_id = match text(filter.batch_id) {
+        None => None,
+        Some(id) => {
+            let parsed = Uuid::parse_str(&id).ok();
+            if parsed.is_none() {
+                violations.push(FieldViolation::new("filter.batch_id", "must be a UUID"));
+            }
+            parsed
+        }
+    };
+    let disposition = match pb::Disposition::try_from(filter.disposition) {
+        Ok(pb::Disposition::Unspecified) => None,
+        Ok(pb::Disposition::Accept) => Some(1),
+        Ok(pb::Disposition::AcceptWithWarnings) => Some(2),
+        Ok(pb::Disposition::Reject) => Some(3),
+        Err(_) => {
+            violations.push(FieldViolation::new(
+                "filter.disposition",
+                "not a Disposition value",
+            ));
+            None
+        }
+    };
+    if let Some(error) = AppError::from_violations(violations) {
+        return Err(error);
+    }
+    Ok(AuditFilter {
+        start_time,
+        end_time,
+        claim_id: text(filter.claim_id),
+        batch_id,
+        submitter: text(filter.submitter),
+        payer_id: text(filter.payer_id),
+        disposition,
+        rule_id: text(filter.rule_id).map(|r| r.to_ascii_uppercase()),
+        procedure_code: text(filter.procedure_code).map(|c| c.to_ascii_uppercase()),
+        diagnosis_code: text(filter.diagnosis_code)
+            .map(|c| codes::canonical(CodeSystem::Icd10Cm, &c)),
+    })
+}
+
+fn record_to_pb(record: AuditRecord) -> pb::AuditRecord {
+    let id = record.decision.audit_record_id;
+    pb::AuditRecord {
+        name: format!("auditRecords/{id}"),
+        id: id.to_string(),
+        request_id: record.request_id.unwrap_or_default(),
+        batch_id: record
+            .batch_item
+            .map(|(batch, _)| batch.to_string())
+            .unwrap_or_default(),
+        sequence: record
+            .batch_item
+            .and_then(|(_, sequence)| u64::try_from(sequence).ok()),
+        submitter: record.submitter,
+        claim: Some(convert::claim_to_pb(record.claim)),
+        result: Some(decision_to_pb(record.decision)),
+        create_time: Some(convert::timestamp_to_pb(record.create_time)),
+        processing_time: prost_types::Duration::try_from(record.processing_time).ok(),
+    }
+}
+
+fn stored_finding_to_pb(finding: Option<StoredFinding>) -> Option<pb::Finding> {
+    finding.map(finding_to_pb)
 }
 
 #[tonic::async_trait]
@@ -27,40 +149,99 @@ impl AuditService for AuditApi {
 
     async fn get_audit_record(
         &self,
-        _: Request<pb::GetAuditRecordRequest>,
+        request: Request<pb::GetAuditRecordRequest>,
     ) -> Result<Response<pb::GetAuditRecordResponse>, Status> {
-        Err(unimplemented("claimscrub.v1.AuditService/GetAuditRecord"))
+        let id = record_id(&request.get_ref().name)?;
+        let record = self.queries.get(id).await?;
+        Ok(Response::new(pb::GetAuditRecordResponse {
+            audit_record: Some(record_to_pb(record)),
+        }))
     }
 
     async fn list_audit_records(
         &self,
-        _: Request<pb::ListAuditRecordsRequest>,
+        request: Request<pb::ListAuditRecordsRequest>,
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
-        Err(unimplemented("claimscrub.v1.AuditService/ListAuditRecords"))
+        let request = request.into_inner();
+        let filter = filter_from_pb(request.filter)?;
+        let (records, next_page_token) = self
+            .queries
+            .list(&filter, request.page_size, &request.page_token)
+            .await?;
+        Ok(Response::new(pb::ListAuditRecordsResponse {
+            audit_records: records.into_iter().map(record_to_pb).collect(),
+            next_page_token,
+        }))
     }
 
     async fn export_audit_records(
         &self,
-        _: Request<pb::ExportAuditRecordsRequest>,
+        request: Request<pb::ExportAuditRecordsRequest>,
     ) -> Result<Response<Self::ExportAuditRecordsStream>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.AuditService/ExportAuditRecords",
-        ))
+        let filter = filter_from_pb(request.into_inner().filter)?;
+        let (pages, received) = mpsc::channel(EXPORT_QUEUE);
+        self.queries.export(filter, pages, self.stop.child_token());
+        let stream = ReceiverStream::new(received).map(|page| {
+            page.map(|records| pb::ExportAuditRecordsResponse {
+                audit_records: records.into_iter().map(record_to_pb).collect(),
+            })
+            .map_err(Status::from)
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn get_audit_stats(
         &self,
-        _: Request<pb::GetAuditStatsRequest>,
+        request: Request<pb::GetAuditStatsRequest>,
     ) -> Result<Response<pb::GetAuditStatsResponse>, Status> {
-        Err(unimplemented("claimscrub.v1.AuditService/GetAuditStats"))
+        let request = request.into_inner();
+        let group = match pb::AuditStatsGroupBy::try_from(request.group_by) {
+            Ok(pb::AuditStatsGroupBy::Disposition) => StatsGroup::Disposition,
+            Ok(pb::AuditStatsGroupBy::Rule) => StatsGroup::Rule,
+            Ok(pb::AuditStatsGroupBy::Payer) => StatsGroup::Payer,
+            Ok(pb::AuditStatsGroupBy::Day) => StatsGroup::Day,
+            Ok(pb::AuditStatsGroupBy::Unspecified) | Err(_) => {
+                return Err(AppError::invalid_field(
+                    "group_by",
+                    "one of DISPOSITION, RULE, PAYER or DAY is required",
+                )
+                .into());
+            }
+        };
+        let filter = filter_from_pb(request.filter)?;
+        let (buckets, total_records) = self.queries.stats(&filter, group).await?;
+        Ok(Response::new(pb::GetAuditStatsResponse {
+            buckets: buckets
+                .into_iter()
+                .map(|(key, count)| pb::AuditStatsBucket { key, count })
+                .collect(),
+            total_records,
+        }))
     }
 
     async fn replay_audit_record(
         &self,
-        _: Request<pb::ReplayAuditRecordRequest>,
+        request: Request<pb::ReplayAuditRecordRequest>,
     ) -> Result<Response<pb::ReplayAuditRecordResponse>, Status> {
-        Err(unimplemented(
-            "claimscrub.v1.AuditService/ReplayAuditRecord",
-        ))
+        let id = record_id(&request.get_ref().name)?;
+        let replay = self.queries.replay(id).await?;
+        Ok(Response::new(pb::ReplayAuditRecordResponse {
+            audit_record: Some(record_to_pb(replay.record)),
+            replayed: Some(decision_to_pb(replay.replayed)),
+            differences: replay
+                .differences
+                .into_iter()
+                .map(|(change, stored, replayed)| pb::FindingDifference {
+                    change: match change {
+                        Change::Added => pb::FindingChange::Added,
+                        Change::Removed => pb::FindingChange::Removed,
+                        Change::Changed => pb::FindingChange::Changed,
+                    }
+                    .into(),
+                    stored: stored_finding_to_pb(stored),
+                    replayed: stored_finding_to_pb(replayed),
+                })
+                .collect(),
+        }))
     }
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::app::batch::{
     BatchHeader, BatchInput, BatchOutput, BatchRow, BatchValidator, StoredResult,
 };
-use crate::app::validate::{ClaimValidator, Decision};
+use crate::app::validate::{ClaimValidator, Decision, StoredFinding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Disposition, Severity};
 use crate::error::AppError;
@@ -202,6 +202,19 @@ fn severity_to_pb(severity: Severity) -> pb::Severity {
     }
 }
 
+/// A finding as its protobuf form.
+pub fn finding_to_pb(f: StoredFinding) -> pb::Finding {
+    pb::Finding {
+        rule_id: f.rule_id,
+        severity: severity_to_pb(f.severity).into(),
+        line_number: f.line_number,
+        field_path: f.field_path,
+        message: f.message,
+        suggested_code: f.suggested_code.unwrap_or_default(),
+        suggestion: f.suggestion.unwrap_or_default(),
+    }
+}
+
 /// A decision as its protobuf result.
 pub fn decision_to_pb(decision: Decision) -> pb::ValidationResult {
     pb::ValidationResult {
@@ -211,19 +224,7 @@ pub fn decision_to_pb(decision: Decision) -> pb::ValidationResult {
             Disposition::Reject => pb::Disposition::Reject,
         }
         .into(),
-        findings: decision
-            .findings
-            .into_iter()
-            .map(|f| pb::Finding {
-                rule_id: f.rule_id,
-                severity: severity_to_pb(f.severity).into(),
-                line_number: f.line_number,
-                field_path: f.field_path,
-                message: f.message,
-                suggested_code: f.suggested_code.unwrap_or_default(),
-                suggestion: f.suggestion.unwrap_or_default(),
-            })
-            .collect(),
+        findings: decision.findings.into_iter().map(finding_to_pb).collect(),
         ruleset_version: decision.ruleset_version,
         audit_record_id: decision.audit_record_id.to_string(),
         code_system_versions: decision

@@ -74,14 +74,6 @@ impl From<AppError> for Status {
                 details.set_retry_info(Some(RETRY_DELAY));
                 Status::with_error_details(Code::Unavailable, message, details)
             }
-            AppError::Unimplemented { rpc } => {
-                details.set_error_info(
-                    ErrorReason::NotImplemented.as_str(),
-                    ERROR_DOMAIN,
-                    HashMap::from([("rpc".to_owned(), (*rpc).to_owned())]),
-                );
-                Status::with_error_details(Code::Unimplemented, message, details)
-            }
             AppError::Internal(cause) => {
                 // The cause may hold details that must not leave the server.
                 tracing::error!(error = %cause, source = ?std::error::Error::source(&**cause), "internal error");

@@ -2,7 +2,7 @@
 //! commit, one UNNEST statement per table) and read back by id or request id.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -61,10 +61,10 @@ pub struct StoredDecision {
     pub disposition: i16,
     /// Rule set version.
     pub ruleset_version: String,
-    /// Code-set releases used, JSON.
-    pub code_set_versions: serde_json::Value,
-    /// Findings, JSON.
-    pub findings: serde_json::Value,
+    /// Code-set releases used, JSON text.
+    pub code_set_versions: String,
+    /// Findings, JSON text.
+    pub findings: String,
 }
 
 /// What became of a row in a group commit.
@@ -191,7 +191,8 @@ pub async fn find_request(
 /// A stored decision by record id.
 pub async fn get_decision(pool: &PgPool, id: Uuid) -> Result<Option<StoredDecision>, AppError> {
     Ok(sqlx::query_as(
-        "select id, disposition, ruleset_version, code_set_versions, findings from audit_record where id = $1",
+        "select id, disposition, ruleset_version, code_set_versions::text as code_set_versions, \
+                findings::text as findings from audit_record where id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -208,6 +209,9 @@ pub struct HistoryQuery {
     pub from: NaiveDate,
     /// Last date of service.
     pub to: NaiveDate,
+    /// Only decisions stored before this time (a replay sees what the
+    /// original decision saw); all when `None`.
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -230,12 +234,12 @@ pub async fn accepted_histories(
 ) -> Result<Vec<Vec<crate::domain::claim::PriorClaim>>, AppError> {
     let rows: Vec<PriorRow> = sqlx::query_as(
         "select q.i as lookup, a.claim_id, a.date_of_service, a.rendering_npi, a.lines \
-           from unnest($1::bytea[], $2::date[], $3::date[]) with ordinality as q(h, f, t, i) \
+           from unnest($1::bytea[], $2::date[], $3::date[], $4::timestamptz[]) with ordinality as q(h, f, t, b, i) \
            cross join lateral ( \
                 select claim_id, date_of_service, rendering_npi, claim -> 'lines' as lines \
                   from audit_record \
                  where member_hash = q.h and date_of_service between q.f and q.t \
-                   and disposition in (1, 2) \
+                   and disposition in (1, 2) and (q.b is null or create_time < q.b) \
                  order by date_of_service desc limit 200) as a",
     )
     .bind(
@@ -246,6 +250,7 @@ pub async fn accepted_histories(
     )
     .bind(lookups.iter().map(|l| l.from).collect::<Vec<_>>())
     .bind(lookups.iter().map(|l| l.to).collect::<Vec<_>>())
+    .bind(lookups.iter().map(|l| l.created_before).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
     let mut histories = vec![Vec::new(); lookups.len()];
@@ -282,4 +287,227 @@ pub async fn accepted_histories(
         });
     }
     Ok(histories)
+}
+
+/// Filters of the audit queries; every `Some` must match.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AuditFilter {
+    /// Created at or after.
+    pub start_time: Option<DateTime<Utc>>,
+    /// Created before.
+    pub end_time: Option<DateTime<Utc>>,
+    /// CLM01.
+    pub claim_id: Option<String>,
+    /// Batch.
+    pub batch_id: Option<Uuid>,
+    /// Caller.
+    pub submitter: Option<String>,
+    /// Payer.
+    pub payer_id: Option<String>,
+    /// claimscrub.v1.Disposition number.
+    pub disposition: Option<i16>,
+    /// A finding's rule id.
+    pub rule_id: Option<String>,
+    /// A line's procedure code.
+    pub procedure_code: Option<String>,
+    /// A canonical diagnosis code (no dot).
+    pub diagnosis_code: Option<String>,
+}
+
+/// A whole stored decision.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredRecord {
+    /// Record id.
+    pub id: Uuid,
+    /// When it was stored.
+    pub create_time: DateTime<Utc>,
+    /// The unary call's request id.
+    pub request_id: Option<String>,
+    /// The batch of a batch item.
+    pub batch_id: Option<Uuid>,
+    /// The item's sequence.
+    pub sequence: Option<i64>,
+    /// Caller.
+    pub submitter: String,
+    /// HMAC of the member id.
+    pub member_hash: Option<Vec<u8>>,
+    /// claimscrub.v1.Disposition number.
+    pub disposition: i16,
+    /// Rule set version.
+    pub ruleset_version: String,
+    /// Code-set releases used, JSON text.
+    pub code_set_versions: String,
+    /// Canonical claim without the member id, JSON text.
+    pub claim: String,
+    /// Findings, JSON text.
+    pub findings: String,
+    /// Time spent deciding.
+    pub processing_micros: i64,
+}
+
+const RECORD_COLUMNS: &str = "id, create_time, request_id, batch_id, sequence, submitter, member_hash, \
+     disposition, ruleset_version, code_set_versions::text as code_set_versions, claim::text as claim, \
+     findings::text as findings, processing_micros";
+
+/// Appends `where` conditions for `filter` (and a keyset position) to `query`.
+fn push_filter(
+    query: &mut QueryBuilder<Postgres>,
+    filter: &AuditFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) {
+    query.push(" where true");
+    if let Some(start) = filter.start_time {
+        query.push(" and create_time >= ").push_bind(start);
+    }
+    if let Some(end) = filter.end_time {
+        query.push(" and create_time < ").push_bind(end);
+    }
+    if let Some(claim_id) = &filter.claim_id {
+        query.push(" and claim_id = ").push_bind(claim_id.clone());
+    }
+    if let Some(batch_id) = filter.batch_id {
+        query.push(" and batch_id = ").push_bind(batch_id);
+    }
+    if let Some(submitter) = &filter.submitter {
+        query.push(" and submitter = ").push_bind(submitter.clone());
+    }
+    if let Some(payer_id) = &filter.payer_id {
+        query.push(" and payer_id = ").push_bind(payer_id.clone());
+    }
+    if let Some(disposition) = filter.disposition {
+        query.push(" and disposition = ").push_bind(disposition);
+    }
+    // Array containment is what the GIN indexes answer.
+    for (column, value) in [
+        ("rule_ids", &filter.rule_id),
+        ("procedure_codes", &filter.procedure_code),
+        ("diagnosis_codes", &filter.diagnosis_code),
+    ] {
+        if let Some(value) = value {
+            query
+                .push(format!(" and {column} @> array["))
+                .push_bind(value.clone())
+                .push("]::text[]");
+        }
+    }
+    if let Some((time, id)) = after {
+        query
+            .push(" and (create_time, id) < (")
+            .push_bind(time)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+}
+
+fn list_query(
+    prefix: &str,
+    filter: &AuditFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryBuilder<Postgres> {
+    let mut query = QueryBuilder::new(format!("{prefix}select {RECORD_COLUMNS} from audit_record"));
+    push_filter(&mut query, filter, after);
+    query
+        .push(" order by create_time desc, id desc limit ")
+        .push_bind(limit);
+    query
+}
+
+/// The plan PostgreSQL chooses for a page of `filter` on `connection`, as
+/// text: what tests and the bench check for index use.
+pub async fn explain_list(
+    connection: &mut PgConnection,
+    filter: &AuditFilter,
+    limit: i64,
+) -> Result<String, AppError> {
+    let lines: Vec<String> = list_query("explain ", filter, None, limit)
+        .build_query_scalar()
+        .fetch_all(&mut *connection)
+        .await?;
+    Ok(lines.join("\n"))
+}
+
+/// Records matching `filter`, newest first, after the keyset position
+/// `after`, at most `limit`.
+pub async fn list_records(
+    pool: &PgPool,
+    filter: &AuditFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<StoredRecord>, AppError> {
+    Ok(list_query("", filter, after, limit)
+        .build_query_as()
+        .fetch_all(pool)
+        .await?)
+}
+
+/// One record by id.
+pub async fn get_record(pool: &PgPool, id: Uuid) -> Result<Option<StoredRecord>, AppError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {RECORD_COLUMNS} from audit_record where id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// What GetAuditStats groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsGroup {
+    /// Disposition number.
+    Disposition,
+    /// Rule id of the findings.
+    Rule,
+    /// Payer id.
+    Payer,
+    /// UTC day, YYYY-MM-DD.
+    Day,
+}
+
+/// Counts of the records matching `filter` per group, and their total.
+pub async fn stats(
+    pool: &PgPool,
+    filter: &AuditFilter,
+    group: StatsGroup,
+) -> Result<(Vec<(String, i64)>, i64), AppError> {
+    let (key, from) = match group {
+        StatsGroup::Disposition => ("disposition::text", "audit_record"),
+        StatsGroup::Rule => (
+            "rule_id",
+            "audit_record cross join lateral unnest(rule_ids) as rule_id",
+        ),
+        StatsGroup::Payer => ("payer_id", "audit_record"),
+        StatsGroup::Day => (
+            "to_char(create_time at time zone 'UTC', 'YYYY-MM-DD')",
+            "audit_record",
+        ),
+    };
+    let mut query = QueryBuilder::new(format!("select {key} as key, count(*) as n from {from}"));
+    push_filter(&mut query, filter, None);
+    query.push(" group by 1");
+    let groups: Vec<(String, i64)> = query.build_query_as().fetch_all(pool).await?;
+    let mut total = QueryBuilder::new("select count(*) from audit_record");
+    push_filter(&mut total, filter, None);
+    let total: i64 = total.build_query_scalar().fetch_one(pool).await?;
+    Ok((groups, total))
+}
+
+/// Creates the monthly partitions of `months` that do not exist yet (a
+/// month with rows already in the default partition is left to it);
+/// returns the names created.
+pub async fn create_partitions(
+    pool: &PgPool,
+    months: &[NaiveDate],
+) -> Result<Vec<String>, AppError> {
+    let mut created = Vec::new();
+    for month in months {
+        let name: Option<String> =
+            sqlx::query_scalar("select claimscrub_create_audit_partition($1)")
+                .bind(month)
+                .fetch_one(pool)
+                .await?;
+        created.extend(name);
+    }
+    Ok(created)
 }

@@ -214,9 +214,9 @@ pub struct StoredItem {
     /// Rule set version.
     pub ruleset_version: Option<String>,
     /// Code-set releases used, JSON.
-    pub code_set_versions: Option<serde_json::Value>,
+    pub code_set_versions: Option<String>,
     /// Findings, JSON.
-    pub findings: Option<serde_json::Value>,
+    pub findings: Option<String>,
 }
 
 impl StoredItem {
@@ -241,7 +241,8 @@ pub async fn items(
 ) -> Result<Vec<StoredItem>, AppError> {
     Ok(sqlx::query_as(
         "select b.sequence, b.correlation_id, b.error, \
-                a.id, a.disposition, a.ruleset_version, a.code_set_versions, a.findings \
+                a.id, a.disposition, a.ruleset_version, a.code_set_versions::text as code_set_versions, \
+                a.findings::text as findings \
            from batch_item b \
            left join audit_record a on a.id = b.audit_record_id \
           where b.batch_id = $1 and b.sequence > $2 \

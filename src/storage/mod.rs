@@ -123,6 +123,10 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, SetupError> {
 /// use generic plans; PostgreSQL would otherwise re-plan every execution as
 /// a custom plan, which cost more than executing them. Queries with optional
 /// filters keep custom plans on `pool`.
+///
+/// Where the connecting user may, these connections act as the
+/// `claimscrub_app` role, which can append decisions but never change or
+/// remove one: the writers run with the least privilege they need.
 pub fn bulk_pool(pool: &PgPool, max_connections: u32) -> PgPool {
     let options = (*pool.connect_options())
         .clone()
@@ -131,6 +135,21 @@ pub fn bulk_pool(pool: &PgPool, max_connections: u32) -> PgPool {
         .max_connections(max_connections)
         .acquire_timeout(pool.options().get_acquire_timeout())
         .max_lifetime(std::time::Duration::from_secs(30 * 60))
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                sqlx::query(
+                    "do $$ begin \
+                       if exists (select 1 from pg_roles where rolname = 'claimscrub_app') \
+                          and pg_has_role(current_user, 'claimscrub_app', 'member') then \
+                         set role claimscrub_app; \
+                       end if; \
+                     end $$",
+                )
+                .execute(connection)
+                .await?;
+                Ok(())
+            })
+        })
         .connect_lazy_with(options)
 }
 

@@ -171,21 +171,19 @@ async fn health_reports_serving_overall_and_per_service(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn rpcs_not_yet_served_answer_unimplemented_with_error_info(pool: PgPool) {
+async fn a_malformed_request_names_its_field_with_error_info(pool: PgPool) {
     let app = spawn_app(pool).await;
     let status = app
         .audit()
         .get_audit_stats(pb::GetAuditStatsRequest::default())
         .await
-        .expect_err("not served yet");
-    assert_eq!(status.code(), Code::Unimplemented);
+        .expect_err("group_by is required");
+    assert_eq!(status.code(), Code::InvalidArgument);
     let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, "NOT_IMPLEMENTED");
+    assert_eq!(info.reason, "INVALID_REQUEST");
     assert_eq!(info.domain, "claimscrub");
-    assert_eq!(
-        info.metadata["rpc"],
-        "claimscrub.v1.AuditService/GetAuditStats"
-    );
+    let bad_request = status.get_details_bad_request().expect("BadRequest");
+    assert_eq!(bad_request.field_violations[0].field, "group_by");
     app.shutdown().await.expect("clean shutdown");
 }
 

@@ -3,6 +3,7 @@
 //! tonic clients. One binary, so the crate links once.
 
 mod api_keys;
+mod audit;
 mod batch_stream;
 mod claim_validation;
 mod code_lookup;
