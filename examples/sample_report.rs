@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 
-use claimscrub::app::import;
 use claimscrub::config::{DatabaseArgs, ServeArgs};
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
@@ -20,6 +19,8 @@ use claimscrub::storage;
 use futures::StreamExt as _;
 use serde_json::Value;
 
+#[path = "common/code_sets.rs"]
+mod code_sets;
 #[path = "common/generated_claims.rs"]
 mod generated_claims;
 use generated_claims::{claim, text};
@@ -69,49 +70,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/claimscrub_sample".into());
     let pool = storage::connect(&DatabaseArgs::for_url(url.clone())).await?;
     storage::migrate(&pool).await?;
-    for (kind, file, release) in [
-        (
-            import::ImportKind::Icd10CmOrder,
-            "icd10cm/icd10cm-order-2025.txt.gz",
-            None,
-        ),
-        (
-            import::ImportKind::Icd10CmTabular,
-            "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
-            None,
-        ),
-        (
-            import::ImportKind::Hcpcs,
-            "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
-            None,
-        ),
-        (import::ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv", None),
-        (import::ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz", None),
-        (
-            import::ImportKind::NcciPtp,
-            "ncci/ccipra-v322r0-f1.excerpt.txt",
-            None,
-        ),
-        (
-            import::ImportKind::Mue,
-            "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
-            None,
-        ),
-        (
-            import::ImportKind::Pos,
-            "pos/pos_codes.csv",
-            Some(("2024-05-02", "2024-05-02")),
-        ),
-    ] {
-        let request = import::ImportRequest {
-            kind,
-            path: data.join(file),
-            version: release.map(|(v, _): (&str, &str)| v.to_owned()),
-            effective_from: release.map(|(_, d)| d.parse().expect("date")),
-            effective_to: None,
-        };
-        import::import_file(&pool, &request, &claimscrub::app::import::NoProgress).await?;
-    }
+    code_sets::import_all(&pool, &data).await?;
     let settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
     let server = Application::build_with_pool(settings, pool).await?;
     let address = server.local_addr();

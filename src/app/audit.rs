@@ -194,7 +194,8 @@ impl AuditQueries {
     }
 
     /// Streams every record matching `filter` into `out`, a page per
-    /// message, newest first. One query per page and no connection held in
+    /// message, newest first. One query per page (the next one running
+    /// while the current page is converted) and no connection held in
     /// between, so a slow reader costs nothing but its bounded channel;
     /// stops when the reader is gone or `stop` is cancelled.
     pub fn export(
@@ -205,32 +206,55 @@ impl AuditQueries {
     ) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let mut position = None;
+            let fetch = |position| {
+                let pool = this.pool.clone();
+                let filter = filter.clone();
+                tokio::spawn(async move {
+                    audit::list_records(&pool, &filter, position, EXPORT_PAGE).await
+                })
+            };
+            let mut pending = fetch(None);
             loop {
                 let page = tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = out.closed() => return,
-                    page = audit::list_records(&this.pool, &filter, position, EXPORT_PAGE) => page,
+                    () = stop.cancelled() => None,
+                    () = out.closed() => None,
+                    page = &mut pending => Some(page),
                 };
-                let records = page.and_then(|stored| {
-                    stored
-                        .into_iter()
-                        .map(record_from_stored)
-                        .collect::<Result<Vec<_>, _>>()
-                });
-                let last = match &records {
-                    Ok(records) => records
-                        .last()
-                        .map(|r| (r.create_time, r.decision.audit_record_id)),
-                    Err(_) => None,
+                let stored = match page {
+                    None => {
+                        pending.abort();
+                        return;
+                    }
+                    Some(Ok(Ok(stored))) => stored,
+                    Some(Ok(Err(error))) => {
+                        let _ = out.send(Err(error)).await;
+                        return;
+                    }
+                    Some(Err(panicked)) => {
+                        let _ = out.send(Err(AppError::internal(panicked))).await;
+                        return;
+                    }
                 };
-                let full = records
-                    .as_ref()
-                    .is_ok_and(|r| r.len() as i64 == EXPORT_PAGE);
-                if out.send(records).await.is_err() || !full {
+                // The next page is read while this one is converted and sent.
+                let next = stored
+                    .last()
+                    .filter(|_| stored.len() as i64 == EXPORT_PAGE)
+                    .map(|last| fetch(Some((last.create_time, last.id))));
+                let records = stored
+                    .into_iter()
+                    .map(record_from_stored)
+                    .collect::<Result<Vec<_>, _>>();
+                let failed = records.is_err();
+                if out.send(records).await.is_err() || failed {
+                    if let Some(next) = next {
+                        next.abort();
+                    }
                     return;
                 }
-                position = last;
+                match next {
+                    Some(next) => pending = next,
+                    None => return,
+                }
             }
         });
     }
