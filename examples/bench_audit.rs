@@ -29,6 +29,10 @@ use claimscrub::storage;
 use futures::StreamExt as _;
 use tonic::transport::Channel;
 
+/// As in the `claimscrub` binary: the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/code_sets.rs"]
 mod code_sets;
 #[path = "common/generated_claims.rs"]

@@ -141,7 +141,7 @@ pub(crate) async fn insert_records(
                                    date_of_service, member_hash, rendering_npi, disposition, ruleset_version, \
                                    code_set_versions, claim, findings, rule_ids, procedure_codes, diagnosis_codes, \
                                    processing_micros) \
-         select id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv::jsonb, cl::jsonb, fi::jsonb, \
+         select id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv::json, cl::json, fi::json, \
                 coalesce(string_to_array(nullif(ru, ''), ','), '{}'), \
                 coalesce(string_to_array(nullif(pc, ''), ','), '{}'), \
                 coalesce(string_to_array(nullif(dc, ''), ','), '{}'), pm \
