@@ -20,7 +20,7 @@ command -v h2load >/dev/null || { echo "h2load not found (apt-get install nghttp
 
 cargo build --release --quiet --bin claimscrub
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 RUST_LOG=warn target/release/claimscrub serve --listen 127.0.0.1:50097 >"$WORK/server.log" 2>&1 &
 for _ in $(seq 1 100); do
   target/release/claimscrub health-check --address 127.0.0.1:50097 >/dev/null 2>&1 && break
