@@ -87,13 +87,10 @@ impl ApiKeys {
         pool: PgPool,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(REFRESH_EVERY) => {}
-                }
-                if let Err(error) = self.refresh(&pool).await {
+        super::spawn_every(REFRESH_EVERY, stop, move || {
+            let (keys, pool) = (Arc::clone(&self), pool.clone());
+            async move {
+                if let Err(error) = keys.refresh(&pool).await {
                     tracing::warn!(%error, "API keys not refreshed; keeping the known keys");
                 }
             }

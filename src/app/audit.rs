@@ -338,12 +338,9 @@ impl AuditQueries {
         pool: PgPool,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(PARTITION_CHECK_EVERY) => {}
-                }
+        super::spawn_every(PARTITION_CHECK_EVERY, stop, move || {
+            let pool = pool.clone();
+            async move {
                 if let Err(error) = Self::create_partitions_ahead(&pool).await {
                     tracing::warn!(%error, "audit partitions not created");
                 }

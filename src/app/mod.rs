@@ -14,3 +14,29 @@ pub mod page_token;
 pub mod profile;
 pub mod reference_data;
 pub mod validate;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// Runs `task` every `period` (first after one period) until `stop` is
+/// cancelled; a run in progress finishes first.
+pub(crate) fn spawn_every<F, Fut>(
+    period: Duration,
+    stop: CancellationToken,
+    mut task: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(period) => {}
+            }
+            task().await;
+        }
+    })
+}

@@ -119,6 +119,19 @@ async fn drain(
     }
 }
 
+/// Sends `requests` on one stream and reads every response.
+async fn send_all(
+    client: &mut ClaimValidationServiceClient<Channel>,
+    requests: Vec<pb::ValidateClaimBatchRequest>,
+) -> (Vec<Out>, Result<(), tonic::Status>) {
+    let responses = client
+        .validate_claim_batch(tokio_stream::iter(requests))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    drain(responses).await
+}
+
 /// Checks the responses of one stream: accepted first, then results and
 /// item errors in sequence order from `first` through `last` with the
 /// disposition each item was built for, checkpoints that never go back.
@@ -249,12 +262,7 @@ async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPoo
     let requests = std::iter::once(header(batch_id, false, Some(ITEMS)))
         .chain((0..ITEMS).map(item))
         .chain(std::iter::once(end()));
-    let responses = client
-        .validate_claim_batch(tokio_stream::iter(requests))
-        .await
-        .expect("stream opens")
-        .into_inner();
-    let (responses, ended) = drain(responses).await;
+    let (responses, ended) = send_all(&mut client, requests.collect()).await;
     ended.expect("the stream ends OK");
     check_order(&responses, 0, ITEMS - 1);
     let Some(Out::Summary(summary)) = responses.last() else {
@@ -429,12 +437,7 @@ async fn a_gap_ends_the_stream_out_of_range_after_storing_what_came_before(pool:
     let mut client = app.claim_validation();
     let batch_id = Uuid::new_v4();
     let requests = vec![header(batch_id, false, None), item(0), item(1), item(3)];
-    let responses = client
-        .validate_claim_batch(tokio_stream::iter(requests))
-        .await
-        .expect("opens")
-        .into_inner();
-    let (responses, ended) = drain(responses).await;
+    let (responses, ended) = send_all(&mut client, requests).await;
     let status = ended.expect_err("gap");
     assert_eq!(status.code(), Code::OutOfRange);
     assert_eq!(
@@ -456,12 +459,7 @@ async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
     let mut client = app.claim_validation();
     let batch_id = Uuid::new_v4();
     let requests = vec![header(batch_id, false, Some(10)), item(0), item(1)];
-    let responses = client
-        .validate_claim_batch(tokio_stream::iter(requests))
-        .await
-        .expect("opens")
-        .into_inner();
-    let (_, ended) = drain(responses).await;
+    let (_, ended) = send_all(&mut client, requests).await;
     let incomplete = ended.expect_err("ended before the announced count");
     assert_eq!(incomplete.code(), Code::FailedPrecondition);
     assert_eq!(
