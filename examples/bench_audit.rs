@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike as _, Months, Utc};
-use claimscrub::app::audit::AuditFilter;
 use claimscrub::config::{DatabaseArgs, ServeArgs};
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::audit_service_client::AuditServiceClient;
@@ -37,6 +36,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod code_sets;
 #[path = "common/generated_claims.rs"]
 mod generated_claims;
+#[path = "common/json_lines.rs"]
+mod json_lines;
 
 /// Days the generated records span.
 const DAYS: i64 = 180;
@@ -55,18 +56,11 @@ fn millis(d: Duration) -> f64 {
 }
 
 fn timestamp(time: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
-    })
+    Some(claimscrub::grpc::convert::timestamp_to_pb(time))
 }
 
 async fn validate_templates(channel: Channel, data: &std::path::Path) -> anyhow::Result<usize> {
-    let text =
-        claimscrub::import::source::read_decompressed(&data.join("claims/claims_10000.jsonl.gz"))?;
-    let claims: Vec<serde_json::Value> = std::io::BufRead::lines(text.as_slice())
-        .map(|line| Ok(serde_json::from_str(&line?)?))
-        .collect::<anyhow::Result<_>>()?;
+    let claims = json_lines::lines(&data.join("claims/claims_10000.jsonl.gz"));
     let stored = futures::stream::iter(claims.iter().map(|c| {
         let mut client = ClaimValidationServiceClient::new(channel.clone());
         let request = pb::ValidateClaimRequest {
@@ -348,23 +342,7 @@ async fn main() -> anyhow::Result<()> {
     println!("\nPlans (EXPLAIN of a page of 100):");
     let mut connection = pool.acquire().await?;
     for kind in kinds {
-        let f = filter(0, kind);
-        let store_filter = AuditFilter {
-            start_time: f
-                .start_time
-                .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0)),
-            end_time: f
-                .end_time
-                .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0)),
-            claim_id: Some(f.claim_id).filter(|v| !v.is_empty()),
-            batch_id: f.batch_id.parse().ok(),
-            submitter: Some(f.submitter).filter(|v| !v.is_empty()),
-            payer_id: Some(f.payer_id).filter(|v| !v.is_empty()),
-            disposition: i16::try_from(f.disposition).ok().filter(|d| *d > 0),
-            rule_id: Some(f.rule_id).filter(|v| !v.is_empty()),
-            procedure_code: Some(f.procedure_code).filter(|v| !v.is_empty()),
-            diagnosis_code: Some(f.diagnosis_code).filter(|v| !v.is_empty()),
-        };
+        let store_filter = claimscrub::grpc::audit::filter_from_pb(Some(filter(0, kind)))?;
         let plan = storage::audit::explain_list(&mut connection, &store_filter, 100).await?;
         let scans: Vec<&str> = plan
             .lines()

@@ -8,8 +8,7 @@
 //! DATABASE_URL naming a scratch database (created and loaded as needed).
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use claimscrub::config::{DatabaseArgs, ServeArgs};
 use claimscrub::grpc::pb;
@@ -17,13 +16,15 @@ use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServic
 use claimscrub::startup::Application;
 use claimscrub::storage;
 use futures::StreamExt as _;
-use serde_json::Value;
 
 #[path = "common/code_sets.rs"]
 mod code_sets;
 #[path = "common/generated_claims.rs"]
 mod generated_claims;
+#[path = "common/json_lines.rs"]
+mod json_lines;
 use generated_claims::{claim, text};
+use json_lines::lines;
 
 /// Sample defect label -> the rule that should catch it.
 const LABELS: [(&str, &str); 20] = [
@@ -51,13 +52,6 @@ const LABELS: [(&str, &str); 20] = [
         "REPAIR_BUNDLED_WITH_EXCISION",
     ),
 ];
-
-fn lines(path: &Path) -> Vec<Value> {
-    let data = claimscrub::import::source::read_decompressed(path).expect("readable");
-    data.lines()
-        .map(|l| serde_json::from_str(&l.expect("utf-8")).expect("json"))
-        .collect()
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -23,17 +23,10 @@ SHARED="${CLAIMSCRUB_SHARED:-$(cd .. && pwd)/shared}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/claimscrub_bench_batch}"
 ADDRESS=127.0.0.1:50098
 
-CLAIMS="target/bench-claims/claims-$N.jsonl.gz"
-if [ ! -f "$CLAIMS" ]; then
-  mkdir -p target/bench-claims
-  echo "generating $N claims with gen_claims.py (seed 42) ..."
-  python3 "$SHARED/tools/gen_claims.py" --n "$N" --seed 42 --truth none --out "$CLAIMS" >/dev/null
-fi
-
+. scripts/lib.sh
+CLAIMS=$(generated_claims "$N" "$SHARED")
 cargo build --release --quiet --bin claimscrub --example bench_batch
-SERVER_URL="${DATABASE_URL%/*}"
-DB="${DATABASE_URL##*/}"
-psql "$SERVER_URL/postgres" -qc "drop database if exists \"$DB\" with (force)"
+fresh_database
 
 if [ "${WITH_CODE_SETS:-0}" = 1 ]; then
   DATA="$SHARED/data"
@@ -50,13 +43,9 @@ if [ "${WITH_CODE_SETS:-0}" = 1 ]; then
 fi
 
 LOG=$(mktemp)
-RUST_LOG=warn target/release/claimscrub serve --listen "$ADDRESS" >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 150); do
-  target/release/claimscrub health-check --address "$ADDRESS" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+SERVER=
+trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$LOG"' EXIT
+start_server "$ADDRESS" "$LOG"
 echo "server before the batch: RSS $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER/status), peak so far (VmHWM, catalog load) $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
 # RSS sampled every 100 ms while the batch streams (VmHWM alone would
 # report the catalog load's peak).

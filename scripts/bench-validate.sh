@@ -18,14 +18,11 @@ REQUESTS="${1:-100000}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/claimscrub_bench_validate}"
 command -v h2load >/dev/null || { echo "h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
 
+. scripts/lib.sh
 cargo build --release --quiet --bin claimscrub
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-RUST_LOG=warn target/release/claimscrub serve --listen 127.0.0.1:50097 >"$WORK/server.log" 2>&1 &
-for _ in $(seq 1 100); do
-  target/release/claimscrub health-check --address 127.0.0.1:50097 >/dev/null 2>&1 && break
-  sleep 0.2
-done
+start_server 127.0.0.1:50097 "$WORK/server.log"
 
 python3 -m grpc_tools.protoc -Iproto --python_out="$WORK" \
   proto/claimscrub/v1/common.proto proto/claimscrub/v1/claim_validation_service.proto \

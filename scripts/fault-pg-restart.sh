@@ -18,24 +18,15 @@ CLUSTER="${PG_CLUSTER:-15 main}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/claimscrub_fault}"
 ADDRESS=127.0.0.1:50099
 
-CLAIMS="target/bench-claims/claims-$N.jsonl.gz"
-if [ ! -f "$CLAIMS" ]; then
-  mkdir -p target/bench-claims
-  python3 "$SHARED/tools/gen_claims.py" --n "$N" --seed 42 --truth none --out "$CLAIMS" >/dev/null
-fi
+. scripts/lib.sh
+CLAIMS=$(generated_claims "$N" "$SHARED")
 cargo build --release --quiet --bin claimscrub --example bench_batch
-SERVER_URL="${DATABASE_URL%/*}"
-DB="${DATABASE_URL##*/}"
-psql "$SERVER_URL/postgres" -qc "drop database if exists \"$DB\" with (force)"
+fresh_database
 
 LOG=$(mktemp)
-RUST_LOG=warn target/release/claimscrub serve --listen "$ADDRESS" >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 150); do
-  target/release/claimscrub health-check --address "$ADDRESS" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+SERVER=
+trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+start_server "$ADDRESS" "$LOG"
 
 target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" --resume > "$LOG.client" 2>&1 &
 CLIENT=$!

@@ -85,27 +85,22 @@ pub enum BatchInput {
     Invalid(AppError),
 }
 
+/// One item's outcome: its decision, or why it was not a readable claim.
+#[derive(Debug)]
+pub struct ItemResult {
+    /// Sequence.
+    pub sequence: u64,
+    /// The client's id for the claim.
+    pub correlation_id: String,
+    /// The decision, or the item error.
+    pub outcome: Result<Decision, AppError>,
+}
+
 /// What the pipeline sends back, in this order per chunk.
 #[derive(Debug)]
 pub enum BatchOutput {
-    /// An item's decision.
-    Result {
-        /// Sequence.
-        sequence: u64,
-        /// The client's id for the claim.
-        correlation_id: String,
-        /// The decision.
-        decision: Decision,
-    },
-    /// An item that was not a readable claim.
-    ItemError {
-        /// Sequence.
-        sequence: u64,
-        /// The client's id for the claim.
-        correlation_id: String,
-        /// Why.
-        error: AppError,
-    },
+    /// An item's result.
+    Item(ItemResult),
     /// Every item through this sequence is stored.
     Checkpoint(u64),
     /// The batch is complete.
@@ -117,29 +112,6 @@ pub enum BatchOutput {
     },
     /// The stream ends with this error, after everything before it.
     Failed(AppError),
-}
-
-/// One stored result of a batch.
-#[derive(Debug)]
-pub enum StoredResult {
-    /// A decision.
-    Decision {
-        /// Sequence.
-        sequence: u64,
-        /// The client's id for the claim.
-        correlation_id: String,
-        /// The decision.
-        decision: Decision,
-    },
-    /// An item error.
-    ItemError {
-        /// Sequence.
-        sequence: u64,
-        /// The client's id for the claim.
-        correlation_id: String,
-        /// Why.
-        error: AppError,
-    },
 }
 
 /// An item error as stored in `batch_item.error`.
@@ -461,11 +433,11 @@ impl BatchValidator {
                         ),
                         create_time,
                     });
-                    outputs.push(BatchOutput::ItemError {
+                    outputs.push(BatchOutput::Item(ItemResult {
                         sequence,
                         correlation_id,
-                        error,
-                    });
+                        outcome: Err(error),
+                    }));
                 }
                 Ok(claim) => {
                     let prior = claim.as_prior();
@@ -493,11 +465,11 @@ impl BatchValidator {
                         error: None,
                         create_time,
                     });
-                    outputs.push(BatchOutput::Result {
+                    outputs.push(BatchOutput::Item(ItemResult {
                         sequence,
                         correlation_id,
-                        decision,
-                    });
+                        outcome: Ok(decision),
+                    }));
                 }
             }
         }
@@ -624,7 +596,7 @@ impl BatchValidator {
         batch_id: Uuid,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<StoredResult>, String), AppError> {
+    ) -> Result<(Vec<ItemResult>, String), AppError> {
         let size = page_token::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let parameters = ("ListBatchResults", batch_id);
         let after: i64 = page_token::decode(page_token, &parameters)?.unwrap_or(-1);
@@ -637,22 +609,19 @@ impl BatchValidator {
         for item in items.into_iter().take(size) {
             last = item.sequence;
             let sequence = as_u64(item.sequence);
-            results.push(match (item.decision(), item.error) {
-                (Some(decision), _) => StoredResult::Decision {
-                    sequence,
-                    correlation_id: item.correlation_id,
-                    decision: Decision::from_stored(decision)?,
-                },
-                (None, Some(error)) => StoredResult::ItemError {
-                    sequence,
-                    correlation_id: item.correlation_id,
-                    error: serde_json::from_value::<StoredItemError>(error)
-                        .map_err(AppError::internal)?
-                        .into_error(),
-                },
+            let outcome = match (item.decision(), item.error) {
+                (Some(decision), _) => Ok(Decision::from_stored(decision)?),
+                (None, Some(error)) => Err(serde_json::from_value::<StoredItemError>(error)
+                    .map_err(AppError::internal)?
+                    .into_error()),
                 (None, None) => {
                     return Err(AppError::internal("batch item without result or error"));
                 }
+            };
+            results.push(ItemResult {
+                sequence,
+                correlation_id: item.correlation_id,
+                outcome,
             });
         }
         let token = if more {

@@ -51,7 +51,7 @@ fn record_id(name: &str) -> Result<Uuid, AppError> {
 
 /// The filter as the store reads it: empty fields are absent, codes in
 /// canonical form.
-fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, AppError> {
+pub fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, AppError> {
     let filter = filter.unwrap_or_default();
     let mut violations = Vec::new();
     let text = |value: String| Some(value.trim().to_owned()).filter(|v| !v.is_empty());

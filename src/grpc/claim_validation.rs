@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::app::batch::{
-    BatchHeader, BatchInput, BatchOutput, BatchRow, BatchValidator, StoredResult,
+    BatchHeader, BatchInput, BatchOutput, BatchRow, BatchValidator, ItemResult,
 };
 use crate::app::validate::{ClaimValidator, Decision, StoredFinding};
 use crate::domain::code_system::CodeSystem;
@@ -156,27 +156,29 @@ fn batch_to_pb(batch: &BatchRow) -> pb::Batch {
     }
 }
 
+/// An item's result as the protobuf message that carries it.
+fn item_to_pb(item: ItemResult) -> Result<pb::ClaimResult, pb::ItemError> {
+    match item.outcome {
+        Ok(decision) => Ok(pb::ClaimResult {
+            sequence: item.sequence,
+            correlation_id: item.correlation_id,
+            result: Some(decision_to_pb(decision)),
+        }),
+        Err(error) => Err(pb::ItemError {
+            sequence: item.sequence,
+            correlation_id: item.correlation_id,
+            status: Some(rpc_status(error)),
+        }),
+    }
+}
+
 fn batch_output_to_pb(output: BatchOutput) -> Result<pb::ValidateClaimBatchResponse, Status> {
     use pb::validate_claim_batch_response::Kind;
     let kind = match output {
-        BatchOutput::Result {
-            sequence,
-            correlation_id,
-            decision,
-        } => Kind::Result(pb::ClaimResult {
-            sequence,
-            correlation_id,
-            result: Some(decision_to_pb(decision)),
-        }),
-        BatchOutput::ItemError {
-            sequence,
-            correlation_id,
-            error,
-        } => Kind::ItemError(pb::ItemError {
-            sequence,
-            correlation_id,
-            status: Some(rpc_status(error)),
-        }),
+        BatchOutput::Item(item) => match item_to_pb(item) {
+            Ok(result) => Kind::Result(result),
+            Err(error) => Kind::ItemError(error),
+        },
         BatchOutput::Checkpoint(durable_through_sequence) => Kind::Checkpoint(pb::Checkpoint {
             durable_through_sequence,
         }),
@@ -334,25 +336,9 @@ impl ClaimValidationService for ClaimValidationApi {
             ..Default::default()
         };
         for item in stored {
-            match item {
-                StoredResult::Decision {
-                    sequence,
-                    correlation_id,
-                    decision,
-                } => response.results.push(pb::ClaimResult {
-                    sequence,
-                    correlation_id,
-                    result: Some(decision_to_pb(decision)),
-                }),
-                StoredResult::ItemError {
-                    sequence,
-                    correlation_id,
-                    error,
-                } => response.item_errors.push(pb::ItemError {
-                    sequence,
-                    correlation_id,
-                    status: Some(rpc_status(error)),
-                }),
+            match item_to_pb(item) {
+                Ok(result) => response.results.push(result),
+                Err(error) => response.item_errors.push(error),
             }
         }
         Ok(Response::new(response))

@@ -39,6 +39,7 @@ impl Rule for ModifierNotAllowed {
         RuleSource::Cms
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let refuses_50 = context.parameter(self.id(), "accept_modifier_50") == Some("false");
         for (number, line, date) in context.lines() {
             let code = line.procedure_code.trim().to_ascii_uppercase();
             let fees = date
@@ -48,7 +49,6 @@ impl Rule for ModifierNotAllowed {
             if fees.is_none() && service.is_empty() {
                 continue;
             }
-            let refuses_50 = context.parameter(self.id(), "accept_modifier_50") == Some("false");
             for (j, modifier) in line.modifiers.iter().enumerate() {
                 let modifier = modifier.trim().to_ascii_uppercase();
                 let field = format!("lines[{}].modifiers[{j}]", number - 1);

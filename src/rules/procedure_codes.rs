@@ -10,7 +10,7 @@ use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::codes;
 use crate::domain::fee_schedule;
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::validity::{self, Validity};
+use crate::domain::validity::{self, CodeCheck, Validity};
 
 /// What went wrong with a procedure code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,20 +51,30 @@ fn complete_source(snapshot: &CatalogSnapshot, canonical: &str, date: NaiveDate)
         .is_some_and(|r| !r.version.builtin)
 }
 
-fn problem_of(snapshot: &CatalogSnapshot, code: &str, date: NaiveDate) -> Option<Problem> {
-    let canonical = codes::canonical(codes::procedure_system(code.trim()), code);
-    let system = codes::procedure_system(&canonical);
-    let fee_row = snapshot
-        .fee_schedule(date)
-        .and_then(|f| f.global_row(&canonical));
-    match validity::check(snapshot, system, &canonical, date).validity {
-        Validity::InvalidFormat => Some(Problem::Invalid),
+/// The validity problem of a (trimmed) procedure code on `date`, with the
+/// check that found it.
+fn problem_of<'a>(
+    snapshot: &'a CatalogSnapshot,
+    code: &str,
+    date: NaiveDate,
+) -> Option<(Problem, CodeCheck<'a>)> {
+    let check = validity::check(snapshot, codes::procedure_system(code), code, date);
+    let problem = match check.validity {
+        Validity::InvalidFormat => Problem::Invalid,
         // The fee schedule in effect lists the number, so it exists.
-        Validity::UnknownCode if fee_row.is_some() => None,
-        Validity::UnknownCode => Some(Problem::Invalid),
-        Validity::NotEffectiveOnDate | Validity::Terminated => Some(Problem::NotEffective),
-        Validity::Valid | Validity::HeaderNotBillable => None,
-    }
+        Validity::UnknownCode
+            if snapshot
+                .fee_schedule(date)
+                .and_then(|f| f.global_row(&check.canonical))
+                .is_some() =>
+        {
+            return None;
+        }
+        Validity::UnknownCode => Problem::Invalid,
+        Validity::NotEffectiveOnDate | Validity::Terminated => Problem::NotEffective,
+        Validity::Valid | Validity::HeaderNotBillable => return None,
+    };
+    Some((problem, check))
 }
 
 impl Rule for ProcedureRule {
@@ -109,17 +119,12 @@ impl Rule for ProcedureRule {
             if code.is_empty() {
                 continue;
             }
-            let field = format!("lines[{}].procedure_code", number - 1);
-            match self.0 {
-                Problem::FeeScheduleStatus => {
-                    if let Some(f) = self.fee_schedule_status(context, number, line, date) {
-                        out.push(f);
-                    }
-                }
-                problem if problem_of(context.catalog, code, date) == Some(problem) => {
-                    out.push(self.validity_finding(context.catalog, number, field, code, date));
-                }
-                _ => {}
+            if self.0 == Problem::FeeScheduleStatus {
+                out.extend(self.fee_schedule_status(context, number, line, date));
+            } else if let Some((problem, check)) = problem_of(context.catalog, code, date)
+                && problem == self.0
+            {
+                out.push(self.validity_finding(context.catalog, number, check, date));
             }
         }
     }
@@ -130,16 +135,15 @@ impl ProcedureRule {
         &self,
         snapshot: &CatalogSnapshot,
         number: u32,
-        field: String,
-        code: &str,
+        check: CodeCheck<'_>,
         date: NaiveDate,
     ) -> Finding {
-        let canonical = codes::canonical(codes::procedure_system(code), code);
-        let system = codes::procedure_system(&canonical);
-        let check = validity::check(snapshot, system, &canonical, date);
+        let canonical = &check.canonical;
+        let system = codes::procedure_system(canonical);
         let release = check
             .release
             .map_or_else(|| "none loaded".to_owned(), |r| r.version.version.clone());
+        let field = format!("lines[{}].procedure_code", number - 1);
         let mut f = finding(self, number, field, String::new());
         match self.0 {
             Problem::Invalid if check.validity == Validity::InvalidFormat => {
@@ -148,7 +152,7 @@ impl ProcedureRule {
                     "CPT codes are five characters, HCPCS Level II a letter and four digits".into(),
                 );
             }
-            Problem::Invalid if !complete_source(snapshot, &canonical, date) => {
+            Problem::Invalid if !complete_source(snapshot, canonical, date) => {
                 f.severity = Severity::Warning;
                 f.message = format!(
                     "{canonical} is in neither claimscrub's built-in procedure set nor the fee schedule; \

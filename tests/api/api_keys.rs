@@ -5,14 +5,13 @@
 use std::time::{Duration, Instant};
 
 use claimscrub::grpc::pb;
-use claimscrub::grpc::pb::google::r#type::Date;
 use sqlx::PgPool;
 use tokio::process::Command;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{BINARY, pool_url, spawn_app, spawn_app_with, test_settings};
+use crate::helpers::{BINARY, excision_claim, pool_url, spawn_app, spawn_app_with, test_settings};
 
 async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
     let output = Command::new(BINARY)
@@ -48,26 +47,7 @@ fn request(
     request_id: &str,
     key: Option<(&'static str, String)>,
 ) -> tonic::Request<pb::ValidateClaimRequest> {
-    let claim = pb::Claim {
-        claim_id: "CLM-KEY-1".into(),
-        payer_id: "BCBS".into(),
-        date_of_service: Some(Date {
-            year: 2026,
-            month: 1,
-            day: 15,
-        }),
-        place_of_service: "11".into(),
-        diagnosis_codes: vec!["D23.5".into()],
-        lines: vec![pb::ServiceLine {
-            procedure_code: "11404".into(),
-            units: 1,
-            diagnosis_pointers: vec![1],
-            excised_diameter_cm: Some(3.5),
-            anatomic_site: "trunk".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let claim = excision_claim("CLM-KEY-1", "", 3.5);
     let mut request = tonic::Request::new(pb::ValidateClaimRequest {
         request_id: request_id.into(),
         claim: Some(claim),

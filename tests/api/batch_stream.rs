@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
-use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::grpc::pb::validate_claim_batch_request::Kind as In;
 use claimscrub::grpc::pb::validate_claim_batch_response::Kind as Out;
 use sqlx::PgPool;
@@ -20,7 +19,7 @@ use tonic::{Code, Streaming};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{pool_url, spawn_app, start_serve};
+use crate::helpers::{excision_claim, pool_url, spawn_app, start_serve};
 
 /// What item `sequence` is, so every count is known before the stream runs:
 /// every 1,000th item has no claim (an item error), every 10th claim a
@@ -42,41 +41,19 @@ fn expect(sequence: u64) -> Expect {
     }
 }
 
+/// Item `sequence`'s claim; one member per claim, so no claim duplicates
+/// another.
 fn claim(sequence: u64) -> pb::Claim {
-    pb::Claim {
-        claim_id: format!("CLM-B-{sequence}"),
-        // BCBS runs no payer policy by default: a clean claim is ACCEPT.
-        payer_id: "BCBS".into(),
-        date_of_service: Some(Date {
-            year: 2026,
-            month: 1,
-            day: 15,
-        }),
-        place_of_service: "11".into(),
-        rendering_provider: Some(pb::Provider {
-            npi: "1234567893".into(),
-            taxonomy_code: "207N00000X".into(),
-        }),
-        // One member per claim, so no claim duplicates another.
-        patient: Some(pb::Patient {
-            member_id: format!("MBR-B-{sequence}"),
-            ..Default::default()
-        }),
-        diagnosis_codes: vec!["D23.5".into()],
-        lines: vec![pb::ServiceLine {
-            procedure_code: "11404".into(),
-            units: 1,
-            diagnosis_pointers: vec![1],
-            excised_diameter_cm: Some(if expect(sequence) == Expect::Reject {
-                4.5
-            } else {
-                3.5
-            }),
-            anatomic_site: "trunk".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
+    let diameter = if expect(sequence) == Expect::Reject {
+        4.5
+    } else {
+        3.5
+    };
+    excision_claim(
+        &format!("CLM-B-{sequence}"),
+        &format!("MBR-B-{sequence}"),
+        diameter,
+    )
 }
 
 fn header(batch_id: Uuid, resume: bool, expected: Option<u64>) -> pb::ValidateClaimBatchRequest {
@@ -202,6 +179,55 @@ async fn stored_counts(pool: &PgPool, batch_id: Uuid) -> (i64, i64, i64) {
     .expect("counts")
 }
 
+/// The batch as GetBatch reports it.
+async fn get_batch(
+    client: &mut ClaimValidationServiceClient<Channel>,
+    batch_id: Uuid,
+) -> pb::Batch {
+    client
+        .get_batch(pb::GetBatchRequest {
+            name: format!("batches/{batch_id}"),
+        })
+        .await
+        .expect("batch")
+        .into_inner()
+        .batch
+        .expect("batch")
+}
+
+/// Checks the store directly: one batch item per sequence, one audit record
+/// per readable claim.
+async fn assert_stored_exactly_once(pool: &PgPool, batch_id: Uuid, items: u64, why: &str) {
+    let errors = expected_counts(items).item_errors as i64;
+    let items = items as i64;
+    assert_eq!(
+        stored_counts(pool, batch_id).await,
+        (items, items, items - errors),
+        "{why}"
+    );
+}
+
+/// Sends the items of `sequences` on `requests`, then the end marker, or,
+/// without `end`, keeps the stream open the way a client that vanishes does.
+fn feed(
+    requests: mpsc::Sender<pb::ValidateClaimBatchRequest>,
+    sequences: std::ops::Range<u64>,
+    end_batch: bool,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for sequence in sequences {
+            if requests.send(item(sequence)).await.is_err() {
+                return;
+            }
+        }
+        if end_batch {
+            let _ = requests.send(end()).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    })
+}
+
 /// Every stored result through ListBatchResults, in pages of `page_size`.
 async fn stored_results(
     client: &mut ClaimValidationServiceClient<Channel>,
@@ -279,26 +305,19 @@ async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPoo
         "a checkpoint per chunk of at most 500 items: {checkpoints}"
     );
 
-    let batch = client
-        .get_batch(pb::GetBatchRequest {
-            name: format!("batches/{batch_id}"),
-        })
-        .await
-        .expect("batch")
-        .into_inner()
-        .batch
-        .expect("batch");
+    let batch = get_batch(&mut client, batch_id).await;
     assert_eq!(batch.state(), pb::BatchState::Completed);
     assert_eq!(batch.counts, Some(expected_counts(ITEMS)));
     assert_eq!(batch.submitter, "anonymous");
     assert!(batch.complete_time.is_some());
     check_stored(&stored_results(&mut client, batch_id, 1_000).await, ITEMS);
-    let errors = expected_counts(ITEMS).item_errors as i64;
-    assert_eq!(
-        stored_counts(&pool, batch_id).await,
-        (ITEMS as i64, ITEMS as i64, ITEMS as i64 - errors),
-        "one batch item per sequence, one audit record per readable claim"
-    );
+    assert_stored_exactly_once(
+        &pool,
+        batch_id,
+        ITEMS,
+        "one batch item per sequence, one audit record per readable claim",
+    )
+    .await;
 }
 
 /// Opens a stream fed from a channel, so the test decides when to stop.
@@ -348,14 +367,7 @@ async fn resume_and_finish(
         panic!("accepted first");
     };
     let next = accepted.next_expected_sequence;
-    tokio::spawn(async move {
-        for sequence in next.saturating_sub(50)..items {
-            if requests.send(item(sequence)).await.is_err() {
-                return;
-            }
-        }
-        let _ = requests.send(end()).await;
-    });
+    feed(requests, next.saturating_sub(50)..items, true);
     let (mut rest, ended) = drain(responses).await;
     ended.expect("the resumed stream ends OK");
     rest.insert(0, Out::Accepted(accepted));
@@ -370,15 +382,8 @@ async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool:
     let batch_id = Uuid::new_v4();
     let (requests, opened) = open_stream(&mut client, header(batch_id, false, Some(ITEMS))).await;
     let mut responses = opened.expect("stream opens");
-    let feeder = tokio::spawn(async move {
-        for sequence in 0..3_000 {
-            if requests.send(item(sequence)).await.is_err() {
-                return;
-            }
-        }
-        // Keep the request stream open: the client vanishes instead of ending.
-        std::future::pending::<()>().await;
-    });
+    // The request stream stays open: the client vanishes instead of ending.
+    let feeder = feed(requests, 0..3_000, false);
     let durable = until_checkpoint(&mut responses, 1_000).await;
     feeder.abort();
     drop(responses);
@@ -386,26 +391,11 @@ async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool:
     // The server notices, stops, and keeps what is durable.
     let mut batch = None;
     for _ in 0..100 {
-        let current = client
-            .get_batch(pb::GetBatchRequest {
-                name: format!("batches/{batch_id}"),
-            })
+        let settled = get_batch(&mut client, batch_id)
             .await
-            .expect("batch")
-            .into_inner()
-            .batch
-            .expect("batch");
-        let settled = current.durable_through_sequence;
+            .durable_through_sequence;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let again = client
-            .get_batch(pb::GetBatchRequest {
-                name: format!("batches/{batch_id}"),
-            })
-            .await
-            .expect("batch")
-            .into_inner()
-            .batch
-            .expect("batch");
+        let again = get_batch(&mut client, batch_id).await;
         if again.durable_through_sequence == settled {
             batch = Some(again);
             break;
@@ -424,11 +414,7 @@ async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool:
     };
     assert_eq!(summary.counts, Some(expected_counts(ITEMS)));
     check_stored(&stored_results(&mut client, batch_id, 700).await, ITEMS);
-    let errors = expected_counts(ITEMS).item_errors as i64;
-    assert_eq!(
-        stored_counts(&pool, batch_id).await,
-        (ITEMS as i64, ITEMS as i64, ITEMS as i64 - errors)
-    );
+    assert_stored_exactly_once(&pool, batch_id, ITEMS, "after the resume").await;
 }
 
 #[sqlx::test]
@@ -605,14 +591,7 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
     let batch_id = Uuid::new_v4();
     let (requests, opened) = open_stream(&mut client, header(batch_id, false, Some(ITEMS))).await;
     let mut responses = opened.expect("opens");
-    let feeder = tokio::spawn(async move {
-        for sequence in 0..ITEMS {
-            if requests.send(item(sequence)).await.is_err() {
-                return;
-            }
-        }
-        std::future::pending::<()>().await;
-    });
+    let feeder = feed(requests, 0..ITEMS, false);
     until_checkpoint(&mut responses, 1_500).await;
     server.start_kill().expect("SIGKILL");
     server.wait().await.expect("killed");
@@ -627,10 +606,11 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
     );
     check_order(&responses, next, ITEMS - 1);
     check_stored(&stored_results(&mut client, batch_id, 1_000).await, ITEMS);
-    let errors = expected_counts(ITEMS).item_errors as i64;
-    assert_eq!(
-        stored_counts(&pool, batch_id).await,
-        (ITEMS as i64, ITEMS as i64, ITEMS as i64 - errors),
-        "exactly one record per sequence after the kill"
-    );
+    assert_stored_exactly_once(
+        &pool,
+        batch_id,
+        ITEMS,
+        "exactly one record per sequence after the kill",
+    )
+    .await;
 }

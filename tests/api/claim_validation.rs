@@ -8,40 +8,12 @@ use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{self, spawn_app};
 
 const MEMBER_ID: &str = "MBR-7734-SECRET";
 
 fn excision_claim(diameter: f64) -> pb::Claim {
-    pb::Claim {
-        claim_id: "CLM-E2E-1".into(),
-        // BCBS has no payer policy enabled in the default settings.
-        payer_id: "BCBS".into(),
-        date_of_service: Some(Date {
-            year: 2026,
-            month: 1,
-            day: 15,
-        }),
-        place_of_service: "11".into(),
-        rendering_provider: Some(pb::Provider {
-            npi: "1234567893".into(),
-            taxonomy_code: "207N00000X".into(),
-        }),
-        patient: Some(pb::Patient {
-            member_id: MEMBER_ID.into(),
-            ..Default::default()
-        }),
-        diagnosis_codes: vec!["D23.5".into()],
-        lines: vec![pb::ServiceLine {
-            procedure_code: "11404".into(),
-            units: 1,
-            diagnosis_pointers: vec![1],
-            excised_diameter_cm: Some(diameter),
-            anatomic_site: "trunk".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
+    helpers::excision_claim("CLM-E2E-1", MEMBER_ID, diameter)
 }
 
 fn request(id: &str, claim: pb::Claim) -> pb::ValidateClaimRequest {

@@ -1,14 +1,13 @@
 //! CodeLookupService over the real code sets imported from the shared
 //! fixtures: lookups, validity by date of service, batches and search.
 
-use claimscrub::app::import::ImportKind;
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::google::r#type::Date;
 use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{TestApp, import_shared, spawn_app};
+use crate::helpers::{HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, TestApp, import_shared, spawn_app};
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
@@ -16,24 +15,7 @@ fn date(year: i32, month: i32, day: i32) -> Option<Date> {
 
 /// A server over both ICD-10-CM releases and the HCPCS file.
 async fn app_with_code_sets(pool: PgPool) -> Option<TestApp> {
-    let loaded = import_shared(
-        &pool,
-        &[
-            (
-                ImportKind::Icd10CmTabular,
-                "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
-            ),
-            (
-                ImportKind::Icd10CmOrder,
-                "icd10cm/icd10cm-order-2025.txt.gz",
-            ),
-            (
-                ImportKind::Hcpcs,
-                "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
-            ),
-        ],
-    )
-    .await;
+    let loaded = import_shared(&pool, &[ICD10CM_TABULAR, ICD10CM_ORDER, HCPCS]).await;
     if loaded {
         Some(spawn_app(pool).await)
     } else {

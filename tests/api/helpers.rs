@@ -4,10 +4,13 @@ use std::process::Stdio;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use claimscrub::app::import::ImportKind;
 use claimscrub::config::{DatabaseArgs, LogFormat, ServeArgs};
+use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::audit_service_client::AuditServiceClient;
 use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
 use claimscrub::grpc::pb::code_lookup_service_client::CodeLookupServiceClient;
+use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::grpc::pb::reference_data_service_client::ReferenceDataServiceClient;
 use claimscrub::startup::Application;
 use sqlx::PgPool;
@@ -66,6 +69,41 @@ pub(crate) fn shared_data(relative: &str) -> Option<std::path::PathBuf> {
         path.display()
     );
     Some(path)
+}
+
+/// A benign trunk excision (11404) of `diameter` cm with its diagnosis, for
+/// BCBS on 2026-01-15. BCBS runs no payer policy by default, so at 3.1 to
+/// 4.0 cm the claim is ACCEPT; an empty `member_id` leaves the history edits
+/// out.
+pub(crate) fn excision_claim(claim_id: &str, member_id: &str, diameter: f64) -> pb::Claim {
+    pb::Claim {
+        claim_id: claim_id.into(),
+        payer_id: "BCBS".into(),
+        date_of_service: Some(Date {
+            year: 2026,
+            month: 1,
+            day: 15,
+        }),
+        place_of_service: "11".into(),
+        rendering_provider: Some(pb::Provider {
+            npi: "1234567893".into(),
+            taxonomy_code: "207N00000X".into(),
+        }),
+        patient: Some(pb::Patient {
+            member_id: member_id.into(),
+            ..Default::default()
+        }),
+        diagnosis_codes: vec!["D23.5".into()],
+        lines: vec![pb::ServiceLine {
+            procedure_code: "11404".into(),
+            units: 1,
+            diagnosis_pointers: vec![1],
+            excised_diameter_cm: Some(diameter),
+            anatomic_site: "trunk".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
 }
 
 /// Logs go to the test output only with TEST_LOG set (zero2prod style).
@@ -146,6 +184,28 @@ impl TestApp {
         self.server.await.expect("server task")
     }
 }
+
+/// Official files of the shared fixtures, as import lists name them.
+pub(crate) const ICD10CM_TABULAR: (ImportKind, &str) = (
+    ImportKind::Icd10CmTabular,
+    "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
+);
+pub(crate) const ICD10CM_ORDER: (ImportKind, &str) = (
+    ImportKind::Icd10CmOrder,
+    "icd10cm/icd10cm-order-2025.txt.gz",
+);
+pub(crate) const HCPCS: (ImportKind, &str) = (
+    ImportKind::Hcpcs,
+    "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
+);
+pub(crate) const NUCC: (ImportKind, &str) = (ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv");
+pub(crate) const MPFS: (ImportKind, &str) = (ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz");
+pub(crate) const NCCI_PTP: (ImportKind, &str) =
+    (ImportKind::NcciPtp, "ncci/ccipra-v322r0-f1.excerpt.txt");
+pub(crate) const MUE: (ImportKind, &str) = (
+    ImportKind::Mue,
+    "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
+);
 
 /// Imports shared fixtures through the same code path as `claimscrub
 /// import`, in-process. False (after saying so) when the fixtures are absent.

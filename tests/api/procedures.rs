@@ -9,7 +9,9 @@ use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{import_shared, import_shared_as, spawn_app};
+use crate::helpers::{
+    ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, import_shared, import_shared_as, spawn_app,
+};
 
 const DOS: Option<Date> = Some(Date {
     year: 2026,
@@ -27,23 +29,7 @@ fn profile_request(code: &str, payer: &str) -> pb::GetProcedureProfileRequest {
 
 #[sqlx::test]
 async fn the_11404_profile_serves_every_seed_error_corrected(pool: PgPool) {
-    let loaded = import_shared(
-        &pool,
-        &[
-            (
-                ImportKind::Icd10CmTabular,
-                "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
-            ),
-            (ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv"),
-            (ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz"),
-            (ImportKind::NcciPtp, "ncci/ccipra-v322r0-f1.excerpt.txt"),
-            (
-                ImportKind::Mue,
-                "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
-            ),
-        ],
-    )
-    .await;
+    let loaded = import_shared(&pool, &[ICD10CM_TABULAR, NUCC, MPFS, NCCI_PTP, MUE]).await;
     if !loaded {
         return;
     }

@@ -14,7 +14,10 @@ use claimscrub::rules::RuleSet;
 use sqlx::PgPool;
 use tonic::transport::Channel;
 
-use crate::helpers::{import_shared, import_shared_as, spawn_app};
+use crate::helpers::{
+    HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, import_shared,
+    import_shared_as, spawn_app,
+};
 
 /// One edit: `broken` must get a `rule_id` finding at `at` (line number,
 /// field path); `fixed`, the broken claim corrected, must get none. `prior`
@@ -513,25 +516,13 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
     let loaded = import_shared(
         &pool,
         &[
-            (
-                ImportKind::Icd10CmTabular,
-                "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
-            ),
-            (
-                ImportKind::Icd10CmOrder,
-                "icd10cm/icd10cm-order-2025.txt.gz",
-            ),
-            (
-                ImportKind::Hcpcs,
-                "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
-            ),
-            (ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv"),
-            (ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz"),
-            (ImportKind::NcciPtp, "ncci/ccipra-v322r0-f1.excerpt.txt"),
-            (
-                ImportKind::Mue,
-                "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
-            ),
+            ICD10CM_TABULAR,
+            ICD10CM_ORDER,
+            HCPCS,
+            NUCC,
+            MPFS,
+            NCCI_PTP,
+            MUE,
         ],
     )
     .await;

@@ -1,0 +1,34 @@
+# Shared by the measurement scripts; sourced, not run. Expects the working
+# directory to be the repository root.
+
+# generated_claims N SHARED: prints the path of N claims made by
+# SHARED/tools/gen_claims.py (seed 42), generating them once into
+# target/bench-claims/.
+generated_claims() {
+  local claims="target/bench-claims/claims-$1.jsonl.gz"
+  if [ ! -f "$claims" ]; then
+    mkdir -p target/bench-claims
+    echo "generating $1 claims with gen_claims.py (seed 42) ..." >&2
+    python3 "$2/tools/gen_claims.py" --n "$1" --seed 42 --truth none --out "$claims" >/dev/null
+  fi
+  echo "$claims"
+}
+
+# fresh_database: drops DATABASE_URL's database; `serve` creates it again.
+fresh_database() {
+  psql "${DATABASE_URL%/*}/postgres" -qc "drop database if exists \"${DATABASE_URL##*/}\" with (force)"
+}
+
+# start_server ADDRESS LOG: starts the release server on DATABASE_URL, sets
+# SERVER to its pid and returns once it answers its health check.
+start_server() {
+  RUST_LOG=warn target/release/claimscrub serve --listen "$1" >"$2" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 150); do
+    target/release/claimscrub health-check --address "$1" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "the server did not start; its log:" >&2
+  cat "$2" >&2
+  return 1
+}
