@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_writer;
 pub mod batch;
+pub mod batcher;
 pub mod catalog;
 pub mod default_data;
 pub mod history_reader;
