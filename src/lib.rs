@@ -13,7 +13,8 @@
 //!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
 //!   when another process imports a release), the default data set, imports,
 //!   lookups and profiles, claim validation with its group-commit audit
-//!   writer and batched history reader, the batch stream pipeline
+//!   writer and batched history reader (both on `app::batcher`), the batch
+//!   stream pipeline
 //!   (`app::batch`: reader, evaluator, writer, all bounded), the audit
 //!   queries, exports and replays with the monthly partitions made ahead
 //!   (`app::audit`), and the API keys that name each caller.
