@@ -14,8 +14,8 @@
 //!   when another process imports a release), the default data set, imports,
 //!   lookups and profiles, claim validation with its group-commit audit
 //!   writer and batched history reader (both on `app::batcher`), the batch
-//!   stream pipeline
-//!   (`app::batch`: reader, evaluator, writer, all bounded), the audit
+//!   stream pipeline (`app::batch`: reader, evaluator, writer, all bounded),
+//!   the audit
 //!   queries, exports and replays with the monthly partitions made ahead
 //!   (`app::audit`), and the API keys that name each caller.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
