@@ -15,9 +15,8 @@
 //!   lookups and profiles, claim validation with its group-commit audit
 //!   writer and batched history reader (both on `app::batcher`), the batch
 //!   stream pipeline (`app::batch`: reader, evaluator, writer, all bounded),
-//!   the audit
-//!   queries, exports and replays with the monthly partitions made ahead
-//!   (`app::audit`), and the API keys that name each caller.
+//!   the audit queries, exports and replays with the monthly partitions
+//!   made ahead (`app::audit`), and the API keys that name each caller.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
