@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::import::ImportKind;
+use crate::domain::limits::ClaimLimits;
 
 /// Where `serve` and `migrate` connect when nothing else is said.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/claimscrub";
@@ -169,9 +170,29 @@ pub struct ServeArgs {
     /// Largest request message accepted, in bytes (one claim is far smaller).
     #[arg(long, env = "CLAIMSCRUB_MAX_REQUEST_BYTES", default_value_t = 1024 * 1024)]
     pub max_request_bytes: usize,
-    /// Largest response message sent, in bytes.
-    #[arg(long, env = "CLAIMSCRUB_MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    /// Largest response message sent, in bytes: the 4 MiB that grpc-js,
+    /// grpcio and grpc-go accept by default. Pages and export chunks are cut
+    /// well below it (see the proto comments).
+    #[arg(long, env = "CLAIMSCRUB_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_response_bytes: usize,
+    /// Most service lines in one claim (an 837P carries 50; a lower limit may be set).
+    #[arg(long, env = "CLAIMSCRUB_MAX_SERVICE_LINES", default_value_t = 50, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=50))]
+    pub max_service_lines: usize,
+    /// Most diagnosis codes in one claim (an 837P carries 12).
+    #[arg(long, env = "CLAIMSCRUB_MAX_DIAGNOSES", default_value_t = 12, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=12))]
+    pub max_diagnoses: usize,
+    /// Most modifiers on one line (an 837P carries 4).
+    #[arg(long, env = "CLAIMSCRUB_MAX_MODIFIERS", default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4))]
+    pub max_modifiers: usize,
+    /// Most diagnosis pointers on one line (an 837P carries 4).
+    #[arg(long, env = "CLAIMSCRUB_MAX_POINTERS", default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4))]
+    pub max_pointers: usize,
+    /// Most units on one line.
+    #[arg(long, env = "CLAIMSCRUB_MAX_UNITS", default_value_t = 9_999, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=9999))]
+    pub max_units: u32,
+    /// Largest excised diameter or repair length, in cm.
+    #[arg(long, env = "CLAIMSCRUB_MAX_SIZE_CM", default_value_t = 100.0)]
+    pub max_size_cm: f64,
     /// Seconds between HTTP/2 keepalive pings, so dead peers of long streams are noticed.
     #[arg(long, env = "CLAIMSCRUB_KEEPALIVE_INTERVAL", default_value_t = 30)]
     pub keepalive_interval_secs: u64,
@@ -187,19 +208,40 @@ pub struct ServeArgs {
     pub require_api_key: bool,
 }
 
+impl ServeArgs {
+    /// The claim limits these settings configure.
+    pub fn claim_limits(&self) -> ClaimLimits {
+        ClaimLimits {
+            max_service_lines: self.max_service_lines,
+            max_diagnoses: self.max_diagnoses,
+            max_modifiers: self.max_modifiers,
+            max_pointers: self.max_pointers,
+            max_units: self.max_units,
+            max_size_cm: self.max_size_cm,
+        }
+    }
+}
+
 /// The member-hash key used when none is configured (development only).
 pub const DEVELOPMENT_MEMBER_HASH_KEY: &str = "claimscrub-development-member-hash-key";
 
 impl ServeArgs {
     /// Defaults for everything but the database and the listen address.
     pub fn new(database: DatabaseArgs, listen: SocketAddr) -> Self {
+        let limits = ClaimLimits::default();
         Self {
             database,
             listen,
             shutdown_grace_secs: 1,
             drain_deadline_secs: 10,
             max_request_bytes: 1024 * 1024,
-            max_response_bytes: 16 * 1024 * 1024,
+            max_response_bytes: 4 * 1024 * 1024,
+            max_service_lines: limits.max_service_lines,
+            max_diagnoses: limits.max_diagnoses,
+            max_modifiers: limits.max_modifiers,
+            max_pointers: limits.max_pointers,
+            max_units: limits.max_units,
+            max_size_cm: limits.max_size_cm,
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
             member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
@@ -229,6 +271,19 @@ mod tests {
         assert_eq!(
             args.drain_deadline_secs,
             ServeArgs::new(args.database.clone(), args.listen).drain_deadline_secs
+        );
+    }
+
+    #[test]
+    fn claim_limit_defaults_are_the_837p_ones() {
+        let cli = Cli::try_parse_from(["claimscrub", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.claim_limits(), ClaimLimits::default());
+        assert_eq!(
+            ServeArgs::new(args.database.clone(), args.listen).claim_limits(),
+            ClaimLimits::default()
         );
     }
 

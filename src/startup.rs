@@ -21,7 +21,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::api_keys::ApiKeys;
 use crate::app::audit::AuditQueries;
-use crate::app::audit_writer::AuditWriter;
 use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
 use crate::app::validate::ClaimValidator;
@@ -143,7 +142,6 @@ impl Application {
         let validator = Arc::new(ClaimValidator::new(
             Arc::clone(&self.catalog),
             bulk.clone(),
-            AuditWriter::spawn(bulk.clone()),
             settings.member_hash_key.clone().into_bytes(),
         ));
 
@@ -210,6 +208,7 @@ impl Application {
                 ClaimValidationServiceServer::new(ClaimValidationApi::new(
                     validator,
                     batches,
+                    settings.claim_limits(),
                     work.clone(),
                 ))
                 .max_decoding_message_size(max_in)

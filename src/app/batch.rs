@@ -30,12 +30,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::app::audit_writer::lock_and_recheck;
 use crate::app::page_token;
-use crate::app::validate::{ClaimValidator, Decision, Origin};
+use crate::app::validate::{ClaimValidator, Decision, Origin, PendingDecision};
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::error::{AppError, ErrorReason, FieldViolation};
-use crate::storage::audit;
-use crate::storage::batches::{self, ChunkOutcome, ItemRow};
+use crate::storage::batches::{self, ItemRow};
+use crate::storage::{self, WriteError, audit};
 
 pub use crate::storage::batches::BatchRow;
 
@@ -163,11 +164,62 @@ enum Ending {
     Disconnected,
 }
 
+/// One decided item of a chunk, on its way to the writer.
+struct ChunkItem {
+    sequence: u64,
+    correlation_id: String,
+    create_time: chrono::DateTime<chrono::Utc>,
+    outcome: Result<PendingDecision, AppError>,
+}
+
+impl ChunkItem {
+    /// The item as `storage::batches` stores it.
+    fn row(&self) -> Result<ItemRow<'_>, AppError> {
+        let (record, error) = match &self.outcome {
+            Ok(pending) => (Some(&pending.row), None),
+            Err(error) => (
+                None,
+                Some(
+                    serde_json::to_string(&StoredItemError::of(error))
+                        .map_err(AppError::internal)?,
+                ),
+            ),
+        };
+        Ok(ItemRow {
+            sequence: i64::try_from(self.sequence).unwrap_or(i64::MAX),
+            correlation_id: &self.correlation_id,
+            record,
+            error,
+            create_time: self.create_time,
+        })
+    }
+
+    /// A refused item becomes an item error; if it is one already, its
+    /// correlation id is what was refused and is dropped. False when there
+    /// is nothing left to drop.
+    fn refused(&mut self, refusal: crate::storage::Refusal) -> bool {
+        if self.outcome.is_ok() {
+            self.outcome = Err(refusal.into_error());
+            true
+        } else if !self.correlation_id.is_empty() {
+            self.correlation_id.clear();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn into_output(self) -> BatchOutput {
+        BatchOutput::Item(ItemResult {
+            sequence: self.sequence,
+            correlation_id: self.correlation_id,
+            outcome: self.outcome.map(|pending| pending.decision),
+        })
+    }
+}
+
 enum ToWriter {
-    Chunk {
-        rows: Vec<ItemRow>,
-        outputs: Vec<BatchOutput>,
-    },
+    Chunk(Vec<ChunkItem>),
     End(Ending),
 }
 
@@ -365,7 +417,7 @@ impl BatchValidator {
                     .decide_chunk(batch_id, &submitter, items, &mut recent)
                     .await
                 {
-                    Ok((rows, outputs)) => ToWriter::Chunk { rows, outputs },
+                    Ok(chunk) => ToWriter::Chunk(chunk),
                     Err(error) => {
                         let _ = to_writer.send(ToWriter::End(Ending::Failed(error))).await;
                         return;
@@ -390,7 +442,7 @@ impl BatchValidator {
         submitter: &str,
         items: Vec<(u64, String, Result<Claim, AppError>)>,
         recent: &mut RecentClaims,
-    ) -> Result<(Vec<ItemRow>, Vec<BatchOutput>), AppError> {
+    ) -> Result<Vec<ChunkItem>, AppError> {
         let mut prepared = Vec::with_capacity(items.len());
         for (sequence, correlation_id, claim) in items {
             let claim = match claim {
@@ -416,29 +468,11 @@ impl BatchValidator {
             .last()
             .map_or(-1, |(s, _, _)| i64::try_from(*s).unwrap_or(i64::MAX));
         let mut chunk_claims = ClaimsByMember::new();
-        let mut rows = Vec::with_capacity(prepared.len());
-        let mut outputs = Vec::with_capacity(prepared.len());
+        let mut chunk = Vec::with_capacity(prepared.len());
         for (i, (sequence, correlation_id, claim)) in prepared.into_iter().enumerate() {
-            let stored_sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
             let create_time = chrono::Utc::now();
-            match claim {
-                Err(error) => {
-                    rows.push(ItemRow {
-                        sequence: stored_sequence,
-                        correlation_id: correlation_id.clone(),
-                        record: None,
-                        error: Some(
-                            serde_json::to_string(&StoredItemError::of(&error))
-                                .map_err(AppError::internal)?,
-                        ),
-                        create_time,
-                    });
-                    outputs.push(BatchOutput::Item(ItemResult {
-                        sequence,
-                        correlation_id,
-                        outcome: Err(error),
-                    }));
-                }
+            let outcome = match claim {
+                Err(error) => Err(error),
                 Ok(claim) => {
                     let prior = claim.as_prior();
                     let mut history = stored_history.remove(&i).unwrap_or_default();
@@ -446,35 +480,126 @@ impl BatchValidator {
                         history.extend(recent.of(hash).cloned());
                         history.extend(chunk_claims.get(hash).into_iter().flatten().cloned());
                     }
-                    let (record, decision) = self.validator.decide(
+                    let pending = self.validator.decide(
                         &snapshot,
                         claim,
-                        &history,
-                        Origin::BatchItem(batch_id, stored_sequence),
+                        history,
+                        Origin::BatchItem(batch_id, i64::try_from(sequence).unwrap_or(i64::MAX)),
                         submitter,
                     )?;
-                    if decision.disposition.is_accepted()
+                    if pending.decision.disposition.is_accepted()
                         && let Some((hash, prior)) = prior
                     {
                         chunk_claims.entry(hash).or_default().push(prior);
                     }
-                    rows.push(ItemRow {
-                        sequence: stored_sequence,
-                        correlation_id: correlation_id.clone(),
-                        record: Some(record),
-                        error: None,
-                        create_time,
-                    });
-                    outputs.push(BatchOutput::Item(ItemResult {
-                        sequence,
-                        correlation_id,
-                        outcome: Ok(decision),
+                    Ok(pending)
+                }
+            };
+            chunk.push(ChunkItem {
+                sequence,
+                correlation_id,
+                create_time,
+                outcome,
+            });
+        }
+        recent.remember(last, chunk_claims);
+        Ok(chunk)
+    }
+
+    /// Stores part of a chunk in one transaction: the member locks and the
+    /// history check (as the unary writer does), then the batch's
+    /// compare-and-set with the counts, the audit records and the items.
+    /// `None` when another stream wrote the batch meanwhile.
+    async fn commit_items(
+        &self,
+        batch_id: Uuid,
+        items: &mut [ChunkItem],
+    ) -> Result<Option<BatchRow>, WriteError> {
+        let mut tx = storage::begin(&self.pool).await?;
+        let mut pending: Vec<&mut PendingDecision> = items
+            .iter_mut()
+            .filter_map(|item| item.outcome.as_mut().ok())
+            .collect();
+        lock_and_recheck(&mut tx, self.validator.rules(), &mut pending).await?;
+        let rows = items
+            .iter()
+            .map(ChunkItem::row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(stored) = batches::advance(&mut tx, batch_id, &rows).await? else {
+            return Ok(None);
+        };
+        batches::insert_items(&mut tx, batch_id, &rows).await?;
+        tx.commit().await?;
+        Ok(Some(stored))
+    }
+
+    /// Commits a chunk in sequence order. A part the database refuses for
+    /// an item's content is split until the item is found; that item is
+    /// stored as an item error instead, and the stream goes on. Results
+    /// leave after their part commits, each part followed by a Checkpoint.
+    /// Returns how the chunk ended when it did not store.
+    async fn commit_chunk(
+        &self,
+        batch: &mut BatchRow,
+        mut items: Vec<ChunkItem>,
+        outputs: &mpsc::Sender<BatchOutput>,
+        durable: &AtomicI64,
+    ) -> Option<Ending> {
+        let batch_id = batch.batch_id;
+        // Parts are committed front to back, so the one being tried always
+        // starts at the front of what is left of `items`.
+        let mut parts = VecDeque::from([(0, items.len())]);
+        while let Some((start, end)) = parts.pop_front() {
+            match self.commit_items(batch_id, &mut items[..end - start]).await {
+                Ok(Some(stored)) => {
+                    *batch = stored;
+                    durable.store(batch.durable_through_sequence, Ordering::Release);
+                    for item in items.drain(..end - start) {
+                        if outputs.send(item.into_output()).await.is_err() {
+                            return Some(Ending::Disconnected);
+                        }
+                    }
+                    let checkpoint =
+                        BatchOutput::Checkpoint(as_u64(batch.durable_through_sequence));
+                    if outputs.send(checkpoint).await.is_err() {
+                        return Some(Ending::Disconnected);
+                    }
+                }
+                Ok(None) => {
+                    return Some(Ending::Failed(AppError::Aborted {
+                        reason: ErrorReason::BatchConcurrentStream,
+                        message: "another stream stored items of this batch; resume it".into(),
                     }));
+                }
+                Err(WriteError::Refused(_)) if end - start > 1 => {
+                    let middle = start + (end - start) / 2;
+                    parts.push_front((middle, end));
+                    parts.push_front((start, middle));
+                }
+                Err(WriteError::Refused(refusal)) => {
+                    tracing::warn!(
+                        %batch_id,
+                        sequence = items[0].sequence,
+                        sqlstate = %refusal.sqlstate,
+                        constraint = refusal.constraint.as_deref().unwrap_or(""),
+                        table = refusal.table.as_deref().unwrap_or(""),
+                        cause = %refusal.message,
+                        "the database refused a batch item; it is stored as an item error"
+                    );
+                    if !items[0].refused(refusal) {
+                        return Some(Ending::Failed(AppError::internal(
+                            "an item error could not be stored",
+                        )));
+                    }
+                    parts.push_front((start, end));
+                }
+                Err(WriteError::Failed(error)) => {
+                    tracing::warn!(%batch_id, error = ?error, "batch chunk not stored");
+                    return Some(Ending::Failed(error));
                 }
             }
         }
-        recent.remember(last, chunk_claims);
-        Ok((rows, outputs))
+        None
     }
 
     async fn write(
@@ -488,34 +613,15 @@ impl BatchValidator {
         let batch_id = batch.batch_id;
         while let Some(message) = chunks.recv().await {
             let ending = match message {
-                ToWriter::Chunk {
-                    rows,
-                    outputs: results,
-                } => match batches::commit_chunk(&self.pool, batch_id, &rows).await {
-                    Ok(ChunkOutcome::Stored(stored)) => {
-                        batch = *stored;
-                        durable.store(batch.durable_through_sequence, Ordering::Release);
-                        for output in results {
-                            if outputs.send(output).await.is_err() {
-                                return;
-                            }
-                        }
-                        let checkpoint =
-                            BatchOutput::Checkpoint(as_u64(batch.durable_through_sequence));
-                        if outputs.send(checkpoint).await.is_err() {
-                            return;
-                        }
-                        continue;
+                ToWriter::Chunk(items) => {
+                    match self
+                        .commit_chunk(&mut batch, items, &outputs, &durable)
+                        .await
+                    {
+                        None => continue,
+                        Some(ending) => ending,
                     }
-                    Ok(ChunkOutcome::Conflict) => Ending::Failed(AppError::Aborted {
-                        reason: ErrorReason::BatchConcurrentStream,
-                        message: "another stream stored items of this batch; resume it".into(),
-                    }),
-                    Err(error) => {
-                        tracing::warn!(%batch_id, %error, "batch chunk not stored");
-                        Ending::Failed(error)
-                    }
-                },
+                }
                 ToWriter::End(ending) => ending,
             };
             let last = match ending {

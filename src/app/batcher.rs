@@ -4,14 +4,16 @@
 //! caller waits for its own answer. The audit writer (group commit) and the
 //! history reader are both built on it.
 
+use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::error::{AppError, ErrorReason};
+use crate::storage::WriteError;
 
-/// Err(true): the database is unavailable, retry; Err(false): a bug.
-type Reply<R> = oneshot::Sender<Result<R, bool>>;
+type Reply<R> = oneshot::Sender<Result<R, AppError>>;
 
 /// How a batcher runs.
 #[derive(Debug, Clone, Copy)]
@@ -54,11 +56,12 @@ fn unavailable(message: &str) -> AppError {
 
 impl<Q: Send + 'static, R: Send + 'static> Batcher<Q, R> {
     /// Starts the task; `handle` answers a batch with one result per
-    /// request, in order. It stops when every handle is dropped.
+    /// request, in order, or fails the whole batch (an outage). It stops
+    /// when every handle is dropped.
     pub fn spawn<F, Fut>(settings: BatcherSettings, handle: F) -> Self
     where
         F: Fn(Vec<Q>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Vec<R>, AppError>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<Result<R, AppError>>, AppError>> + Send + 'static,
     {
         let (queue, mut requests) = mpsc::channel::<(Q, Reply<R>)>(settings.queue);
         let in_flight = Arc::new(Semaphore::new(settings.in_flight));
@@ -78,14 +81,18 @@ impl<Q: Send + 'static, R: Send + 'static> Batcher<Q, R> {
                     match handle(items).await {
                         Ok(results) => {
                             for (reply, result) in replies.into_iter().zip(results) {
-                                let _ = reply.send(Ok(result));
+                                let _ = reply.send(result);
                             }
                         }
                         Err(error) => {
-                            tracing::error!(%error, batch = settings.name, size, "batch failed");
+                            tracing::error!(error = ?error, batch = settings.name, size, "batch failed");
                             let retryable = matches!(error, AppError::Unavailable { .. });
                             for reply in replies {
-                                let _ = reply.send(Err(retryable));
+                                let _ = reply.send(Err(if retryable {
+                                    unavailable(settings.retry_message)
+                                } else {
+                                    AppError::internal(format!("{} failed", settings.name))
+                                }));
                             }
                         }
                     }
@@ -104,12 +111,95 @@ impl<Q: Send + 'static, R: Send + 'static> Batcher<Q, R> {
             .send((request, reply))
             .await
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?.map_err(|retryable| {
-            if retryable {
-                unavailable(self.settings.retry_message)
-            } else {
-                AppError::internal(format!("{} failed", self.settings.name))
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Splits a group of items for storing, so that where the database refuses
+/// a group for the content of some of its rows only those rows fail and the
+/// others never notice: the caller stores each [`next_group`](Self::next_group)
+/// and reports it with [`settle`](Self::settle); a refused group is split in
+/// halves and tried again. An outage (anything but a refusal) fails what is
+/// not stored yet.
+///
+/// A group that succeeds is tried once; one with k refused rows out of n
+/// costs about 2k·log2(n) more attempts, on the failure path only.
+pub struct Isolation<R> {
+    name: &'static str,
+    results: Vec<Option<Result<R, AppError>>>,
+    groups: VecDeque<Range<usize>>,
+    resolved: bool,
+}
+
+impl<R> Isolation<R> {
+    /// Isolation over `len` items, first tried as one group.
+    pub fn new(name: &'static str, len: usize) -> Self {
+        Self {
+            name,
+            results: (0..len).map(|_| None).collect(),
+            groups: std::iter::once(0..len).collect(),
+            resolved: false,
+        }
+    }
+
+    /// The next group to store, in item order.
+    pub fn next_group(&mut self) -> Option<Range<usize>> {
+        self.groups.pop_front()
+    }
+
+    /// Records how storing `group` went. Err only when nothing of the
+    /// whole group is stored and it failed for want of the database.
+    pub fn settle(
+        &mut self,
+        group: Range<usize>,
+        outcome: Result<Vec<R>, WriteError>,
+    ) -> Result<(), AppError> {
+        match outcome {
+            Ok(stored) => {
+                for (slot, result) in self.results[group].iter_mut().zip(stored) {
+                    *slot = Some(Ok(result));
+                }
+                self.resolved = true;
             }
-        })
+            Err(WriteError::Refused(_)) if group.len() > 1 => {
+                let middle = group.start + group.len() / 2;
+                self.groups.push_front(middle..group.end);
+                self.groups.push_front(group.start..middle);
+            }
+            Err(WriteError::Refused(refusal)) => {
+                tracing::warn!(
+                    batch = self.name,
+                    sqlstate = %refusal.sqlstate,
+                    constraint = refusal.constraint.as_deref().unwrap_or(""),
+                    table = refusal.table.as_deref().unwrap_or(""),
+                    cause = %refusal.message,
+                    "the database refused one row; the rest of its group is stored without it"
+                );
+                self.results[group.start] = Some(Err(refusal.into_error()));
+                self.resolved = true;
+            }
+            Err(WriteError::Failed(error)) if !self.resolved => return Err(error),
+            Err(WriteError::Failed(error)) => {
+                tracing::error!(error = ?error, batch = self.name, "group failed after part of it was stored");
+                let retryable = matches!(error, AppError::Unavailable { .. });
+                for slot in self.results.iter_mut().filter(|slot| slot.is_none()) {
+                    *slot = Some(Err(if retryable {
+                        unavailable("the database became unavailable; retry")
+                    } else {
+                        AppError::internal(format!("{} failed", self.name))
+                    }));
+                }
+                self.groups.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// One result per item, in order.
+    pub fn finish(self) -> Vec<Result<R, AppError>> {
+        self.results
+            .into_iter()
+            .map(|slot| slot.unwrap_or_else(|| Err(AppError::internal("item left unresolved"))))
+            .collect()
     }
 }

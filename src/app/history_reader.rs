@@ -6,9 +6,10 @@
 
 use sqlx::PgPool;
 
-use crate::app::batcher::{Batcher, BatcherSettings};
+use crate::app::batcher::{Batcher, BatcherSettings, Isolation};
 use crate::domain::claim::PriorClaim;
 use crate::error::AppError;
+use crate::storage;
 use crate::storage::audit::{self, HistoryQuery};
 
 /// Up to four queries of at most 256 lookups in flight; while all are busy
@@ -33,7 +34,17 @@ impl HistoryReader {
         Self {
             batcher: Batcher::spawn(SETTINGS, move |queries: Vec<HistoryQuery>| {
                 let pool = pool.clone();
-                async move { audit::accepted_histories(&pool, &queries).await }
+                async move {
+                    let mut connection = storage::acquire(&pool).await?;
+                    let mut isolation = Isolation::new(SETTINGS.name, queries.len());
+                    while let Some(group) = isolation.next_group() {
+                        let outcome =
+                            audit::accepted_histories_on(&mut connection, &queries[group.clone()])
+                                .await;
+                        isolation.settle(group, outcome)?;
+                    }
+                    Ok(isolation.finish())
+                }
             }),
         }
     }

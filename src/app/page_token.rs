@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::domain::limits::PAGE_TOKEN_MAX;
 use crate::error::{AppError, ErrorReason, FieldViolation};
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -46,6 +47,9 @@ pub fn decode<P: DeserializeOwned>(
         reason: ErrorReason::InvalidPageToken,
         violations: vec![FieldViolation::new("page_token", description)],
     };
+    if token.len() > PAGE_TOKEN_MAX {
+        return Err(invalid("longer than any page token this service issues"));
+    }
     let bytes = URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| invalid("not a page token issued by this service"))?;

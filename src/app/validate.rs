@@ -21,7 +21,7 @@ use crate::domain::codes;
 use crate::domain::finding::{Disposition, Finding, Severity};
 use crate::error::{AppError, ErrorReason};
 use crate::rules::RuleSet;
-use crate::storage::audit::{self, AppendOutcome, AuditRow, HistoryQuery};
+use crate::storage::audit::{self, AuditRow, HistoryQuery};
 
 /// A finding as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +89,77 @@ pub enum Origin<'a> {
     BatchItem(Uuid, i64),
 }
 
+/// What an accepted decision of a known member rests on, kept until the
+/// decision is stored: the group commit decides it again if the member's
+/// history, read under the member's lock, holds a claim the decision did
+/// not see (a concurrent twin, here or on another replica).
+#[derive(Debug, Clone)]
+pub struct DecisionBasis {
+    prepared: PreparedClaim,
+    snapshot: Arc<CatalogSnapshot>,
+    history: Vec<PriorClaim>,
+}
+
+/// A decision on its way to the audit store.
+#[derive(Debug, Clone)]
+pub struct PendingDecision {
+    /// The row to store.
+    pub row: AuditRow,
+    /// The answer once the row is stored.
+    pub decision: Decision,
+    /// Set for accepted claims of a known member: only they can change
+    /// when more history appears (the history edits only add findings).
+    basis: Option<DecisionBasis>,
+}
+
+impl PendingDecision {
+    /// The member and history lookup to check again under the lock.
+    pub(crate) fn recheck_query(&self) -> Option<(&[u8], HistoryQuery)> {
+        let basis = self.basis.as_ref()?;
+        Some((
+            basis.prepared.member_hash.as_deref()?,
+            basis.prepared.history_query()?,
+        ))
+    }
+
+    /// Decides again with `history` if it holds a claim the decision did
+    /// not see; the row keeps its id and time (its request id already
+    /// points at it). Returns the claim as later claims of the member see
+    /// it, while it stays accepted.
+    pub(crate) fn recheck(
+        &mut self,
+        rules: &RuleSet,
+        history: Vec<PriorClaim>,
+    ) -> Result<Option<(Vec<u8>, PriorClaim)>, AppError> {
+        let Some(basis) = &self.basis else {
+            return Ok(None);
+        };
+        if !history.iter().all(|prior| basis.history.contains(prior)) {
+            let (mut row, decision) = decide_claim(
+                rules,
+                &basis.snapshot,
+                &basis.prepared,
+                &history,
+                self.row.request_id.clone(),
+                self.row.batch_item,
+                &self.row.submitter,
+            )?;
+            row.id = self.row.id;
+            row.create_time = self.row.create_time;
+            self.row = row;
+            self.decision = Decision {
+                audit_record_id: self.row.id,
+                ..decision
+            };
+            if !self.decision.disposition.is_accepted() {
+                self.basis = None;
+                return Ok(None);
+            }
+        }
+        Ok(self.basis.as_ref().and_then(|b| b.prepared.as_prior()))
+    }
+}
+
 /// A claim ready for the rules: the member id replaced by its keyed hash,
 /// the canonical JSON and its checksum.
 #[derive(Debug, Clone)]
@@ -137,7 +208,7 @@ impl PreparedClaim {
 /// Validates claims and records the decisions.
 pub struct ClaimValidator {
     catalog: Arc<Catalog>,
-    rules: RuleSet,
+    rules: Arc<RuleSet>,
     writer: AuditWriter,
     history: HistoryReader,
     pool: PgPool,
@@ -177,18 +248,15 @@ fn versions_used(catalog: &CatalogSnapshot, date: Option<NaiveDate>) -> Vec<Used
 }
 
 impl ClaimValidator {
-    /// A validator writing through `writer` and reading member history from
-    /// `pool` in batched queries; member ids are hashed with `member_key`.
-    pub fn new(
-        catalog: Arc<Catalog>,
-        pool: PgPool,
-        writer: AuditWriter,
-        member_key: Vec<u8>,
-    ) -> Self {
+    /// A validator storing decisions in group commits and reading member
+    /// history in batched queries, both on `pool`; member ids are hashed
+    /// with `member_key`.
+    pub fn new(catalog: Arc<Catalog>, pool: PgPool, member_key: Vec<u8>) -> Self {
+        let rules = Arc::new(RuleSet::standard());
         Self {
             catalog,
-            rules: RuleSet::standard(),
-            writer,
+            writer: AuditWriter::spawn(pool.clone(), Arc::clone(&rules)),
+            rules,
             history: HistoryReader::spawn(pool.clone()),
             pool,
             member_key,
@@ -238,69 +306,38 @@ impl ClaimValidator {
     /// builds the audit row to store and the decision to answer with.
     pub fn decide(
         &self,
-        snapshot: &CatalogSnapshot,
+        snapshot: &Arc<CatalogSnapshot>,
         prepared: PreparedClaim,
-        history: &[PriorClaim],
+        history: Vec<PriorClaim>,
         origin: Origin<'_>,
         submitter: &str,
-    ) -> Result<(AuditRow, Decision), AppError> {
-        let PreparedClaim {
-            claim,
-            member_hash,
-            canonical,
-            claim_sha256,
-            started,
-        } = prepared;
-        let (disposition, findings) = self.rules.evaluate(&claim, snapshot, history);
-        let versions = versions_used(snapshot, claim.date_of_service);
-        let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
-        let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
-        rule_ids.sort();
-        rule_ids.dedup();
-        let row = AuditRow {
-            id: Uuid::new_v4(),
-            create_time: Utc::now(),
-            request_id: match origin {
-                Origin::Request(id) if !id.is_empty() => Some(id.to_owned()),
-                _ => None,
-            },
-            batch_item: match origin {
-                Origin::BatchItem(batch, sequence) => Some((batch, sequence)),
-                Origin::Request(_) => None,
-            },
-            claim_sha256,
-            submitter: submitter.to_owned(),
-            claim_id: claim.claim_id.clone(),
-            payer_id: claim.payer_id.clone(),
-            date_of_service: claim.date_of_service,
-            member_hash,
-            rendering_npi: Some(claim.rendering_provider.npi.clone()).filter(|n| !n.is_empty()),
-            disposition: disposition.as_i16(),
-            ruleset_version: self.rules.version.to_owned(),
-            code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
-            claim: canonical,
-            findings: serde_json::to_string(&findings).map_err(AppError::internal)?,
-            rule_ids,
-            procedure_codes: claim
-                .lines
-                .iter()
-                .map(|l| l.procedure_code.trim().to_owned())
-                .collect(),
-            diagnosis_codes: claim
-                .diagnosis_codes
-                .iter()
-                .map(|d| codes::canonical(CodeSystem::Icd10Cm, d))
-                .collect(),
-            processing_micros: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+    ) -> Result<PendingDecision, AppError> {
+        let (request_id, batch_item) = match origin {
+            Origin::Request(id) => (Some(id.to_owned()).filter(|id| !id.is_empty()), None),
+            Origin::BatchItem(batch, sequence) => (None, Some((batch, sequence))),
         };
-        let decision = Decision {
-            audit_record_id: row.id,
-            disposition,
-            findings,
-            ruleset_version: self.rules.version.to_owned(),
-            versions,
-        };
-        Ok((row, decision))
+        let (row, decision) = decide_claim(
+            &self.rules,
+            snapshot,
+            &prepared,
+            &history,
+            request_id,
+            batch_item,
+            submitter,
+        )?;
+        let basis =
+            (decision.disposition.is_accepted() && prepared.member_hash.is_some()).then(|| {
+                DecisionBasis {
+                    prepared,
+                    snapshot: Arc::clone(snapshot),
+                    history,
+                }
+            });
+        Ok(PendingDecision {
+            row,
+            decision,
+            basis,
+        })
     }
 
     /// Validates `claim` and stores the decision; the same `request_id` with
@@ -322,17 +359,17 @@ impl ClaimValidator {
         };
         let claim_sha256 = prepared.claim_sha256.clone();
         let snapshot = self.catalog.snapshot();
-        let (row, decision) = self.decide(
+        let pending = self.decide(
             &snapshot,
             prepared,
-            &history,
+            history,
             Origin::Request(request_id),
             submitter,
         )?;
-        match self.writer.append(row).await? {
-            AppendOutcome::Stored => Ok(decision),
+        match self.writer.append(pending).await? {
+            Some(decision) => Ok(decision),
             // Another call with this request id won the race: answer as it did.
-            AppendOutcome::RequestIdTaken => self
+            None => self
                 .stored(request_id, &claim_sha256)
                 .await?
                 .ok_or_else(|| AppError::internal("request id taken but its decision is missing")),
@@ -394,6 +431,64 @@ impl ClaimValidator {
             versions_used(&snapshot, claim.date_of_service),
         ))
     }
+}
+
+/// The rules over one prepared claim: the audit row and the decision.
+fn decide_claim(
+    rules: &RuleSet,
+    snapshot: &CatalogSnapshot,
+    prepared: &PreparedClaim,
+    history: &[PriorClaim],
+    request_id: Option<String>,
+    batch_item: Option<(Uuid, i64)>,
+    submitter: &str,
+) -> Result<(AuditRow, Decision), AppError> {
+    let claim = &prepared.claim;
+    let (disposition, findings) = rules.evaluate(claim, snapshot, history);
+    let versions = versions_used(snapshot, claim.date_of_service);
+    let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
+    let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
+    rule_ids.sort();
+    rule_ids.dedup();
+    let row = AuditRow {
+        id: Uuid::new_v4(),
+        create_time: Utc::now(),
+        request_id,
+        batch_item,
+        claim_sha256: prepared.claim_sha256.clone(),
+        submitter: submitter.to_owned(),
+        claim_id: claim.claim_id.clone(),
+        payer_id: claim.payer_id.clone(),
+        date_of_service: claim.date_of_service,
+        member_hash: prepared.member_hash.clone(),
+        rendering_npi: Some(claim.rendering_provider.npi.clone()).filter(|n| !n.is_empty()),
+        disposition: disposition.as_i16(),
+        ruleset_version: rules.version.to_owned(),
+        code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
+        claim: prepared.canonical.clone(),
+        findings: serde_json::to_string(&findings).map_err(AppError::internal)?,
+        rule_ids,
+        procedure_codes: claim
+            .lines
+            .iter()
+            .map(|l| l.procedure_code.trim().to_owned())
+            .collect(),
+        diagnosis_codes: claim
+            .diagnosis_codes
+            .iter()
+            .map(|d| codes::canonical(CodeSystem::Icd10Cm, d))
+            .collect(),
+        processing_micros: i64::try_from(prepared.started.elapsed().as_micros())
+            .unwrap_or(i64::MAX),
+    };
+    let decision = Decision {
+        audit_record_id: row.id,
+        disposition,
+        findings,
+        ruleset_version: rules.version.to_owned(),
+        versions,
+    };
+    Ok((row, decision))
 }
 
 impl Decision {

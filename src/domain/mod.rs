@@ -6,6 +6,7 @@ pub mod code_system;
 pub mod codes;
 pub mod fee_schedule;
 pub mod finding;
+pub mod limits;
 pub mod procedures;
 pub mod search;
 pub mod validity;

@@ -15,6 +15,7 @@ use crate::app::audit::{AuditFilter, AuditQueries, AuditRecord, Change, StatsGro
 use crate::app::validate::StoredFinding;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
+use crate::domain::limits::{self, CodeAlphabet, Screen};
 use crate::error::{AppError, FieldViolation};
 use crate::grpc::claim_validation::{decision_to_pb, finding_to_pb};
 use crate::grpc::convert;
@@ -53,7 +54,30 @@ fn record_id(name: &str) -> Result<Uuid, AppError> {
 /// canonical form.
 pub fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, AppError> {
     let filter = filter.unwrap_or_default();
-    let mut violations = Vec::new();
+    let mut screen = Screen::new();
+    screen.text("filter.claim_id", &filter.claim_id, limits::CLAIM_ID_MAX);
+    screen.text("filter.submitter", &filter.submitter, limits::TEXT_MAX);
+    screen.text("filter.rule_id", &filter.rule_id, limits::TEXT_MAX);
+    screen.text("filter.batch_id", &filter.batch_id, limits::TEXT_MAX);
+    screen.code(
+        "filter.payer_id",
+        &filter.payer_id,
+        limits::PAYER_ID_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    screen.code(
+        "filter.procedure_code",
+        &filter.procedure_code,
+        limits::PROCEDURE_CODE_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    screen.code(
+        "filter.diagnosis_code",
+        &filter.diagnosis_code,
+        limits::DIAGNOSIS_CODE_MAX,
+        CodeAlphabet::WithDot,
+    );
+    let mut violations = screen.into_violations();
     let text = |value: String| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
     let mut time = |value: Option<prost_types::Timestamp>, field: &str| {
         let value = value?;

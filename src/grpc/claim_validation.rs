@@ -17,6 +17,7 @@ use crate::app::batch::{
 use crate::app::validate::{ClaimValidator, Decision, StoredFinding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Disposition, Severity};
+use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::error::AppError;
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
@@ -34,20 +35,24 @@ const BATCH_OUTPUT_QUEUE: usize = 1_024;
 pub struct ClaimValidationApi {
     validator: Arc<ClaimValidator>,
     batches: Arc<BatchValidator>,
+    limits: ClaimLimits,
     stop: CancellationToken,
 }
 
 impl ClaimValidationApi {
-    /// Serves with `validator` and `batches`; batch streams end (final
-    /// checkpoint, then UNAVAILABLE) when `stop` is cancelled.
+    /// Serves with `validator` and `batches`, refusing claims beyond
+    /// `limits`; batch streams end (final checkpoint, then UNAVAILABLE) when
+    /// `stop` is cancelled.
     pub fn new(
         validator: Arc<ClaimValidator>,
         batches: Arc<BatchValidator>,
+        limits: ClaimLimits,
         stop: CancellationToken,
     ) -> Self {
         Self {
             validator,
             batches,
+            limits,
             stop,
         }
     }
@@ -58,6 +63,7 @@ impl ClaimValidationApi {
 async fn read_batch_items(
     mut stream: Streaming<pb::ValidateClaimBatchRequest>,
     inputs: mpsc::Sender<BatchInput>,
+    limits: ClaimLimits,
     stop: CancellationToken,
 ) {
     use pb::validate_claim_batch_request::Kind;
@@ -69,14 +75,7 @@ async fn read_batch_items(
         let (input, last) = match message {
             Ok(Some(pb::ValidateClaimBatchRequest {
                 kind: Some(Kind::Item(item)),
-            })) => (
-                BatchInput::Item {
-                    sequence: item.sequence,
-                    claim: Box::new(convert::claim_from_pb(item.claim, "item.claim")),
-                    correlation_id: item.correlation_id,
-                },
-                false,
-            ),
+            })) => (batch_item_from_pb(item, &limits), false),
             Ok(
                 Some(pb::ValidateClaimBatchRequest {
                     kind: Some(Kind::End(_)),
@@ -98,6 +97,33 @@ async fn read_batch_items(
         if inputs.send(input).await.is_err() || last {
             return;
         }
+    }
+}
+
+/// A batch item as the pipeline takes it. An unreadable claim is the item's
+/// error (in band; the stream goes on). A correlation id that breaks the
+/// limits is part of that error and is not echoed back or stored: the
+/// sequence identifies the item.
+fn batch_item_from_pb(item: pb::ClaimItem, limits: &ClaimLimits) -> BatchInput {
+    let mut screen = Screen::new();
+    screen.text(
+        "item.correlation_id",
+        &item.correlation_id,
+        limits::TEXT_MAX,
+    );
+    let correlation_id = if screen.is_clean() {
+        item.correlation_id
+    } else {
+        String::new()
+    };
+    BatchInput::Item {
+        sequence: item.sequence,
+        claim: Box::new(screen.finish_with(convert::claim_from_pb(
+            item.claim,
+            "item.claim",
+            limits,
+        ))),
+        correlation_id,
     }
 }
 
@@ -255,7 +281,10 @@ impl ClaimValidationService for ClaimValidationApi {
     ) -> Result<Response<pb::ValidateClaimResponse>, Status> {
         let caller = interceptor::caller(&request);
         let request = request.into_inner();
-        let claim = convert::claim_from_pb(request.claim, "claim")?;
+        let mut screen = Screen::new();
+        screen.text("request_id", &request.request_id, limits::TEXT_MAX);
+        let claim =
+            screen.finish_with(convert::claim_from_pb(request.claim, "claim", &self.limits))?;
         let decision = self
             .validator
             .validate(&request.request_id, &caller.0, claim)
@@ -302,7 +331,7 @@ impl ClaimValidationService for ClaimValidationApi {
         let (inputs, received) = mpsc::channel(BATCH_INPUT_QUEUE);
         let (sender, outputs) = mpsc::channel(BATCH_OUTPUT_QUEUE);
         let stop = self.stop.child_token();
-        tokio::spawn(read_batch_items(stream, inputs, stop.clone()));
+        tokio::spawn(read_batch_items(stream, inputs, self.limits, stop.clone()));
         self.batches
             .run(opened, caller.0.to_string(), received, sender, stop);
         let responses = tokio_stream::once(Ok(accepted))
@@ -353,6 +382,14 @@ impl ClaimValidationService for ClaimValidationApi {
             || Ok(chrono::Utc::now().date_naive()),
             |d| convert::date_from_pb(d, "effective_date"),
         )?;
+        let mut screen = Screen::new();
+        screen.code(
+            "payer_id",
+            &request.payer_id,
+            limits::PAYER_ID_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+        screen.finish()?;
         let payer = request.payer_id.trim();
         let snapshot = self.validator.catalog().snapshot();
         if !payer.is_empty() && !snapshot.payers.contains_key(payer) {

@@ -12,6 +12,7 @@ use crate::domain::catalog::Concept;
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
 use crate::domain::fee_schedule;
+use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::domain::procedures::{Applicability, Behavior, Relationship, band_display};
 use crate::domain::validity::Validity;
 use crate::error::AppError;
@@ -30,6 +31,14 @@ impl CodeLookupApi {
     pub fn new(catalog: Arc<Catalog>) -> Self {
         Self { catalog }
     }
+}
+
+/// A code to look up: ASCII letters, digits and the dot, no longer than the
+/// longest code element.
+fn screen_code(field: &str, code: &str) -> Result<(), AppError> {
+    let mut screen = Screen::new();
+    screen.code(field, code, limits::LOOKUP_CODE_MAX, CodeAlphabet::WithDot);
+    screen.finish()
 }
 
 /// The date of service of a request; today when unset.
@@ -150,6 +159,7 @@ impl CodeLookupService for CodeLookupApi {
         let request = request.into_inner();
         let system = convert::optional_code_system_from_pb(request.system, "system")?;
         let date = date_or_today(request.date_of_service.as_ref(), "date_of_service")?;
+        screen_code("code", &request.code)?;
         let view = lookup::lookup(&self.catalog, system, &request.code, date)?;
         Ok(Response::new(pb::LookupCodeResponse {
             concept: Some(self.concept_to_pb(view, date)),
@@ -163,6 +173,7 @@ impl CodeLookupService for CodeLookupApi {
         let request = request.into_inner();
         let system = convert::optional_code_system_from_pb(request.system, "system")?;
         let date = date_or_today(request.date_of_service.as_ref(), "date_of_service")?;
+        screen_code("code", &request.code)?;
         let verdict = lookup::validate(&self.catalog.snapshot(), system, &request.code, date)?;
         Ok(Response::new(verdict_to_pb(system, verdict)))
     }
@@ -183,6 +194,7 @@ impl CodeLookupService for CodeLookupApi {
                 item.date_of_service.as_ref(),
                 &format!("requests[{i}].date_of_service"),
             )?;
+            screen_code(&format!("requests[{i}].code"), &item.code)?;
             parsed.push((system, item.code, date));
         }
         let verdicts = lookup::validate_batch(&self.catalog, &parsed)?;
@@ -202,6 +214,9 @@ impl CodeLookupService for CodeLookupApi {
         let request = request.into_inner();
         let system = convert::optional_code_system_from_pb(request.system, "system")?;
         let date = date_or_today(request.date_of_service.as_ref(), "date_of_service")?;
+        let mut screen = Screen::new();
+        screen.text("query", &request.query, limits::QUERY_MAX);
+        screen.finish()?;
         let page = lookup::search(
             &self.catalog,
             system,
@@ -233,6 +248,20 @@ impl CodeLookupService for CodeLookupApi {
     ) -> Result<Response<pb::GetProcedureProfileResponse>, Status> {
         let request = request.into_inner();
         let date = date_or_today(request.date_of_service.as_ref(), "date_of_service")?;
+        let mut screen = Screen::new();
+        screen.code(
+            "code",
+            &request.code,
+            limits::LOOKUP_CODE_MAX,
+            CodeAlphabet::WithDot,
+        );
+        screen.code(
+            "payer_id",
+            &request.payer_id,
+            limits::PAYER_ID_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+        screen.finish()?;
         let profile =
             profile::profile(&self.catalog, &request.code, date, request.payer_id.trim())?;
         Ok(Response::new(pb::GetProcedureProfileResponse {
@@ -246,12 +275,24 @@ impl CodeLookupService for CodeLookupApi {
     ) -> Result<Response<pb::SuggestProcedureCodeResponse>, Status> {
         let request = request.into_inner();
         let date = date_or_today(request.date_of_service.as_ref(), "date_of_service")?;
+        let mut screen = Screen::new();
+        screen.text("anatomic_site", &request.anatomic_site, limits::TEXT_MAX);
+        screen.size_cm(
+            "excised_diameter_cm",
+            request.excised_diameter_cm,
+            ClaimLimits::default().max_size_cm,
+        );
         let behavior = match pb::LesionBehavior::try_from(request.lesion_behavior) {
             Ok(pb::LesionBehavior::Benign) => Some(Behavior::Benign),
             Ok(pb::LesionBehavior::Malignant) => Some(Behavior::Malignant),
             Ok(pb::LesionBehavior::Uncertain) => Some(Behavior::Uncertain),
-            Ok(pb::LesionBehavior::Unspecified) | Err(_) => None,
+            Ok(pb::LesionBehavior::Unspecified) => None,
+            Err(_) => {
+                screen.refuse("lesion_behavior", "not a LesionBehavior value");
+                None
+            }
         };
+        screen.finish()?;
         let profile::SuggestAnswer {
             suggestion,
             display,

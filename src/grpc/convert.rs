@@ -3,6 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::error::AppError;
 use crate::grpc::pb;
 use crate::grpc::pb::google::r#type::Date;
@@ -96,129 +97,127 @@ pub fn code_system_version_to_pb(version: &CodeSystemVersion) -> pb::CodeSystemV
     }
 }
 
-/// Reads a protobuf claim. Only what cannot be read as a claim at all is an
-/// error (impossible dates, non-finite numbers, unknown enum values); every
-/// coding problem is left to the rules as a finding.
+/// Reads a protobuf claim, refusing what an 837P could not carry (the
+/// limits of [`crate::domain::limits`]: element lengths, repeat counts,
+/// characters, pointers outside 1-12, impossible dates, sizes that are not
+/// a finite length, unknown enum values). Every violation is named at once.
+/// Coding problems a payer would reject are left to the rules as findings.
 pub fn claim_from_pb(
     claim: Option<pb::Claim>,
     field: &str,
+    limits: &ClaimLimits,
 ) -> Result<crate::domain::claim::Claim, AppError> {
-    use crate::domain::claim::{Claim, Laterality, Patient, Provider, ServiceLine, Sex};
-    use crate::error::FieldViolation;
+    use crate::domain::claim::{Claim, Patient, Provider, Sex};
 
     let Some(claim) = claim else {
         return Err(AppError::invalid_field(field, "a claim is required"));
     };
-    let mut violations = Vec::new();
-    let mut date = |value: Option<&Date>, path: String| match value.map(|d| date_from_pb(d, &path))
-    {
-        None => None,
-        Some(Ok(d)) => Some(d),
-        Some(Err(AppError::InvalidArgument { violations: v, .. })) => {
-            violations.extend(v);
-            None
+    let mut screen = Screen::new();
+    screen.text(
+        &format!("{field}.claim_id"),
+        &claim.claim_id,
+        limits::CLAIM_ID_MAX,
+    );
+    screen.code(
+        &format!("{field}.payer_id"),
+        &claim.payer_id,
+        limits::PAYER_ID_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    screen.code(
+        &format!("{field}.place_of_service"),
+        &claim.place_of_service,
+        limits::PLACE_OF_SERVICE_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    let provider = |p: Option<pb::Provider>, name: &str, screen: &mut Screen| {
+        let p = p.unwrap_or_default();
+        screen.code(
+            &format!("{field}.{name}.npi"),
+            &p.npi,
+            limits::NPI_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+        screen.code(
+            &format!("{field}.{name}.taxonomy_code"),
+            &p.taxonomy_code,
+            limits::TAXONOMY_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+        Provider {
+            npi: p.npi,
+            taxonomy_code: p.taxonomy_code,
         }
-        Some(Err(_)) => None,
     };
-    let date_of_service = date(
+    let rendering_provider = provider(claim.rendering_provider, "rendering_provider", &mut screen);
+    let billing_provider = provider(claim.billing_provider, "billing_provider", &mut screen);
+    let date_of_service = date_field(
         claim.date_of_service.as_ref(),
-        format!("{field}.date_of_service"),
+        &format!("{field}.date_of_service"),
+        &mut screen,
     );
     let patient = claim.patient.unwrap_or_default();
-    let birth_date = date(
-        patient.birth_date.as_ref(),
-        format!("{field}.patient.birth_date"),
+    screen.text(
+        &format!("{field}.patient.member_id"),
+        &patient.member_id,
+        limits::MEMBER_ID_MAX,
     );
-    let line_dates: Vec<_> = claim
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            date(
-                l.date_of_service.as_ref(),
-                format!("{field}.lines[{i}].date_of_service"),
-            )
-        })
-        .collect();
+    let birth_date = date_field(
+        patient.birth_date.as_ref(),
+        &format!("{field}.patient.birth_date"),
+        &mut screen,
+    );
     let sex = match pb::Sex::try_from(patient.sex) {
         Ok(pb::Sex::Unspecified) => Sex::Unspecified,
         Ok(pb::Sex::Female) => Sex::Female,
         Ok(pb::Sex::Male) => Sex::Male,
         Ok(pb::Sex::Unknown) => Sex::Unknown,
         Err(_) => {
-            violations.push(FieldViolation::new(
-                format!("{field}.patient.sex"),
-                "not a Sex value",
-            ));
+            screen.refuse(format!("{field}.patient.sex"), "not a Sex value");
             Sex::Unspecified
         }
     };
-    let mut lines = Vec::with_capacity(claim.lines.len());
-    for (i, (line, line_date)) in claim.lines.into_iter().zip(line_dates).enumerate() {
-        for (value, name) in [
-            (line.excised_diameter_cm, "excised_diameter_cm"),
-            (line.repair_length_cm, "repair_length_cm"),
-        ] {
-            if value.is_some_and(|v| !v.is_finite()) {
-                violations.push(FieldViolation::new(
-                    format!("{field}.lines[{i}].{name}"),
-                    "must be a finite number",
-                ));
-            }
+    // Beyond a count limit only the count is reported: a claim of 10,000
+    // lines gets one violation, not 10,000.
+    if screen.count(
+        &format!("{field}.diagnosis_codes"),
+        claim.diagnosis_codes.len(),
+        limits.max_diagnoses,
+    ) {
+        for (i, code) in claim.diagnosis_codes.iter().enumerate() {
+            screen.code(
+                &format!("{field}.diagnosis_codes[{i}]"),
+                code,
+                limits::DIAGNOSIS_CODE_MAX,
+                CodeAlphabet::WithDot,
+            );
         }
-        let laterality = match pb::Laterality::try_from(line.laterality) {
-            Ok(pb::Laterality::Unspecified) => Laterality::Unspecified,
-            Ok(pb::Laterality::Left) => Laterality::Left,
-            Ok(pb::Laterality::Right) => Laterality::Right,
-            Ok(pb::Laterality::Bilateral) => Laterality::Bilateral,
-            Err(_) => {
-                violations.push(FieldViolation::new(
-                    format!("{field}.lines[{i}].laterality"),
-                    "not a Laterality value",
-                ));
-                Laterality::Unspecified
-            }
-        };
-        lines.push(ServiceLine {
-            procedure_code: line.procedure_code,
-            modifiers: line.modifiers,
-            units: line.units,
-            diagnosis_pointers: line.diagnosis_pointers,
-            excised_diameter_cm: line.excised_diameter_cm,
-            anatomic_site: Some(line.anatomic_site).filter(|s| !s.trim().is_empty()),
-            laterality,
-            repair_length_cm: line.repair_length_cm,
-            date_of_service: line_date,
-            place_of_service: line.place_of_service,
-            documented_indications: line
-                .documented_indications
-                .iter()
-                .filter_map(|v| pb::Indication::try_from(*v).ok())
-                .map(|v| {
-                    v.as_str_name()
-                        .trim_start_matches("INDICATION_")
-                        .to_ascii_lowercase()
-                })
-                .collect(),
-        });
     }
-    if let Some(error) = AppError::from_violations(violations) {
+    let mut lines = Vec::with_capacity(claim.lines.len().min(limits.max_service_lines));
+    if screen.count(
+        &format!("{field}.lines"),
+        claim.lines.len(),
+        limits.max_service_lines,
+    ) {
+        for (i, line) in claim.lines.into_iter().enumerate() {
+            lines.push(service_line_from_pb(
+                line,
+                &format!("{field}.lines[{i}]"),
+                limits,
+                &mut screen,
+            ));
+        }
+    }
+    if let Some(error) = AppError::from_violations(screen.into_violations()) {
         return Err(error);
     }
-    let provider = |p: Option<pb::Provider>| {
-        let p = p.unwrap_or_default();
-        Provider {
-            npi: p.npi,
-            taxonomy_code: p.taxonomy_code,
-        }
-    };
     Ok(Claim {
         claim_id: claim.claim_id,
         payer_id: claim.payer_id,
         date_of_service,
         place_of_service: claim.place_of_service,
-        rendering_provider: provider(claim.rendering_provider),
-        billing_provider: provider(claim.billing_provider),
+        rendering_provider,
+        billing_provider,
         patient: Patient {
             member_id: patient.member_id,
             birth_date,
@@ -227,6 +226,132 @@ pub fn claim_from_pb(
         diagnosis_codes: claim.diagnosis_codes,
         lines,
     })
+}
+
+/// A date field that must be a calendar date when present.
+fn date_field(value: Option<&Date>, path: &str, screen: &mut Screen) -> Option<NaiveDate> {
+    match date_from_pb(value?, path) {
+        Ok(date) => Some(date),
+        Err(AppError::InvalidArgument { violations, .. }) => {
+            for v in violations {
+                screen.refuse(v.field, v.description);
+            }
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+fn service_line_from_pb(
+    line: pb::ServiceLine,
+    path: &str,
+    limits: &ClaimLimits,
+    screen: &mut Screen,
+) -> crate::domain::claim::ServiceLine {
+    use crate::domain::claim::{Laterality, ServiceLine};
+
+    screen.code(
+        &format!("{path}.procedure_code"),
+        &line.procedure_code,
+        limits::PROCEDURE_CODE_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    if screen.count(
+        &format!("{path}.modifiers"),
+        line.modifiers.len(),
+        limits.max_modifiers,
+    ) {
+        for (m, modifier) in line.modifiers.iter().enumerate() {
+            screen.modifier(&format!("{path}.modifiers[{m}]"), modifier);
+        }
+    }
+    if screen.count(
+        &format!("{path}.diagnosis_pointers"),
+        line.diagnosis_pointers.len(),
+        limits.max_pointers,
+    ) {
+        for (p, pointer) in line.diagnosis_pointers.iter().enumerate() {
+            if !(1..=limits::POINTER_MAX).contains(pointer) {
+                screen.refuse(
+                    format!("{path}.diagnosis_pointers[{p}]"),
+                    format!(
+                        "a pointer names a diagnosis position 1 to {}",
+                        limits::POINTER_MAX
+                    ),
+                );
+            }
+        }
+    }
+    if line.units > limits.max_units {
+        screen.refuse(
+            format!("{path}.units"),
+            format!("at most {} units per line", limits.max_units),
+        );
+    }
+    for (value, name) in [
+        (line.excised_diameter_cm, "excised_diameter_cm"),
+        (line.repair_length_cm, "repair_length_cm"),
+    ] {
+        if let Some(value) = value {
+            screen.size_cm(&format!("{path}.{name}"), value, limits.max_size_cm);
+        }
+    }
+    screen.text(
+        &format!("{path}.anatomic_site"),
+        &line.anatomic_site,
+        limits::TEXT_MAX,
+    );
+    if let Some(place) = &line.place_of_service {
+        screen.code(
+            &format!("{path}.place_of_service"),
+            place,
+            limits::PLACE_OF_SERVICE_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+    }
+    let laterality = match pb::Laterality::try_from(line.laterality) {
+        Ok(pb::Laterality::Unspecified) => Laterality::Unspecified,
+        Ok(pb::Laterality::Left) => Laterality::Left,
+        Ok(pb::Laterality::Right) => Laterality::Right,
+        Ok(pb::Laterality::Bilateral) => Laterality::Bilateral,
+        Err(_) => {
+            screen.refuse(format!("{path}.laterality"), "not a Laterality value");
+            Laterality::Unspecified
+        }
+    };
+    let mut documented_indications = Vec::with_capacity(line.documented_indications.len());
+    for (n, value) in line.documented_indications.iter().enumerate() {
+        match pb::Indication::try_from(*value) {
+            Ok(pb::Indication::Unspecified) | Err(_) => screen.refuse(
+                format!("{path}.documented_indications[{n}]"),
+                "not an Indication value",
+            ),
+            Ok(indication) => documented_indications.push(
+                indication
+                    .as_str_name()
+                    .trim_start_matches("INDICATION_")
+                    .to_ascii_lowercase(),
+            ),
+        }
+    }
+    let date_of_service = date_field(
+        line.date_of_service.as_ref(),
+        &format!("{path}.date_of_service"),
+        screen,
+    );
+    ServiceLine {
+        procedure_code: line.procedure_code,
+        modifiers: line.modifiers,
+        units: line.units,
+        diagnosis_pointers: line.diagnosis_pointers,
+        excised_diameter_cm: line.excised_diameter_cm,
+        anatomic_site: Some(line.anatomic_site).filter(|s| !s.trim().is_empty()),
+        laterality,
+        repair_length_cm: line.repair_length_cm,
+        date_of_service,
+        place_of_service: line.place_of_service,
+        documented_indications,
+    }
 }
 
 /// A stored claim as its protobuf form (the member id is never stored, so
@@ -330,7 +455,9 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let back = claim_to_pb(claim_from_pb(Some(claim.clone()), "claim").expect("valid"));
+        let back = claim_to_pb(
+            claim_from_pb(Some(claim.clone()), "claim", &ClaimLimits::default()).expect("valid"),
+        );
         assert_eq!(back, claim);
     }
 

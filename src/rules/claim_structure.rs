@@ -1,16 +1,10 @@
-//! Structural limits of an 837P claim that a submitter can fix: identifiers
-//! present, at least one line and at most 50, one to twelve diagnoses, at
-//! most four modifiers per line.
+//! Parts an 837P requires that a submitter can fix: identifiers present, at
+//! least one line and one diagnosis. The upper limits (50 lines, 12
+//! diagnoses, 4 modifiers) are not findings: a claim beyond them cannot be
+//! an 837P at all and is refused at the door (`domain::limits`).
 
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-
-/// Most service lines on a professional claim (837P loop 2400 repeat).
-const MAX_LINES: usize = 50;
-/// Most diagnoses (HI segment, CMS-1500 box 21 A-L).
-const MAX_DIAGNOSES: usize = 12;
-/// Most modifiers per line (SV101-3 to SV101-6).
-const MAX_MODIFIERS: usize = 4;
 
 /// A claim that breaks an 837P structural limit.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +15,7 @@ impl Rule for ClaimStructure {
         "CLAIM_STRUCTURE"
     }
     fn description(&self) -> &'static str {
-        "Claim id, date of service and payer present; 1-50 lines; 1-12 diagnoses; at most 4 modifiers per line"
+        "Claim id, date of service and payer present; at least one line and one diagnosis"
     }
     fn default_severity(&self) -> Severity {
         Severity::Error
@@ -45,36 +39,8 @@ impl Rule for ClaimStructure {
         if claim.lines.is_empty() {
             claim_level("lines", "the claim has no service lines".into());
         }
-        if claim.lines.len() > MAX_LINES {
-            claim_level(
-                "lines",
-                format!("{} lines; at most {MAX_LINES}", claim.lines.len()),
-            );
-        }
         if claim.diagnosis_codes.is_empty() {
             claim_level("diagnosis_codes", "the claim has no diagnosis".into());
-        }
-        if claim.diagnosis_codes.len() > MAX_DIAGNOSES {
-            claim_level(
-                "diagnosis_codes",
-                format!(
-                    "{} diagnoses; at most {MAX_DIAGNOSES}",
-                    claim.diagnosis_codes.len()
-                ),
-            );
-        }
-        for (number, line, _) in context.lines() {
-            if line.modifiers.len() > MAX_MODIFIERS {
-                out.push(finding(
-                    self,
-                    number,
-                    format!("lines[{}].modifiers", number - 1),
-                    format!(
-                        "{} modifiers; at most {MAX_MODIFIERS}",
-                        line.modifiers.len()
-                    ),
-                ));
-            }
         }
     }
 }
@@ -85,25 +51,16 @@ mod tests {
     use crate::rules::test_support::{clean_claim, fired};
 
     #[test]
-    fn missing_parts_and_limits_fire_at_their_fields() {
+    fn missing_parts_fire_at_their_fields() {
         let mut claim = clean_claim();
         claim.claim_id.clear();
         claim.payer_id = " ".into();
-        claim.diagnosis_codes = vec!["D23.5".into(); 13];
-        claim.lines[0].modifiers = vec!["XS".into(); 5];
+        claim.diagnosis_codes.clear();
         let paths: Vec<String> = fired(&ClaimStructure, &claim)
             .into_iter()
             .map(|(_, _, path)| path)
             .collect();
-        assert_eq!(
-            paths,
-            [
-                "claim_id",
-                "payer_id",
-                "diagnosis_codes",
-                "lines[0].modifiers"
-            ]
-        );
+        assert_eq!(paths, ["claim_id", "payer_id", "diagnosis_codes"]);
         claim.lines.clear();
         assert!(
             fired(&ClaimStructure, &claim)

@@ -1,19 +1,15 @@
-//! Diagnosis pointers (SV107): every line points at 1 to 4 of the claim's
-//! diagnoses, by 1-based position.
+//! Diagnosis pointers (SV107): every line points at one or more of the
+//! claim's diagnoses, by 1-based position. More than four pointers, or a
+//! pointer outside 1-12, cannot be written in SV107 and is refused at the
+//! door (`domain::limits`); a pointer past the claim's last diagnosis is a
+//! finding here.
 
 use super::{Rule, RuleContext, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 
-/// Most pointers a line may carry (837P SV107 has four slots).
-const MAX_POINTERS: usize = 4;
-
 /// The pointer rules.
 pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(PointerMissing),
-        Box::new(PointerOutOfRange),
-        Box::new(PointerTooMany),
-    ]
+    vec![Box::new(PointerMissing), Box::new(PointerOutOfRange)]
 }
 
 /// A line without a diagnosis pointer.
@@ -86,49 +82,13 @@ impl Rule for PointerOutOfRange {
     }
 }
 
-/// More than four pointers on a line.
-#[derive(Debug, Clone, Copy)]
-pub struct PointerTooMany;
-
-impl Rule for PointerTooMany {
-    fn id(&self) -> &'static str {
-        "DX_POINTER_TOO_MANY"
-    }
-    fn description(&self) -> &'static str {
-        "A service line carries at most four diagnosis pointers"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
-    }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (number, line, _) in context.lines() {
-            if line.diagnosis_pointers.len() > MAX_POINTERS {
-                let mut f = finding(
-                    self,
-                    number,
-                    format!("lines[{}].diagnosis_pointers", number - 1),
-                    format!(
-                        "{} pointers; at most {MAX_POINTERS} are allowed",
-                        line.diagnosis_pointers.len()
-                    ),
-                );
-                f.suggestion = Some("keep the four diagnoses that best support the line".into());
-                out.push(f);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::test_support::{clean_claim, fired};
 
     #[test]
-    fn missing_out_of_range_and_too_many_pointers_fire() {
+    fn missing_and_out_of_range_pointers_fire() {
         let mut claim = clean_claim();
         claim.lines[0].diagnosis_pointers.clear();
         assert_eq!(
@@ -144,9 +104,6 @@ mod tests {
             fired(&PointerOutOfRange, &claim)[0].2,
             "lines[0].diagnosis_pointers[1]"
         );
-        claim.diagnosis_codes = vec!["D23.5".into(); 5];
-        claim.lines[0].diagnosis_pointers = vec![1, 2, 3, 4, 5];
-        assert_eq!(fired(&PointerTooMany, &claim).len(), 1);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::storage::WriteError;
 
 /// One decision to store.
 #[derive(Debug, Clone)]
@@ -82,12 +83,17 @@ fn joined(rows: &[&AuditRow], f: fn(&AuditRow) -> &Vec<String>) -> Vec<String> {
     rows.iter().map(|r| f(r).join(",")).collect()
 }
 
-/// Stores a group of decisions in one transaction. Rows whose request id is
-/// already taken (by an earlier call or another row of the group) are not
-/// stored; their outcome says so.
-pub async fn append(pool: &PgPool, rows: &[AuditRow]) -> Result<Vec<AppendOutcome>, AppError> {
-    let mut tx = pool.begin().await?;
-    let keyed: Vec<&AuditRow> = rows.iter().filter(|r| r.request_id.is_some()).collect();
+/// Claims the request ids of a group: rows whose request id is already
+/// taken (by an earlier call, or by an earlier row of the group) must not be
+/// stored, and their outcome says so.
+pub async fn claim_request_ids(
+    connection: &mut PgConnection,
+    rows: &[&AuditRow],
+) -> Result<Vec<AppendOutcome>, WriteError> {
+    let keyed: Vec<&&AuditRow> = rows.iter().filter(|r| r.request_id.is_some()).collect();
+    if keyed.is_empty() {
+        return Ok(vec![AppendOutcome::Stored; rows.len()]);
+    }
     let claimed: Vec<String> = sqlx::query_scalar(
         "insert into audit_request (request_id, claim_sha256, audit_record_id, create_time) \
          select * from unnest($1::text[], $2::bytea[], $3::uuid[], $4::timestamptz[]) \
@@ -107,11 +113,11 @@ pub async fn append(pool: &PgPool, rows: &[AuditRow]) -> Result<Vec<AppendOutcom
     )
     .bind(keyed.iter().map(|r| r.id).collect::<Vec<_>>())
     .bind(keyed.iter().map(|r| r.create_time).collect::<Vec<_>>())
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *connection)
     .await?;
     // A request id repeated inside one group is claimed by its first row only.
     let mut seen = std::collections::HashSet::new();
-    let outcomes: Vec<AppendOutcome> = rows
+    Ok(rows
         .iter()
         .map(|r| match &r.request_id {
             Some(id) if !claimed.contains(id) || !seen.insert(id.clone()) => {
@@ -119,23 +125,53 @@ pub async fn append(pool: &PgPool, rows: &[AuditRow]) -> Result<Vec<AppendOutcom
             }
             _ => AppendOutcome::Stored,
         })
-        .collect();
-    let kept: Vec<&AuditRow> = rows
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, outcome)| **outcome == AppendOutcome::Stored)
-        .map(|(r, _)| r)
-        .collect();
-    insert_records(&mut tx, &kept).await?;
-    tx.commit().await?;
-    Ok(outcomes)
+        .collect())
+}
+
+/// Namespace of the member advisory locks (the first key of the two-key
+/// form), so they never meet another use of advisory locks.
+const MEMBER_LOCK_SPACE: i32 = 0x4353_4d42; // "CSMB"
+
+/// The advisory-lock key of a member hash: its first four bytes. Two
+/// members sharing a key only wait for each other.
+fn member_lock_key(member_hash: &[u8]) -> i32 {
+    let mut key = [0_u8; 4];
+    for (slot, byte) in key.iter_mut().zip(member_hash) {
+        *slot = *byte;
+    }
+    i32::from_be_bytes(key)
+}
+
+/// Takes the transaction-scoped lock of each member, in key order so two
+/// transactions never wait for each other in a circle. Every process that
+/// stores a decision for a member takes it first, so the history read after
+/// it sees every decision committed for that member, on any replica.
+pub async fn lock_members(
+    connection: &mut PgConnection,
+    member_hashes: &[&[u8]],
+) -> Result<(), WriteError> {
+    let mut keys: Vec<i32> = member_hashes.iter().map(|h| member_lock_key(h)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("select pg_advisory_xact_lock($1, k) from unnest($2::int4[]) as k")
+        .bind(MEMBER_LOCK_SPACE)
+        .bind(keys)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 /// Inserts decisions into `audit_record` with one UNNEST statement.
-pub(crate) async fn insert_records(
+pub async fn insert_records(
     connection: &mut PgConnection,
     rows: &[&AuditRow],
-) -> Result<(), AppError> {
+) -> Result<(), WriteError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "insert into audit_record (id, create_time, request_id, batch_id, sequence, submitter, claim_id, payer_id, \
                                    date_of_service, member_hash, rendering_npi, disposition, ruleset_version, \
@@ -232,6 +268,24 @@ pub async fn accepted_histories(
     pool: &PgPool,
     lookups: &[HistoryQuery],
 ) -> Result<Vec<Vec<crate::domain::claim::PriorClaim>>, AppError> {
+    let mut connection = pool.acquire().await?;
+    accepted_histories_on(&mut connection, lookups)
+        .await
+        .map_err(|error| match error {
+            WriteError::Refused(refusal) => refusal.into_error(),
+            WriteError::Failed(error) => error,
+        })
+}
+
+/// [`accepted_histories`] on a given connection (inside a group commit,
+/// after [`lock_members`]).
+pub async fn accepted_histories_on(
+    connection: &mut PgConnection,
+    lookups: &[HistoryQuery],
+) -> Result<Vec<Vec<crate::domain::claim::PriorClaim>>, WriteError> {
+    if lookups.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows: Vec<PriorRow> = sqlx::query_as(
         "select q.i as lookup, a.claim_id, a.date_of_service, a.rendering_npi, a.lines \
            from unnest($1::bytea[], $2::date[], $3::date[], $4::timestamptz[]) with ordinality as q(h, f, t, b, i) \
@@ -251,7 +305,7 @@ pub async fn accepted_histories(
     .bind(lookups.iter().map(|l| l.from).collect::<Vec<_>>())
     .bind(lookups.iter().map(|l| l.to).collect::<Vec<_>>())
     .bind(lookups.iter().map(|l| l.created_before).collect::<Vec<_>>())
-    .fetch_all(pool)
+    .fetch_all(&mut *connection)
     .await?;
     let mut histories = vec![Vec::new(); lookups.len()];
     for row in rows {
@@ -259,7 +313,7 @@ pub async fn accepted_histories(
             .ok()
             .and_then(|i| histories.get_mut(i))
         else {
-            return Err(AppError::internal("history lookup number out of range"));
+            return Err(AppError::internal("history lookup number out of range").into());
         };
         history.push(crate::domain::claim::PriorClaim {
             claim_id: row.claim_id,

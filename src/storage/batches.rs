@@ -9,10 +9,11 @@
 //! per `(batch_id, sequence)`.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::storage::WriteError;
 use crate::storage::audit::{AuditRow, StoredDecision, insert_records};
 
 /// A batch as stored.
@@ -91,53 +92,39 @@ pub async fn get(pool: &PgPool, batch_id: Uuid) -> Result<Option<BatchRow>, AppE
 
 /// One stored item of a chunk: a decision (its audit row) or an item error.
 #[derive(Debug, Clone)]
-pub struct ItemRow {
+pub struct ItemRow<'a> {
     /// Sequence.
     pub sequence: i64,
     /// The client's id for the claim.
-    pub correlation_id: String,
+    pub correlation_id: &'a str,
     /// The decision's audit record, for a readable claim.
-    pub record: Option<AuditRow>,
+    pub record: Option<&'a AuditRow>,
     /// google.rpc.Status as JSON, for an item that was not a readable claim.
     pub error: Option<String>,
     /// When the item was decided.
     pub create_time: DateTime<Utc>,
 }
 
-/// What a chunk commit found.
-#[derive(Debug)]
-pub enum ChunkOutcome {
-    /// Stored; the batch as it now stands.
-    Stored(Box<BatchRow>),
-    /// The batch was no longer durable through the sequence before the
-    /// chunk: another stream wrote it. Nothing was stored.
-    Conflict,
-}
-
-/// Stores the items of one chunk (consecutive sequences, first one right
-/// after the batch's durable sequence), their audit records and the new
-/// counts in one transaction.
-pub async fn commit_chunk(
-    pool: &PgPool,
+/// Moves the batch past one chunk (consecutive sequences) and adds its
+/// counts, if the batch is still durable through the sequence just before
+/// the chunk; `None` when another stream wrote it meanwhile. Part of the
+/// chunk's transaction, with [`insert_items`].
+pub async fn advance(
+    connection: &mut PgConnection,
     batch_id: Uuid,
-    items: &[ItemRow],
-) -> Result<ChunkOutcome, AppError> {
+    items: &[ItemRow<'_>],
+) -> Result<Option<BatchRow>, WriteError> {
     let (Some(first), Some(last)) = (items.first(), items.last()) else {
-        return Err(AppError::internal("empty chunk"));
+        return Err(AppError::internal("empty chunk").into());
     };
     let count = |disposition: i16| {
         items
             .iter()
-            .filter(|i| {
-                i.record
-                    .as_ref()
-                    .is_some_and(|r| r.disposition == disposition)
-            })
+            .filter(|i| i.record.is_some_and(|r| r.disposition == disposition))
             .count() as i64
     };
     let errors = items.iter().filter(|i| i.record.is_none()).count() as i64;
-    let mut tx = pool.begin().await?;
-    let updated: Option<BatchRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update validation_batch \
             set durable_through_sequence = $3, items_received = items_received + $4, \
                 accepted = accepted + $5, accepted_with_warnings = accepted_with_warnings + $6, \
@@ -153,16 +140,18 @@ pub async fn commit_chunk(
     .bind(count(2))
     .bind(count(3))
     .bind(errors)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(updated) = updated else {
-        tx.rollback().await?;
-        return Ok(ChunkOutcome::Conflict);
-    };
-    let records: Vec<&AuditRow> = items.iter().filter_map(|i| i.record.as_ref()).collect();
-    if !records.is_empty() {
-        insert_records(&mut tx, &records).await?;
-    }
+    .fetch_optional(&mut *connection)
+    .await?)
+}
+
+/// Stores a chunk's items and their audit records.
+pub async fn insert_items(
+    connection: &mut PgConnection,
+    batch_id: Uuid,
+    items: &[ItemRow<'_>],
+) -> Result<(), WriteError> {
+    let records: Vec<&AuditRow> = items.iter().filter_map(|i| i.record).collect();
+    insert_records(&mut *connection, &records).await?;
     sqlx::query(
         "insert into batch_item (batch_id, sequence, correlation_id, audit_record_id, disposition, error, create_time) \
          select $1, seq, cid, rid, disp, err::jsonb, ct \
@@ -171,20 +160,19 @@ pub async fn commit_chunk(
     )
     .bind(batch_id)
     .bind(items.iter().map(|i| i.sequence).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.correlation_id.as_str()).collect::<Vec<_>>())
-    .bind(items.iter().map(|i| i.record.as_ref().map(|r| r.id)).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.correlation_id).collect::<Vec<_>>())
+    .bind(items.iter().map(|i| i.record.map(|r| r.id)).collect::<Vec<_>>())
     .bind(
         items
             .iter()
-            .map(|i| i.record.as_ref().map(|r| r.disposition))
+            .map(|i| i.record.map(|r| r.disposition))
             .collect::<Vec<_>>(),
     )
     .bind(items.iter().map(|i| i.error.as_deref()).collect::<Vec<_>>())
     .bind(items.iter().map(|i| i.create_time).collect::<Vec<_>>())
-    .execute(&mut *tx)
+    .execute(&mut *connection)
     .await?;
-    tx.commit().await?;
-    Ok(ChunkOutcome::Stored(Box::new(updated)))
+    Ok(())
 }
 
 /// Marks an open batch completed; returns it as it now stands.

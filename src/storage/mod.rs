@@ -166,6 +166,87 @@ fn database_unavailable() -> AppError {
     }
 }
 
+/// A statement PostgreSQL refused because of what the rows carried (a data
+/// exception, an integrity violation or a size limit such as an index row
+/// too large), as opposed to an outage. Only its own rows are to blame, so
+/// a group commit retries the others without them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// SQLSTATE.
+    pub sqlstate: String,
+    /// The constraint named, if any.
+    pub constraint: Option<String>,
+    /// The table named, if any.
+    pub table: Option<String>,
+    /// PostgreSQL's message (never its DETAIL, which may quote values).
+    pub message: String,
+}
+
+impl Refusal {
+    /// The caller's answer for a refused row: a value the store cannot hold
+    /// (data exception, size limit) is the request's; an integrity
+    /// violation is ours.
+    pub fn into_error(self) -> AppError {
+        if self.sqlstate.starts_with("23") {
+            AppError::internal(format!("the audit store refused the row: {}", self.message))
+        } else {
+            AppError::invalid_field(
+                "claim",
+                "the claim holds a value the audit store cannot keep; check its text fields",
+            )
+        }
+    }
+}
+
+/// Why a write failed: a refusal of its rows, or anything else (an outage
+/// maps to UNAVAILABLE through [`AppError`]).
+#[derive(Debug)]
+pub enum WriteError {
+    /// PostgreSQL refused the rows' content.
+    Refused(Refusal),
+    /// Any other failure.
+    Failed(AppError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error
+            && let Some(code) = db.code()
+            && ["22", "23", "54"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        {
+            return Self::Refused(Refusal {
+                sqlstate: code.into_owned(),
+                constraint: db.constraint().map(str::to_owned),
+                table: db.table().map(str::to_owned),
+                message: db.message().to_owned(),
+            });
+        }
+        Self::Failed(error.into())
+    }
+}
+
+impl From<AppError> for WriteError {
+    fn from(error: AppError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// A connection of `pool` for a sequence of statements.
+pub async fn acquire(
+    pool: &PgPool,
+) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, AppError> {
+    Ok(pool.acquire().await?)
+}
+
+/// Starts a transaction for a group commit.
+pub async fn begin(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, WriteError> {
+    Ok(pool.begin().await?)
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         match error {

@@ -218,15 +218,6 @@ fn cases() -> Vec<Case> {
             |c| c.lines[0].diagnosis_pointers = vec![2],
             |c| c.lines[0].diagnosis_pointers = vec![1],
         ),
-        case(
-            "DX_POINTER_TOO_MANY",
-            (1, "lines[0].diagnosis_pointers"),
-            |c| {
-                c.diagnosis_codes = strings(&["D23.5", "D22.5", "L72.0", "L82.1", "D48.5"]);
-                c.lines[0].diagnosis_pointers = vec![1, 2, 3, 4, 5];
-            },
-            |c| c.lines[0].diagnosis_pointers.truncate(4),
-        ),
         // A second lesion whose XS was typed backwards; SX is in no release.
         case(
             "MODIFIER_INVALID",
