@@ -101,7 +101,7 @@ fn not_found(id: Uuid) -> AppError {
 }
 
 /// The keyset position after a record: (create_time in microseconds, id).
-type Position = (i64, Uuid);
+pub type Position = (i64, Uuid);
 
 fn position(record: &AuditRecord) -> Position {
     (
@@ -166,18 +166,17 @@ impl AuditQueries {
         )
     }
 
-    /// A page of records matching `filter`, newest first, and the token of
-    /// the next page (empty on the last). A token is valid only with the
-    /// filter it was issued for.
+    /// A page of records matching `filter`, newest first, and whether more
+    /// follow. The transport may send fewer (to stay inside a message size)
+    /// and continues after the last one it sent with [`Self::list_token`].
     pub async fn list(
         &self,
         filter: &AuditFilter,
         page_size: i32,
         token: &str,
-    ) -> Result<(Vec<AuditRecord>, String), AppError> {
+    ) -> Result<(Vec<AuditRecord>, bool), AppError> {
         let size = page_token::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let parameters = ("ListAuditRecords", filter);
-        let start: Option<Position> = page_token::decode(token, &parameters)?;
+        let start: Option<Position> = page_token::decode(token, &("ListAuditRecords", filter))?;
         let limit = i64::try_from(size).unwrap_or(i64::MAX);
         let stored = audit::list_records(&self.pool, filter, after(start)?, limit + 1).await?;
         let more = stored.len() > size;
@@ -186,11 +185,17 @@ impl AuditQueries {
             .take(size)
             .map(record_from_stored)
             .collect::<Result<Vec<_>, _>>()?;
-        let token = match records.last() {
-            Some(last) if more => page_token::encode(&parameters, &position(last)),
-            _ => String::new(),
-        };
-        Ok((records, token))
+        Ok((records, more))
+    }
+
+    /// Where a page that ends with `record` continues.
+    pub fn position_of(record: &AuditRecord) -> Position {
+        position(record)
+    }
+
+    /// The token of the page after `last`, valid only with `filter`.
+    pub fn list_token(filter: &AuditFilter, last: Position) -> String {
+        page_token::encode(&("ListAuditRecords", filter), &last)
     }
 
     /// Streams every record matching `filter` into `out`, a page per

@@ -695,25 +695,25 @@ impl BatchValidator {
             .ok_or_else(|| not_found(batch_id))
     }
 
-    /// A page of a batch's stored results in sequence order, with the token
-    /// of the next page (empty on the last).
+    /// A page of a batch's stored results in sequence order, and whether
+    /// more follow. The transport may send fewer (to stay inside a message
+    /// size) and continues after the last one it sent with
+    /// [`Self::results_token`].
     pub async fn results(
         &self,
         batch_id: Uuid,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<ItemResult>, String), AppError> {
+    ) -> Result<(Vec<ItemResult>, bool), AppError> {
         let size = page_token::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let parameters = ("ListBatchResults", batch_id);
-        let after: i64 = page_token::decode(page_token, &parameters)?.unwrap_or(-1);
+        let after: i64 =
+            page_token::decode(page_token, &("ListBatchResults", batch_id))?.unwrap_or(-1);
         self.get(batch_id).await?;
         let limit = i64::try_from(size).unwrap_or(i64::MAX);
         let items = batches::items(&self.pool, batch_id, after, limit + 1).await?;
         let more = items.len() > size;
         let mut results = Vec::with_capacity(size);
-        let mut last = after;
         for item in items.into_iter().take(size) {
-            last = item.sequence;
             let sequence = as_u64(item.sequence);
             let outcome = match (item.decision(), item.error) {
                 (Some(decision), _) => Ok(Decision::from_stored(decision)?),
@@ -730,12 +730,15 @@ impl BatchValidator {
                 outcome,
             });
         }
-        let token = if more {
-            page_token::encode(&parameters, &last)
-        } else {
-            String::new()
-        };
-        Ok((results, token))
+        Ok((results, more))
+    }
+
+    /// The token of the page after sequence `last` of `batch_id`.
+    pub fn results_token(batch_id: Uuid, last: u64) -> String {
+        page_token::encode(
+            &("ListBatchResults", batch_id),
+            &i64::try_from(last).unwrap_or(i64::MAX),
+        )
     }
 }
 

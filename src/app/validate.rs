@@ -366,7 +366,7 @@ impl ClaimValidator {
             Origin::Request(request_id),
             submitter,
         )?;
-        match self.writer.append(pending).await? {
+        match self.store(pending).await? {
             Some(decision) => Ok(decision),
             // Another call with this request id won the race: answer as it did.
             None => self
@@ -374,6 +374,18 @@ impl ClaimValidator {
                 .await?
                 .ok_or_else(|| AppError::internal("request id taken but its decision is missing")),
         }
+    }
+
+    /// Stores a decision in the next group commit and returns it once it
+    /// is durable: decided again if a claim of the same member was stored
+    /// meanwhile (on any replica), `None` if its request id was taken.
+    pub async fn store(&self, pending: PendingDecision) -> Result<Option<Decision>, AppError> {
+        self.writer.append(pending).await
+    }
+
+    /// Group commits the audit writer has made.
+    pub fn audit_commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     async fn stored(

@@ -4,8 +4,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
+use futures::StreamExt as _;
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -18,9 +18,9 @@ use crate::domain::codes;
 use crate::domain::limits::{self, CodeAlphabet, Screen};
 use crate::error::{AppError, FieldViolation};
 use crate::grpc::claim_validation::{decision_to_pb, finding_to_pb};
-use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::audit_service_server::AuditService;
+use crate::grpc::{MESSAGE_BUDGET, convert, element_len};
 
 /// Export pages waiting for a slow client.
 const EXPORT_QUEUE: usize = 4;
@@ -142,6 +142,28 @@ pub fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, Ap
     })
 }
 
+/// A page of an export as messages of at most [`MESSAGE_BUDGET`] bytes of
+/// records each (one record always fits).
+fn chunks_within_budget(records: Vec<AuditRecord>) -> Vec<pb::ExportAuditRecordsResponse> {
+    let mut chunks = Vec::new();
+    let mut chunk = pb::ExportAuditRecordsResponse::default();
+    let mut bytes = 0;
+    for record in records {
+        let element = record_to_pb(record);
+        let len = element_len(&element);
+        if !chunk.audit_records.is_empty() && bytes + len > MESSAGE_BUDGET {
+            chunks.push(std::mem::take(&mut chunk));
+            bytes = 0;
+        }
+        bytes += len;
+        chunk.audit_records.push(element);
+    }
+    if !chunk.audit_records.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
 fn record_to_pb(record: AuditRecord) -> pb::AuditRecord {
     let id = record.decision.audit_record_id;
     pb::AuditRecord {
@@ -188,14 +210,29 @@ impl AuditService for AuditApi {
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter_from_pb(request.filter)?;
-        let (records, next_page_token) = self
+        let (records, mut more) = self
             .queries
             .list(&filter, request.page_size, &request.page_token)
             .await?;
-        Ok(Response::new(pb::ListAuditRecordsResponse {
-            audit_records: records.into_iter().map(record_to_pb).collect(),
-            next_page_token,
-        }))
+        let count = records.len();
+        let mut response = pb::ListAuditRecordsResponse::default();
+        let (mut bytes, mut last) = (0, None);
+        for (i, record) in records.into_iter().enumerate() {
+            let position = AuditQueries::position_of(&record);
+            let element = record_to_pb(record);
+            let len = element_len(&element);
+            if last.is_some() && bytes + len > MESSAGE_BUDGET {
+                more = more || i < count;
+                break;
+            }
+            bytes += len;
+            last = Some(position);
+            response.audit_records.push(element);
+        }
+        if let (true, Some(last)) = (more, last) {
+            response.next_page_token = AuditQueries::list_token(&filter, last);
+        }
+        Ok(Response::new(response))
     }
 
     async fn export_audit_records(
@@ -205,11 +242,11 @@ impl AuditService for AuditApi {
         let filter = filter_from_pb(request.into_inner().filter)?;
         let (pages, received) = mpsc::channel(EXPORT_QUEUE);
         self.queries.export(filter, pages, self.stop.child_token());
-        let stream = ReceiverStream::new(received).map(|page| {
-            page.map(|records| pb::ExportAuditRecordsResponse {
-                audit_records: records.into_iter().map(record_to_pb).collect(),
+        let stream = ReceiverStream::new(received).flat_map(|page| {
+            futures::stream::iter(match page {
+                Ok(records) => chunks_within_budget(records).into_iter().map(Ok).collect(),
+                Err(error) => vec![Err(Status::from(error))],
             })
-            .map_err(Status::from)
         });
         Ok(Response::new(Box::pin(stream)))
     }

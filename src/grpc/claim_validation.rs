@@ -21,7 +21,7 @@ use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::error::AppError;
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
-use crate::grpc::{convert, interceptor};
+use crate::grpc::{MESSAGE_BUDGET, convert, element_len, interceptor};
 use crate::rules::RuleSource;
 
 /// Items read ahead of the pipeline; when full, the stream is not polled
@@ -356,19 +356,30 @@ impl ClaimValidationService for ClaimValidationApi {
     ) -> Result<Response<pb::ListBatchResultsResponse>, Status> {
         let request = request.into_inner();
         let batch_id = batch_id_from_name(&request.parent, "parent")?;
-        let (stored, next_page_token) = self
+        let (stored, mut more) = self
             .batches
             .results(batch_id, request.page_size, &request.page_token)
             .await?;
-        let mut response = pb::ListBatchResultsResponse {
-            next_page_token,
-            ..Default::default()
-        };
-        for item in stored {
-            match item_to_pb(item) {
+        let mut response = pb::ListBatchResultsResponse::default();
+        let (mut bytes, mut last) = (0, None);
+        let count = stored.len();
+        for (i, item) in stored.into_iter().enumerate() {
+            let sequence = item.sequence;
+            let element = item_to_pb(item);
+            let len = element.as_ref().map_or_else(element_len, element_len);
+            if last.is_some() && bytes + len > MESSAGE_BUDGET {
+                more = more || i < count;
+                break;
+            }
+            bytes += len;
+            last = Some(sequence);
+            match element {
                 Ok(result) => response.results.push(result),
                 Err(error) => response.item_errors.push(error),
             }
+        }
+        if let (true, Some(last)) = (more, last) {
+            response.next_page_token = BatchValidator::results_token(batch_id, last);
         }
         Ok(Response::new(response))
     }

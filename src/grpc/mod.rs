@@ -10,6 +10,19 @@ pub mod interceptor;
 pub mod reference_data;
 pub mod status;
 
+/// Most bytes of records in one response message (list pages, export
+/// chunks): a page is cut before the record that would pass it, so every
+/// message stays well inside the 4 MiB that grpc-js, grpcio and grpc-go
+/// accept by default. One record always fits: the request limits bound a
+/// claim and its findings far below it.
+pub const MESSAGE_BUDGET: usize = 1024 * 1024;
+
+/// The bytes `message` adds to a repeated field: tag, length and body.
+pub fn element_len(message: &impl prost::Message) -> usize {
+    let len = message.encoded_len();
+    1 + prost::length_delimiter_len(len) + len
+}
+
 /// Generated protobuf and gRPC code for `claimscrub.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod pb {

@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status};
 
 use crate::app::catalog::Catalog;
 use crate::app::reference_data;
+use crate::domain::limits::{self, Screen};
 use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::reference_data_service_server::ReferenceDataService;
@@ -51,6 +52,9 @@ impl ReferenceDataService for ReferenceDataApi {
         &self,
         request: Request<pb::GetCodeSystemVersionRequest>,
     ) -> Result<Response<pb::GetCodeSystemVersionResponse>, Status> {
+        let mut screen = Screen::new();
+        screen.text("name", &request.get_ref().name, limits::TEXT_MAX);
+        screen.finish()?;
         let version = reference_data::get_version(&self.catalog, &request.get_ref().name)?;
         Ok(Response::new(pb::GetCodeSystemVersionResponse {
             code_system_version: Some(convert::code_system_version_to_pb(&version)),

@@ -21,7 +21,11 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, wait_for};
+
+/// How long a running server may take to see a change made in the
+/// database (it re-reads keys every few seconds; reloads follow NOTIFY).
+const KEY_DEADLINE: Duration = Duration::from_secs(60);
 
 /// What the test knows about a record it made, from the claim it sent and
 /// the answer it got (never from the store).
@@ -116,9 +120,16 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
     let (_, key) = claimscrub::app::api_keys::create(pool, "clearinghouse-b")
         .await
         .expect("key");
-    // Running servers re-read keys every few seconds.
-    tokio::time::sleep(claimscrub::app::api_keys::REFRESH_EVERY + Duration::from_secs(1)).await;
     let client = app.claim_validation();
+    // Running servers re-read keys every few seconds.
+    wait_for("the server to know the new key", KEY_DEADLINE, async || {
+        let mut request = tonic::Request::new(pb::ListRulesRequest::default());
+        request
+            .metadata_mut()
+            .insert("x-api-key", key.parse().expect("header"));
+        client.clone().list_rules(request).await.ok()
+    })
+    .await;
     let mut records: Vec<Made> = futures::stream::iter(0..1_500)
         .map(|i| {
             let mut client = client.clone();
@@ -572,28 +583,30 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
     .await
     .expect("setting stored");
     let mut rules = validation.clone();
-    for _ in 0..100 {
-        let listed = rules
-            .list_rules(pb::ListRulesRequest {
-                payer_id: "BCBS".into(),
-                effective_date: Some(Date {
-                    year: 2026,
-                    month: 1,
-                    day: 2,
-                }),
-            })
-            .await
-            .expect("rules")
-            .into_inner();
-        if listed
-            .rules
-            .iter()
-            .any(|r| r.rule_id == "SIZE_BAND_MISMATCH" && !r.enabled)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(
+        "the server to reload the payer setting",
+        KEY_DEADLINE,
+        async || {
+            let listed = rules
+                .list_rules(pb::ListRulesRequest {
+                    payer_id: "BCBS".into(),
+                    effective_date: Some(Date {
+                        year: 2026,
+                        month: 1,
+                        day: 2,
+                    }),
+                })
+                .await
+                .expect("rules")
+                .into_inner();
+            listed
+                .rules
+                .iter()
+                .any(|r| r.rule_id == "SIZE_BAND_MISMATCH" && !r.enabled)
+                .then_some(())
+        },
+    )
+    .await;
     let changed = audit
         .replay_audit_record(pb::ReplayAuditRecordRequest { name })
         .await

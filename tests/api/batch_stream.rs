@@ -19,7 +19,10 @@ use tonic::{Code, Streaming};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{excision_claim, pool_url, spawn_app, start_serve};
+use crate::helpers::{excision_claim, pool_url, spawn_app, start_serve, wait_settled};
+
+/// How long a stream may take to come to rest on a busy machine.
+const SETTLE_DEADLINE: Duration = Duration::from_secs(120);
 
 /// What item `sequence` is, so every count is known before the stream runs:
 /// every 1,000th item has no claim (an item error), every 10th claim a
@@ -389,19 +392,13 @@ async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool:
     drop(responses);
 
     // The server notices, stops, and keeps what is durable.
-    let mut batch = None;
-    for _ in 0..100 {
-        let settled = get_batch(&mut client, batch_id)
-            .await
-            .durable_through_sequence;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let again = get_batch(&mut client, batch_id).await;
-        if again.durable_through_sequence == settled {
-            batch = Some(again);
-            break;
-        }
-    }
-    let batch = batch.expect("the dropped stream settles");
+    let batch = wait_settled(
+        "the dropped stream to settle",
+        SETTLE_DEADLINE,
+        5,
+        async || get_batch(&mut client, batch_id).await,
+    )
+    .await;
     assert_eq!(batch.state(), pb::BatchState::Open);
     let stored = batch.durable_through_sequence.expect("some items stored");
     assert!(stored >= durable);
@@ -524,15 +521,15 @@ async fn a_client_that_stops_reading_holds_the_server_back(pool: PgPool) {
         .await
         .expect("opens")
         .into_inner();
-    // Not reading: after a while the server has stopped taking items.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let stalled = pulled.load(Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(
-        pulled.load(Ordering::Relaxed),
-        stalled,
-        "no items are taken while the client does not read"
-    );
+    // Not reading: the server stops taking items (the count stays the same
+    // over ten looks in a row).
+    let stalled = wait_settled(
+        "the server to stop taking items",
+        SETTLE_DEADLINE,
+        10,
+        async || pulled.load(Ordering::Relaxed),
+    )
+    .await;
     // What may be in flight is fixed by the pipeline, not the batch: the
     // queues (1,024 items read ahead, three chunks of at most 500, 1,024
     // responses) and the HTTP/2 windows both ways (about 1 MiB each, some

@@ -273,3 +273,50 @@ pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) ->
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, address)
 }
+
+/// How often the waits below look again.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// Polls `check` until it answers `Some`, for at most `deadline` (generous:
+/// CI runs on a busy machine); panics naming `what` otherwise. Tests wait
+/// for conditions this way, never for a fixed time.
+pub(crate) async fn wait_for<T>(
+    what: &str,
+    deadline: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Polls `read` until it gives the same value `polls` times in a row (a
+/// process that has stopped moving), for at most `deadline`; returns it.
+pub(crate) async fn wait_settled<T: PartialEq + Clone>(
+    what: &str,
+    deadline: Duration,
+    polls: usize,
+    mut read: impl AsyncFnMut() -> T,
+) -> T {
+    let mut last = read().await;
+    let mut unchanged = 0;
+    wait_for(what, deadline, async || {
+        let now = read().await;
+        if now == last {
+            unchanged += 1;
+        } else {
+            unchanged = 0;
+            last = now.clone();
+        }
+        (unchanged >= polls).then_some(now)
+    })
+    .await
+}
