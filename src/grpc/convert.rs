@@ -420,6 +420,197 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+
+    use crate::domain::catalog::CatalogSnapshot;
+    use crate::domain::claim::PriorClaim;
+    use crate::rules::RuleSet;
+
+    /// A text field: mostly values the rules know, sometimes anything.
+    fn text(known: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop_oneof![
+            40 => prop::sample::select(known).prop_map(str::to_owned),
+            1 => "[A-Z0-9]{0,8}",
+            1 => any::<String>(),
+        ]
+    }
+
+    fn maybe_date() -> impl Strategy<Value = Option<Date>> {
+        prop_oneof![
+            20 => (2014..2028_i32, 1..13_i32, 1..29_i32)
+                .prop_map(|(year, month, day)| Some(Date { year, month, day })),
+            5 => Just(None),
+            1 => any::<(i32, i32, i32)>().prop_map(|(year, month, day)| Some(Date { year, month, day })),
+        ]
+    }
+
+    fn small_or_any() -> impl Strategy<Value = u32> {
+        prop_oneof![40 => 0..14_u32, 1 => any::<u32>()]
+    }
+
+    fn size() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![
+            20 => (0.1..12.0_f64).prop_map(Some),
+            10 => Just(None),
+            1 => any::<f64>().prop_map(Some),
+        ]
+    }
+
+    const PROCEDURES: &[&str] = &[
+        "11404", "11406", "11403", "11424", "11604", "12001", "12032", "13101", "99213", "99214",
+        "17110", "11102", "64400", "0001U", "G0168", "11405",
+    ];
+    const MODIFIERS: &[&str] = &[
+        "XS", "59", "25", "24", "57", "79", "RT", "LT", "50", "26", "GA", "XE",
+    ];
+    const DIAGNOSES: &[&str] = &[
+        "D23.5", "D23.61", "D23.62", "D22.5", "D48.5", "C44.519", "L82.1", "Z41.1", "R23.8",
+        "D04.5", "H01.8", "L72.0", "D23.39",
+    ];
+    const SITES: &[&str] = &[
+        "trunk", "arm", "leg", "face", "scalp", "neck", "hand", "foot", "ear",
+    ];
+
+    fn line() -> impl Strategy<Value = pb::ServiceLine> {
+        (
+            text(PROCEDURES),
+            prop::collection::vec(text(MODIFIERS), 0..5),
+            small_or_any(),
+            prop::collection::vec(small_or_any(), 0..5),
+            size(),
+            text(SITES),
+            prop_oneof![20 => 0..4_i32, 1 => any::<i32>()],
+            size(),
+            maybe_date(),
+            prop::option::of(text(&["11", "22", "99", "3"])),
+            prop::collection::vec(prop_oneof![20 => 1..10_i32, 1 => any::<i32>()], 0..3),
+        )
+            .prop_map(
+                |(
+                    procedure_code,
+                    modifiers,
+                    units,
+                    diagnosis_pointers,
+                    excised_diameter_cm,
+                    anatomic_site,
+                    laterality,
+                    repair_length_cm,
+                    date_of_service,
+                    place_of_service,
+                    documented_indications,
+                )| pb::ServiceLine {
+                    procedure_code,
+                    modifiers,
+                    units,
+                    diagnosis_pointers,
+                    excised_diameter_cm,
+                    anatomic_site,
+                    laterality,
+                    repair_length_cm,
+                    date_of_service,
+                    place_of_service,
+                    documented_indications,
+                },
+            )
+    }
+
+    fn claim() -> impl Strategy<Value = pb::Claim> {
+        (
+            text(&["CLM-1", ""]),
+            text(&["MEDICARE", "AETNA", "BCBS", "UHC", "CIGNA"]),
+            maybe_date(),
+            text(&["11", "22", "24"]),
+            text(&["1234567893", ""]),
+            text(&["207N00000X", "2084P0800X", "208600000X"]),
+            (
+                text(&["MBR-1", ""]),
+                maybe_date(),
+                prop_oneof![20 => 0..4_i32, 1 => any::<i32>()],
+            ),
+            prop::collection::vec(text(DIAGNOSES), 0..13),
+            prop::collection::vec(line(), 0..6),
+        )
+            .prop_map(
+                |(
+                    claim_id,
+                    payer_id,
+                    date_of_service,
+                    place,
+                    npi,
+                    taxonomy,
+                    patient,
+                    diagnoses,
+                    lines,
+                )| {
+                    pb::Claim {
+                        claim_id,
+                        payer_id,
+                        date_of_service,
+                        place_of_service: place,
+                        rendering_provider: Some(pb::Provider {
+                            npi: npi.clone(),
+                            taxonomy_code: taxonomy,
+                        }),
+                        billing_provider: Some(pb::Provider {
+                            npi,
+                            taxonomy_code: String::new(),
+                        }),
+                        patient: Some(pb::Patient {
+                            member_id: patient.0,
+                            birth_date: patient.1,
+                            sex: patient.2,
+                        }),
+                        diagnosis_codes: diagnoses,
+                        lines,
+                    }
+                },
+            )
+    }
+
+    static CATALOG: LazyLock<CatalogSnapshot> = LazyLock::new(crate::rules::test_support::catalog);
+    static RULES: LazyLock<RuleSet> = LazyLock::new(RuleSet::standard);
+
+    proptest! {
+        /// Any protobuf claim either is refused naming its fields, or goes
+        /// through every rule, alone and against a history of itself,
+        /// without a panic; every finding points inside the claim.
+        #[test]
+        fn arbitrary_claims_never_panic_conversion_or_the_rules(claim in claim(), days_before in 0..100_u64) {
+            match claim_from_pb(Some(claim), "claim", &ClaimLimits::default()) {
+                Err(AppError::InvalidArgument { violations, .. }) => {
+                    prop_assert!(!violations.is_empty());
+                    prop_assert!(violations.iter().all(|v| v.field.starts_with("claim")));
+                }
+                Err(other) => prop_assert!(false, "only INVALID_ARGUMENT: {other}"),
+                Ok(claim) => {
+                    let history: Vec<PriorClaim> = claim
+                        .date_of_service
+                        .and_then(|d| d.checked_sub_days(chrono::Days::new(days_before)))
+                        .map(|date| PriorClaim {
+                            claim_id: "CLM-0".into(),
+                            date_of_service: date,
+                            rendering_npi: claim.rendering_provider.npi.clone(),
+                            lines: claim
+                                .lines
+                                .iter()
+                                .map(|l| (l.procedure_code.clone(), l.modifiers.clone()))
+                                .collect(),
+                        })
+                        .into_iter()
+                        .collect();
+                    for history in [&[][..], &history[..]] {
+                        let (_, findings) = RULES.evaluate(&claim, &CATALOG, history);
+                        for finding in findings {
+                            prop_assert!(finding.line_number as usize <= claim.lines.len(), "{finding:?}");
+                            prop_assert!(!finding.message.is_empty());
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn claims_round_trip() {

@@ -14,6 +14,8 @@ pub mod mue;
 pub mod ncci_ptp;
 pub mod nucc;
 pub mod pos;
+#[cfg(test)]
+mod properties;
 pub mod source;
 
 use std::collections::HashMap;

@@ -55,11 +55,21 @@ pub fn parse(data: &[u8], file_name: &str) -> Result<PtpFile, ParseError> {
         .iter()
         .find(|(number, _)| *number == HEADING_LINE)
         .map(|(_, line)| *line);
-    if !heading.is_some_and(|line| line.starts_with(b"Column 1")) {
-        return Err(perr(
-            HEADING_LINE,
-            "heading line 3 must start with \"Column 1\"",
-        ));
+    match heading {
+        Some(line) if line.starts_with(b"Column 1") => {}
+        Some(_) => {
+            return Err(perr(
+                HEADING_LINE,
+                "heading line 3 must start with \"Column 1\"",
+            ));
+        }
+        // Reported where the file ends, not at a line it does not have.
+        None => {
+            return Err(perr(
+                (lines_read + 1).min(HEADING_LINE),
+                "the file ends before its heading line 3 (\"Column 1 ...\")",
+            ));
+        }
     }
     let mut rows = Vec::new();
     let mut seen = FirstSeen::new();
