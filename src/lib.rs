@@ -7,22 +7,29 @@
 //!
 //! - [`domain`] and [`rules`] are pure: code systems, releases and their
 //!   date-of-service resolution, claims, findings, search, procedure
-//!   knowledge, and the rule engine (one rule per file, payer settings as
-//!   data). No tokio, sqlx or tonic, so every rule is a plain `#[test]`.
+//!   knowledge, the request limits (`domain::limits`: what an 837P cannot
+//!   carry is refused at the door, naming every field), and the rule engine
+//!   (one rule per file, payer settings as data). No tokio, sqlx or tonic,
+//!   so every rule is a plain `#[test]`.
 //! - [`app`] holds the use cases (async): the in-memory catalog (a
 //!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
 //!   when another process imports a release), the default data set, imports,
 //!   lookups and profiles, claim validation with its group-commit audit
-//!   writer and batched history reader (both on `app::batcher`), the batch
-//!   stream pipeline (`app::batch`: reader, evaluator, writer, all bounded),
+//!   writer and batched history reader (both on `app::batcher`, whose
+//!   `Isolation` splits a group the database refuses so only the refused
+//!   rows fail; the writer re-checks the history edits under per-member
+//!   advisory locks, so they hold across replicas), the batch stream
+//!   pipeline (`app::batch`: reader, evaluator, writer, all bounded; its
+//!   chunks take the same locks and isolation),
 //!   the audit queries, exports and replays with the monthly partitions
 //!   made ahead (`app::audit`), and the API keys that name each caller.
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
-//!   protobuf and domain types, the authentication interceptor, the service
-//!   impls that delegate to [`app`], and the single mapping from [`AppError`]
-//!   to `tonic::Status`.
+//!   protobuf and domain types (where the request limits are applied), the
+//!   authentication interceptor, the service impls that delegate to [`app`]
+//!   (pages and export chunks cut at `grpc::MESSAGE_BUDGET` bytes), and the
+//!   single mapping from [`AppError`] to `tonic::Status`.
 //!
 //! [`import`] parses the official code-set files (pure: bytes in, records or
 //! a line-numbered error out); `app::import` writes them as releases.
