@@ -2,8 +2,10 @@
 //! running server: each caller sends claims back to back on a shared HTTP/2
 //! connection pool; prints claims/s and p50/p99/max latency.
 //!
-//! Usage: `cargo run --release --example bench_validate_client [ADDRESS] [CALLERS] [CLAIMS]`
-//! (defaults 127.0.0.1:50051, 64, 50000).
+//! Usage: `cargo run --release --example bench_validate_client [ADDRESS] [CALLERS] [CLAIMS] [MEMBERS]`
+//! (defaults 127.0.0.1:50051, 64, 50000, 5000). Claim i belongs to member
+//! i mod MEMBERS, so with MEMBERS >= CLAIMS every claim is accepted and every
+//! one runs the history re-check when it is stored.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServic
 use claimscrub::grpc::pb::google::r#type::Date;
 use tonic::transport::Channel;
 
-fn claim(i: usize) -> pb::Claim {
+fn claim(i: usize, members: usize) -> pb::Claim {
     pb::Claim {
         claim_id: format!("CLM-BENCH-{i}"),
         payer_id: "AETNA".into(),
@@ -27,7 +29,7 @@ fn claim(i: usize) -> pb::Claim {
             taxonomy_code: "207N00000X".into(),
         }),
         patient: Some(pb::Patient {
-            member_id: format!("MBR-{}", i % 5000),
+            member_id: format!("MBR-{}", i % members),
             ..Default::default()
         }),
         diagnosis_codes: vec!["D23.5".into(), "L72.0".into()],
@@ -64,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = args.next().unwrap_or_else(|| "127.0.0.1:50051".into());
     let callers: usize = args.next().map_or(Ok(64), |a| a.parse())?;
     let claims: usize = args.next().map_or(Ok(50_000), |a| a.parse())?;
+    let members: usize = args.next().map_or(Ok(5_000), |a| a.parse())?;
     // Four connections, callers spread over them, as a service pool would.
     let mut channels = Vec::new();
     for _ in 0..4 {
@@ -84,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 for n in 0..per_caller {
                     let request = pb::ValidateClaimRequest {
                         request_id: String::new(),
-                        claim: Some(claim(caller * per_caller + n)),
+                        claim: Some(claim(caller * per_caller + n, members)),
                     };
                     let sent = Instant::now();
                     client

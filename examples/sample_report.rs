@@ -2,7 +2,11 @@
 //! started in-process on 127.0.0.1:0, called by 64 concurrent tonic clients)
 //! over the real code sets, and reports per defect label how many labelled
 //! defects a finding of the matching rule caught, plus every rule that fired
-//! on claims labelled clean.
+//! on claims labelled clean. A claim an 837P could not carry (five pointers
+//! on a line, pointer 0, a modifier that is not two letters or digits) is
+//! refused at the door with INVALID_ARGUMENT: its defect counts as detected
+//! when the refusal names the defect's line, and the claim's other defects
+//! are reported as not evaluated.
 //!
 //! Usage: `cargo run --release --example sample_report [DATA_DIR]`, with
 //! DATABASE_URL naming a scratch database (created and loaded as needed).
@@ -16,6 +20,7 @@ use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServic
 use claimscrub::startup::Application;
 use claimscrub::storage;
 use futures::StreamExt as _;
+use tonic_types::StatusExt as _;
 
 #[path = "common/code_sets.rs"]
 mod code_sets;
@@ -26,6 +31,9 @@ mod json_lines;
 use generated_claims::{claim, text};
 use json_lines::lines;
 
+/// What catches a defect an 837P cannot carry: the door, not a rule.
+const REFUSED: &str = "(refused at the door)";
+
 /// Sample defect label -> the rule that should catch it.
 const LABELS: [(&str, &str); 20] = [
     ("ICD_INVALID_CODE", "ICD10CM_INVALID_CODE"),
@@ -34,7 +42,7 @@ const LABELS: [(&str, &str); 20] = [
     ("ICD_NOT_EFFECTIVE_ON_DOS", "ICD10CM_NOT_EFFECTIVE_ON_DOS"),
     ("DX_POINTER_INVALID", "DX_POINTER_INVALID"),
     ("DX_POINTER_MISSING", "DX_POINTER_MISSING"),
-    ("DX_POINTER_TOO_MANY", "DX_POINTER_TOO_MANY"),
+    ("DX_POINTER_TOO_MANY", REFUSED),
     ("DX_MALIGNANCY_MISMATCH", "LESION_BEHAVIOR_MISMATCH"),
     ("SIZE_BAND_MISMATCH", "SIZE_BAND_MISMATCH"),
     ("ANATOMIC_SITE_MISMATCH", "ANATOMIC_SITE_MISMATCH"),
@@ -76,32 +84,51 @@ async fn main() -> anyhow::Result<()> {
     let claims = lines(&data.join("claims/claims_10000.jsonl.gz"));
     let truth = lines(&data.join("claims/claims_10000.truth.jsonl.gz"));
     let started = std::time::Instant::now();
-    let results: Vec<pb::ValidationResult> = futures::stream::iter(claims.iter().map(|c| {
-        let mut client = ClaimValidationServiceClient::new(channel.clone());
-        let request = pb::ValidateClaimRequest {
-            request_id: String::new(),
-            claim: Some(claim(c)),
-        };
-        async move {
-            client
-                .validate_claim(request)
-                .await
-                .map(|r| r.into_inner().result.unwrap_or_default())
-        }
-    }))
-    .buffered(64)
-    .collect::<Vec<_>>()
-    .await
-    .into_iter()
-    .collect::<Result<_, _>>()?;
+    let results: Vec<Result<pb::ValidationResult, Vec<String>>> =
+        futures::stream::iter(claims.iter().map(|c| {
+            let mut client = ClaimValidationServiceClient::new(channel.clone());
+            let request = pb::ValidateClaimRequest {
+                request_id: String::new(),
+                claim: Some(claim(c)),
+            };
+            async move {
+                match client.validate_claim(request).await {
+                    Ok(response) => Ok(Ok(response.into_inner().result.unwrap_or_default())),
+                    Err(status) if status.code() == tonic::Code::InvalidArgument => Ok(Err(status
+                        .get_details_bad_request()
+                        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                        .unwrap_or_default())),
+                    Err(status) => Err(status),
+                }
+            }
+        }))
+        .buffered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let elapsed = started.elapsed();
 
-    let mut labelled: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    let mut labelled: BTreeMap<&str, (u32, u32, u32)> = BTreeMap::new();
     let mut missed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut on_clean: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut refused_clean = Vec::new();
+    let mut refused_fields: BTreeMap<String, u32> = BTreeMap::new();
     for ((c, t), result) in claims.iter().zip(&truth).zip(&results) {
-        let findings = &result.findings;
+        let (findings, refusal) = match result {
+            Ok(result) => (&result.findings[..], None),
+            Err(fields) => {
+                for field in fields {
+                    let shape: String = field.chars().filter(|ch| !ch.is_ascii_digit()).collect();
+                    *refused_fields.entry(shape).or_default() += 1;
+                }
+                (&[][..], Some(fields))
+            }
+        };
         if t["clean"].as_bool() == Some(true) {
+            if refusal.is_some() {
+                refused_clean.push(text(&c["claim_id"]));
+            }
             for f in findings {
                 on_clean
                     .entry(f.rule_id.as_str())
@@ -121,11 +148,24 @@ async fn main() -> anyhow::Result<()> {
                 continue;
             };
             let line = defect["line"].as_u64().and_then(|l| u32::try_from(l).ok());
+            let entry = labelled.entry(label).or_default();
+            entry.0 += 1;
+            if let Some(fields) = refusal {
+                let at_line = |f: &String| {
+                    line.is_none_or(|l| {
+                        f.starts_with(&format!("claim.lines[{}]", l.saturating_sub(1)))
+                    })
+                };
+                if fields.iter().any(at_line) {
+                    entry.1 += 1;
+                } else {
+                    entry.2 += 1;
+                }
+                continue;
+            }
             let caught = findings.iter().any(|f| {
                 f.rule_id == *rule && line.is_none_or(|l| f.line_number == 0 || f.line_number == l)
             });
-            let entry = labelled.entry(label).or_default();
-            entry.0 += 1;
             entry.1 += u32::from(caught);
             if !caught {
                 let found: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
@@ -143,17 +183,28 @@ async fn main() -> anyhow::Result<()> {
         elapsed,
         claims.len() as f64 / elapsed.as_secs_f64()
     );
-    println!("{:<30} {:>9} {:>9}", "label", "labelled", "detected");
-    let (mut all, mut caught) = (0, 0);
-    for (label, (n, d)) in &labelled {
+    println!(
+        "{:<30} {:>9} {:>9} {:>13}",
+        "label", "labelled", "detected", "not evaluated"
+    );
+    let (mut all, mut caught, mut skipped) = (0, 0, 0);
+    for (label, (n, d, r)) in &labelled {
         println!(
-            "{label:<30} {n:>9} {d:>9}{}",
-            if n == d { "" } else { "   <-- missed" }
+            "{label:<30} {n:>9} {d:>9} {r:>13}{}",
+            if n == &(d + r) { "" } else { "   <-- missed" }
         );
         all += n;
         caught += d;
+        skipped += r;
     }
-    println!("{:<30} {all:>9} {caught:>9}", "total");
+    println!("{:<30} {all:>9} {caught:>9} {skipped:>13}", "total");
+    println!(
+        "not evaluated: defects of claims refused at the door for another field; refusals by field: {refused_fields:?}"
+    );
+    println!(
+        "clean claims refused at the door: {} {refused_clean:?}",
+        refused_clean.len()
+    );
     for (label, examples) in &missed {
         println!(
             "missed {label}: {}",
