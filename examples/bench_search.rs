@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use claimscrub::app::catalog::Catalog;
 use claimscrub::app::lookup;
-use claimscrub::domain::catalog::{CatalogSnapshot, Concept, ConceptRelease};
+use claimscrub::domain::catalog::{CatalogSnapshot, ConceptRelease};
 use claimscrub::domain::code_system::{CodeSystem, CodeSystemVersion};
+use claimscrub::domain::concept::Concept;
 use claimscrub::import::{icd10cm_tabular, source};
 
 const QUERIES: [&str; 14] = [

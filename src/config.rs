@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::import::ImportKind;
 use crate::domain::limits::ClaimLimits;
+use crate::import::ImportKind;
 
 /// Where `serve` and `migrate` connect when nothing else is said.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/claimscrub";
@@ -149,6 +149,18 @@ impl DatabaseArgs {
     /// The acquire timeout as a duration.
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+}
+
+/// The import kinds on the command line; the kinds themselves are the
+/// importers' ([`ImportKind`]), which know nothing of clap.
+impl ValueEnum for ImportKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.description()))
     }
 }
 

@@ -5,40 +5,41 @@
 use std::path::Path;
 
 use claimscrub::app::import;
+use claimscrub::import::ImportKind;
 use sqlx::PgPool;
 
 /// Imports every official file; a file already loaded is a no-op.
 pub(crate) async fn import_all(pool: &PgPool, data: &Path) -> anyhow::Result<()> {
     for (kind, file, release) in [
         (
-            import::ImportKind::Icd10CmOrder,
+            ImportKind::Icd10CmOrder,
             "icd10cm/icd10cm-order-2025.txt.gz",
             None,
         ),
         (
-            import::ImportKind::Icd10CmTabular,
+            ImportKind::Icd10CmTabular,
             "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
             None,
         ),
         (
-            import::ImportKind::Hcpcs,
+            ImportKind::Hcpcs,
             "hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz",
             None,
         ),
-        (import::ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv", None),
-        (import::ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz", None),
+        (ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv", None),
+        (ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz", None),
         (
-            import::ImportKind::NcciPtp,
+            ImportKind::NcciPtp,
             "ncci/ccipra-v322r0-f1.excerpt.txt",
             None,
         ),
         (
-            import::ImportKind::Mue,
+            ImportKind::Mue,
             "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
             None,
         ),
         (
-            import::ImportKind::Pos,
+            ImportKind::Pos,
             "pos/pos_codes.csv",
             Some(("2024-05-02", "2024-05-02")),
         ),

@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::app::decision::{Decision, StoredFinding};
 use crate::app::page_token;
-use crate::app::validate::{ClaimValidator, Decision, StoredFinding};
+use crate::app::validate::ClaimValidator;
 use crate::domain::claim::Claim;
 use crate::domain::finding::Disposition;
 use crate::error::AppError;

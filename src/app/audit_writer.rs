@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::{PgConnection, PgPool};
 
 use crate::app::batcher::{Batcher, BatcherSettings, Isolation};
-use crate::app::validate::{Decision, PendingDecision};
+use crate::app::decision::{Decision, PendingDecision};
 use crate::domain::claim::PriorClaim;
 use crate::error::AppError;
 use crate::rules::RuleSet;

@@ -31,8 +31,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::app::audit_writer::lock_and_recheck;
+use crate::app::decision::{Decision, Origin, PendingDecision};
 use crate::app::page_token;
-use crate::app::validate::{ClaimValidator, Decision, Origin, PendingDecision};
+use crate::app::validate::ClaimValidator;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::error::{AppError, ErrorReason, FieldViolation};
 use crate::storage::batches::{self, ItemRow};

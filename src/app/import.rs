@@ -7,36 +7,12 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
-use crate::domain::catalog::{Concept, FeeScheduleRow, MueLimit, PtpEdit};
+use crate::domain::catalog::{FeeScheduleRow, MueLimit, PtpEdit};
 use crate::domain::code_system::CodeSystem;
+use crate::domain::concept::Concept;
 use crate::error::AppError;
-use crate::import::{self, ConceptRecord, ParseError, ReleaseHint, Skipped};
+use crate::import::{self, ConceptRecord, ImportKind, ParseError, ReleaseHint, Skipped};
 use crate::storage::reference_data::{self as store, NewRelease};
-
-/// The kinds of file `claimscrub import` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ImportKind {
-    /// CMS ICD-10-CM order file (fixed width).
-    #[value(name = "icd10cm-order")]
-    Icd10CmOrder,
-    /// CDC ICD-10-CM tabular XML.
-    #[value(name = "icd10cm-tabular")]
-    Icd10CmTabular,
-    /// NUCC taxonomy CSV.
-    Nucc,
-    /// CMS place-of-service CSV.
-    Pos,
-    /// CMS HCPCS Level II 320-byte record file (procedures and modifiers).
-    Hcpcs,
-    /// CMS PPRRVU relative value file.
-    Mpfs,
-    /// NCCI practitioner PTP file.
-    NcciPtp,
-    /// NCCI practitioner MUE CSV.
-    Mue,
-    /// A licensee's CPT CSV.
-    Cpt,
-}
 
 /// What to import.
 #[derive(Debug, Clone)]

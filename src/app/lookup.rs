@@ -7,9 +7,11 @@ use chrono::NaiveDate;
 
 use crate::app::catalog::Catalog;
 use crate::app::page_token;
-use crate::domain::catalog::{CatalogSnapshot, Concept, ConceptRelease};
+use crate::domain::catalog::{CatalogSnapshot, ConceptRelease};
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
+use crate::domain::concept::Concept;
+use crate::domain::fee_schedule;
 use crate::domain::search::Hit;
 use crate::domain::validity::{self, Validity};
 use crate::error::AppError;
@@ -36,7 +38,14 @@ pub struct ConceptView {
     pub children: Vec<Concept>,
     /// The release that answered.
     pub version: CodeSystemVersion,
+    /// For a CPT or HCPCS code, its MPFS indicators on the date, read from
+    /// the same snapshot as the concept.
+    pub fee_schedule: Option<FeeScheduleIndicators>,
 }
+
+/// A procedure code's MPFS indicators as (name, value, meaning), with the
+/// MPFS release they come from.
+pub type FeeScheduleIndicators = (CodeSystemVersion, Vec<(&'static str, String, &'static str)>);
 
 /// A ValidateCode answer.
 #[derive(Debug, Clone)]
@@ -109,6 +118,13 @@ pub fn lookup(
             .and_then(|p| release.concepts.get(p))
             .cloned(),
         children: release.children_of(&concept.code).cloned().collect(),
+        fee_schedule: matches!(system, CodeSystem::Cpt | CodeSystem::Hcpcs)
+            .then(|| snapshot.fee_schedule(date))
+            .flatten()
+            .and_then(|fees| {
+                let row = fees.global_row(&concept.code)?;
+                Some((fees.version.clone(), fee_schedule::describe(row)))
+            }),
         concept: concept.clone(),
         version: release.version.clone(),
     })

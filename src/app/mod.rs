@@ -7,6 +7,7 @@ pub mod audit_writer;
 pub mod batch;
 pub mod batcher;
 pub mod catalog;
+pub mod decision;
 pub mod default_data;
 pub mod history_reader;
 pub mod import;

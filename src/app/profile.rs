@@ -6,9 +6,10 @@
 use chrono::NaiveDate;
 
 use crate::app::catalog::Catalog;
-use crate::domain::catalog::{CatalogSnapshot, Concept, FeeScheduleRow, ProcedureAttributes};
+use crate::domain::catalog::{CatalogSnapshot, FeeScheduleRow, ProcedureAttributes};
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
+use crate::domain::concept::Concept;
 use crate::domain::procedures::{self, Applicability, Behavior, Relationship, SuggestError};
 use crate::domain::validity;
 use crate::error::AppError;

@@ -4,6 +4,8 @@ pub mod catalog;
 pub mod claim;
 pub mod code_system;
 pub mod codes;
+pub mod concept;
+pub mod default_data;
 pub mod fee_schedule;
 pub mod finding;
 pub mod limits;

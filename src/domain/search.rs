@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::catalog::Concept;
+use crate::domain::concept::Concept;
 
 /// Words too common to narrow a search.
 const STOPWORDS: [&str; 14] = [

@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::catalog::{CatalogSnapshot, Concept, ConceptRelease, resolve};
+use crate::domain::catalog::{CatalogSnapshot, ConceptRelease, resolve};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
+use crate::domain::concept::Concept;
 
 /// The verdict on a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

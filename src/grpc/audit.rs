@@ -12,12 +12,10 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::app::audit::{AuditFilter, AuditQueries, AuditRecord, Change, StatsGroup};
-use crate::app::validate::StoredFinding;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::limits::{self, CodeAlphabet, Screen};
 use crate::error::{AppError, FieldViolation};
-use crate::grpc::claim_validation::{decision_to_pb, finding_to_pb};
 use crate::grpc::pb;
 use crate::grpc::pb::audit_service_server::AuditService;
 use crate::grpc::{MESSAGE_BUDGET, convert, element_len};
@@ -149,7 +147,7 @@ fn chunks_within_budget(records: Vec<AuditRecord>) -> Vec<pb::ExportAuditRecords
     let mut chunk = pb::ExportAuditRecordsResponse::default();
     let mut bytes = 0;
     for record in records {
-        let element = record_to_pb(record);
+        let element = convert::record_to_pb(record);
         let len = element_len(&element);
         if !chunk.audit_records.is_empty() && bytes + len > MESSAGE_BUDGET {
             chunks.push(std::mem::take(&mut chunk));
@@ -164,31 +162,6 @@ fn chunks_within_budget(records: Vec<AuditRecord>) -> Vec<pb::ExportAuditRecords
     chunks
 }
 
-fn record_to_pb(record: AuditRecord) -> pb::AuditRecord {
-    let id = record.decision.audit_record_id;
-    pb::AuditRecord {
-        name: format!("auditRecords/{id}"),
-        id: id.to_string(),
-        request_id: record.request_id.unwrap_or_default(),
-        batch_id: record
-            .batch_item
-            .map(|(batch, _)| batch.to_string())
-            .unwrap_or_default(),
-        sequence: record
-            .batch_item
-            .and_then(|(_, sequence)| u64::try_from(sequence).ok()),
-        submitter: record.submitter,
-        claim: Some(convert::claim_to_pb(record.claim)),
-        result: Some(decision_to_pb(record.decision)),
-        create_time: Some(convert::timestamp_to_pb(record.create_time)),
-        processing_time: prost_types::Duration::try_from(record.processing_time).ok(),
-    }
-}
-
-fn stored_finding_to_pb(finding: Option<StoredFinding>) -> Option<pb::Finding> {
-    finding.map(finding_to_pb)
-}
-
 #[tonic::async_trait]
 impl AuditService for AuditApi {
     type ExportAuditRecordsStream = ExportStream;
@@ -200,7 +173,7 @@ impl AuditService for AuditApi {
         let id = record_id(&request.get_ref().name)?;
         let record = self.queries.get(id).await?;
         Ok(Response::new(pb::GetAuditRecordResponse {
-            audit_record: Some(record_to_pb(record)),
+            audit_record: Some(convert::record_to_pb(record)),
         }))
     }
 
@@ -219,7 +192,7 @@ impl AuditService for AuditApi {
         let (mut bytes, mut last) = (0, None);
         for (i, record) in records.into_iter().enumerate() {
             let position = AuditQueries::position_of(&record);
-            let element = record_to_pb(record);
+            let element = convert::record_to_pb(record);
             let len = element_len(&element);
             if last.is_some() && bytes + len > MESSAGE_BUDGET {
                 more = more || i < count;
@@ -287,8 +260,8 @@ impl AuditService for AuditApi {
         let id = record_id(&request.get_ref().name)?;
         let replay = self.queries.replay(id).await?;
         Ok(Response::new(pb::ReplayAuditRecordResponse {
-            audit_record: Some(record_to_pb(replay.record)),
-            replayed: Some(decision_to_pb(replay.replayed)),
+            audit_record: Some(convert::record_to_pb(replay.record)),
+            replayed: Some(convert::decision_to_pb(replay.replayed)),
             differences: replay
                 .differences
                 .into_iter()
@@ -299,8 +272,8 @@ impl AuditService for AuditApi {
                         Change::Changed => pb::FindingChange::Changed,
                     }
                     .into(),
-                    stored: stored_finding_to_pb(stored),
-                    replayed: stored_finding_to_pb(replayed),
+                    stored: convert::stored_finding_to_pb(stored),
+                    replayed: convert::stored_finding_to_pb(replayed),
                 })
                 .collect(),
         }))

@@ -1,12 +1,26 @@
-//! Conversions between protobuf messages and domain types.
+//! Conversions between protobuf messages and domain types, every one of
+//! them: the service files only call these and delegate to `app`. Reading a
+//! claim is also where the request limits (`domain::limits`) are applied.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use tonic::Status;
 
+use crate::app::audit::AuditRecord;
+use crate::app::batch::{BatchOutput, BatchRow, ItemResult};
+use crate::app::decision::{Decision, StoredFinding};
+use crate::app::lookup::{CodeVerdict, ConceptView};
+use crate::app::profile::Profile;
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+use crate::domain::codes;
+use crate::domain::concept::Concept;
+use crate::domain::finding::{Disposition, Severity};
 use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
+use crate::domain::procedures::{Applicability, Relationship, band_display};
+use crate::domain::validity::Validity;
 use crate::error::AppError;
 use crate::grpc::pb;
 use crate::grpc::pb::google::r#type::Date;
+use crate::rules::{RuleDescription, RuleSource};
 
 /// A civil date as `google.type.Date`.
 pub fn date_to_pb(date: NaiveDate) -> Date {
@@ -33,6 +47,14 @@ pub fn date_from_pb(date: &Date, field: &str) -> Result<NaiveDate, AppError> {
                 ),
             )
         })
+}
+
+/// The date of service of a request; today when unset.
+pub fn date_or_today(date: Option<&Date>, field: &str) -> Result<NaiveDate, AppError> {
+    date.map_or_else(
+        || Ok(chrono::Utc::now().date_naive()),
+        |d| date_from_pb(d, field),
+    )
 }
 
 /// A point in time as `google.protobuf.Timestamp`.
@@ -414,6 +436,414 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
                     .collect(),
             })
             .collect(),
+    }
+}
+
+/// An error as the `google.rpc.Status` that its gRPC status carries.
+pub fn rpc_status(error: AppError) -> tonic_types::pb::Status {
+    let status = Status::from(error);
+    prost::Message::decode(status.details()).unwrap_or_else(|_| tonic_types::pb::Status {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        details: Vec::new(),
+    })
+}
+
+pub fn counts_to_pb(batch: &BatchRow) -> pb::BatchCounts {
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    pb::BatchCounts {
+        items_received: n(batch.items_received),
+        accepted: n(batch.accepted),
+        accepted_with_warnings: n(batch.accepted_with_warnings),
+        rejected: n(batch.rejected),
+        item_errors: n(batch.item_errors),
+    }
+}
+
+pub fn durable_to_pb(batch: &BatchRow) -> Option<u64> {
+    u64::try_from(batch.durable_through_sequence).ok()
+}
+
+pub fn batch_to_pb(batch: &BatchRow) -> pb::Batch {
+    pb::Batch {
+        name: format!("batches/{}", batch.batch_id),
+        batch_id: batch.batch_id.to_string(),
+        submitter: batch.submitter.clone(),
+        state: if batch.state == "completed" {
+            pb::BatchState::Completed
+        } else {
+            pb::BatchState::Open
+        }
+        .into(),
+        expected_item_count: batch
+            .expected_item_count
+            .and_then(|n| u64::try_from(n).ok()),
+        counts: Some(counts_to_pb(batch)),
+        durable_through_sequence: durable_to_pb(batch),
+        ruleset_version: batch.ruleset_version.clone(),
+        create_time: Some(timestamp_to_pb(batch.create_time)),
+        update_time: Some(timestamp_to_pb(batch.update_time)),
+        complete_time: batch.complete_time.map(timestamp_to_pb),
+    }
+}
+
+/// An item's result as the protobuf message that carries it.
+pub fn item_to_pb(item: ItemResult) -> Result<pb::ClaimResult, pb::ItemError> {
+    match item.outcome {
+        Ok(decision) => Ok(pb::ClaimResult {
+            sequence: item.sequence,
+            correlation_id: item.correlation_id,
+            result: Some(decision_to_pb(decision)),
+        }),
+        Err(error) => Err(pb::ItemError {
+            sequence: item.sequence,
+            correlation_id: item.correlation_id,
+            status: Some(rpc_status(error)),
+        }),
+    }
+}
+
+pub fn batch_output_to_pb(output: BatchOutput) -> Result<pb::ValidateClaimBatchResponse, Status> {
+    use pb::validate_claim_batch_response::Kind;
+    let kind = match output {
+        BatchOutput::Item(item) => match item_to_pb(item) {
+            Ok(result) => Kind::Result(result),
+            Err(error) => Kind::ItemError(error),
+        },
+        BatchOutput::Checkpoint(durable_through_sequence) => Kind::Checkpoint(pb::Checkpoint {
+            durable_through_sequence,
+        }),
+        BatchOutput::Summary { batch, elapsed } => Kind::Summary(pb::BatchSummary {
+            counts: Some(counts_to_pb(&batch)),
+            durable_through_sequence: durable_to_pb(&batch),
+            duration: prost_types::Duration::try_from(elapsed).ok(),
+        }),
+        BatchOutput::Failed(error) => return Err(error.into()),
+    };
+    Ok(pb::ValidateClaimBatchResponse { kind: Some(kind) })
+}
+
+/// A rule as one payer has it. `since_version` is left unset (deprecated in
+/// the proto): no rule declares the release that introduced it.
+pub fn rule_to_pb(rule: RuleDescription) -> pb::Rule {
+    pb::Rule {
+        rule_id: rule.rule_id.to_owned(),
+        description: rule.description.to_owned(),
+        default_severity: severity_to_pb(rule.default_severity).into(),
+        source: match rule.source {
+            RuleSource::Cms => pb::RuleSource::Cms,
+            RuleSource::Ncci => pb::RuleSource::Ncci,
+            RuleSource::Cpt => pb::RuleSource::Cpt,
+            RuleSource::Payer => pb::RuleSource::Payer,
+            RuleSource::House => pb::RuleSource::House,
+        }
+        .into(),
+        enabled: rule.enabled,
+        effective_severity: severity_to_pb(rule.effective_severity).into(),
+        parameters: rule.parameters.into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+pub fn severity_to_pb(severity: Severity) -> pb::Severity {
+    match severity {
+        Severity::Error => pb::Severity::Error,
+        Severity::Warning => pb::Severity::Warning,
+        Severity::Info => pb::Severity::Info,
+    }
+}
+
+/// A finding as its protobuf form.
+pub fn finding_to_pb(f: StoredFinding) -> pb::Finding {
+    pb::Finding {
+        rule_id: f.rule_id,
+        severity: severity_to_pb(f.severity).into(),
+        line_number: f.line_number,
+        field_path: f.field_path,
+        message: f.message,
+        suggested_code: f.suggested_code.unwrap_or_default(),
+        suggestion: f.suggestion.unwrap_or_default(),
+    }
+}
+
+/// A decision as its protobuf result.
+pub fn decision_to_pb(decision: Decision) -> pb::ValidationResult {
+    pb::ValidationResult {
+        disposition: match decision.disposition {
+            Disposition::Accept => pb::Disposition::Accept,
+            Disposition::AcceptWithWarnings => pb::Disposition::AcceptWithWarnings,
+            Disposition::Reject => pb::Disposition::Reject,
+        }
+        .into(),
+        findings: decision.findings.into_iter().map(finding_to_pb).collect(),
+        ruleset_version: decision.ruleset_version,
+        audit_record_id: decision.audit_record_id.to_string(),
+        code_system_versions: decision
+            .versions
+            .into_iter()
+            .filter_map(|v| {
+                v.system
+                    .parse::<CodeSystem>()
+                    .ok()
+                    .map(|system| pb::CodeSystemVersionRef {
+                        system: code_system_to_pb(system).into(),
+                        version: v.version,
+                    })
+            })
+            .collect(),
+    }
+}
+
+pub fn record_to_pb(record: AuditRecord) -> pb::AuditRecord {
+    let id = record.decision.audit_record_id;
+    pb::AuditRecord {
+        name: format!("auditRecords/{id}"),
+        id: id.to_string(),
+        request_id: record.request_id.unwrap_or_default(),
+        batch_id: record
+            .batch_item
+            .map(|(batch, _)| batch.to_string())
+            .unwrap_or_default(),
+        sequence: record
+            .batch_item
+            .and_then(|(_, sequence)| u64::try_from(sequence).ok()),
+        submitter: record.submitter,
+        claim: Some(claim_to_pb(record.claim)),
+        result: Some(decision_to_pb(record.decision)),
+        create_time: Some(timestamp_to_pb(record.create_time)),
+        processing_time: prost_types::Duration::try_from(record.processing_time).ok(),
+    }
+}
+
+pub fn stored_finding_to_pb(finding: Option<StoredFinding>) -> Option<pb::Finding> {
+    finding.map(finding_to_pb)
+}
+
+pub fn summary(system: CodeSystem, concept: &Concept) -> pb::ConceptSummary {
+    pb::ConceptSummary {
+        code: codes::display(system, &concept.code),
+        display: concept.display.clone(),
+        billable: concept.billable,
+    }
+}
+
+pub fn version_ref(version: &CodeSystemVersion) -> pb::CodeSystemVersionRef {
+    pb::CodeSystemVersionRef {
+        system: code_system_to_pb(version.system).into(),
+        version: version.version.clone(),
+    }
+}
+
+pub fn validity_to_pb(validity: Validity) -> pb::CodeValidity {
+    match validity {
+        Validity::Valid => pb::CodeValidity::Valid,
+        Validity::UnknownCode => pb::CodeValidity::UnknownCode,
+        Validity::InvalidFormat => pb::CodeValidity::InvalidFormat,
+        Validity::HeaderNotBillable => pb::CodeValidity::HeaderNotBillable,
+        Validity::NotEffectiveOnDate => pb::CodeValidity::NotEffectiveOnDate,
+        Validity::Terminated => pb::CodeValidity::Terminated,
+    }
+}
+
+pub fn verdict_to_pb(system: Option<CodeSystem>, verdict: CodeVerdict) -> pb::ValidateCodeResponse {
+    let shown = |code: &str| system.map_or_else(|| code.to_owned(), |s| codes::display(s, code));
+    pb::ValidateCodeResponse {
+        valid: verdict.validity == Validity::Valid,
+        validity: validity_to_pb(verdict.validity).into(),
+        message: verdict.message,
+        code: shown(&verdict.canonical),
+        display: verdict
+            .concept
+            .as_ref()
+            .map(|c| c.display.clone())
+            .unwrap_or_default(),
+        suggestions: system
+            .map(|s| verdict.suggestions.iter().map(|c| summary(s, c)).collect())
+            .unwrap_or_default(),
+        version: verdict.version.as_ref().map(version_ref),
+    }
+}
+
+pub fn concept_to_pb(view: ConceptView) -> pb::Concept {
+    let system = view.system;
+    let concept = &view.concept;
+    let mut properties: Vec<pb::ConceptProperty> = concept
+        .properties
+        .iter()
+        .map(|(name, value)| pb::ConceptProperty {
+            name: name.clone(),
+            value: value.clone(),
+            description: String::new(),
+        })
+        .collect();
+    if let Some((release, indicators)) = &view.fee_schedule {
+        properties.extend(
+            indicators
+                .iter()
+                .map(|(name, value, meaning)| pb::ConceptProperty {
+                    name: format!("mpfs_{name}"),
+                    value: value.clone(),
+                    description: format!("{meaning} (MPFS {})", release.version),
+                }),
+        );
+    }
+    pb::Concept {
+        name: format!(
+            "codeSystems/{system}/versions/{}/concepts/{}",
+            view.version.version,
+            codes::display(system, &concept.code)
+        ),
+        system: code_system_to_pb(system).into(),
+        code: codes::display(system, &concept.code),
+        display: concept.display.clone(),
+        long_description: concept.long_description.clone().unwrap_or_default(),
+        active: view.active,
+        billable: concept.billable,
+        effective_date: concept
+            .effective_date
+            .or(concept.added_date)
+            .map(date_to_pb),
+        termination_date: concept.termination_date.map(date_to_pb),
+        parent: view.parent.as_ref().map(|p| summary(system, p)),
+        children: view.children.iter().map(|c| summary(system, c)).collect(),
+        properties,
+        version: Some(version_ref(&view.version)),
+        system_uri: codes::system_uri(system).to_owned(),
+    }
+}
+
+pub fn relationship_to_pb(relationship: Relationship) -> pb::ProcedureRelationship {
+    match relationship {
+        Relationship::SmallerSize => pb::ProcedureRelationship::SmallerSize,
+        Relationship::LargerSize => pb::ProcedureRelationship::LargerSize,
+        Relationship::MalignantTwin => pb::ProcedureRelationship::MalignantTwin,
+        Relationship::BenignTwin => pb::ProcedureRelationship::BenignTwin,
+        Relationship::OtherSiteFamily => pb::ProcedureRelationship::OtherSiteFamily,
+        Relationship::RepairIncluded => pb::ProcedureRelationship::RepairIncluded,
+        Relationship::RepairSeparatelyReportable => {
+            pb::ProcedureRelationship::RepairSeparatelyReportable
+        }
+        Relationship::Pathology => pb::ProcedureRelationship::Pathology,
+        Relationship::SameDayEvaluation => pb::ProcedureRelationship::SameDayEvaluation,
+    }
+}
+
+pub fn profile_to_pb(profile: Profile) -> pb::ProcedureProfile {
+    let attributes = profile.attributes.as_ref();
+    pb::ProcedureProfile {
+        code: profile.code.clone(),
+        descriptor: profile.descriptor,
+        descriptor_source: profile.descriptor_source,
+        size_band: attributes.and_then(|a| {
+            a.size_measure.as_ref().map(|measure| pb::SizeBand {
+                measure: measure.clone(),
+                lower_exclusive_cm: a.size_lower_exclusive.unwrap_or_default(),
+                upper_inclusive_cm: a.size_upper_inclusive,
+                display: band_display(a),
+            })
+        }),
+        site_family: profile
+            .site_family
+            .map(|(id, display, sites)| pb::SiteFamily {
+                id,
+                display,
+                anatomic_sites: sites,
+            }),
+        lesion_behavior: match attributes.and_then(|a| a.lesion_behavior.as_deref()) {
+            Some("benign") => pb::LesionBehavior::Benign,
+            Some("malignant") => pb::LesionBehavior::Malignant,
+            _ => pb::LesionBehavior::Unspecified,
+        }
+        .into(),
+        service_type: attributes
+            .map(|a| a.service_type.clone())
+            .unwrap_or_default(),
+        typical_places_of_service: profile
+            .places_of_service
+            .into_iter()
+            .map(|(code, name)| pb::PlaceOfService { code, name })
+            .collect(),
+        fee_schedule: profile
+            .fee_schedule
+            .map(|(row, version)| pb::FeeScheduleIndicators {
+                status: row.status,
+                pctc: row.pctc,
+                global_days: row.global_days,
+                multiple_procedure: row.mult_proc,
+                bilateral_surgery: row.bilat,
+                assistant_surgery: row.asst,
+                co_surgeon: row.co_surg,
+                team_surgery: row.team_surg,
+                version: Some(version_ref(&version)),
+            }),
+        modifiers: profile
+            .modifiers
+            .into_iter()
+            .map(|m| pb::ModifierGuidance {
+                modifier: m.modifier,
+                description: m.description,
+                applicability: match m.applicability {
+                    Applicability::Allowed => pb::ModifierApplicability::Allowed,
+                    Applicability::NotAllowed => pb::ModifierApplicability::NotAllowed,
+                    Applicability::Informational => pb::ModifierApplicability::Informational,
+                }
+                .into(),
+                reason: m.reason,
+                when_to_use: m.when_to_use,
+            })
+            .collect(),
+        taxonomies: profile
+            .taxonomies
+            .into_iter()
+            .map(|t| pb::TaxonomyGuidance {
+                code: t.code,
+                display: t.display,
+                classification: t.classification,
+                specialization: t.specialization,
+                note: t.note,
+            })
+            .collect(),
+        related_diagnoses: profile
+            .diagnoses
+            .into_iter()
+            .map(|d| pb::DiagnosisGuidance {
+                code: codes::display(CodeSystem::Icd10Cm, &d.code),
+                display: d.display,
+                billable: d.billable,
+                relevance: d.relevance,
+                note: d.note,
+                billable_children: d
+                    .billable_children
+                    .iter()
+                    .map(|c| summary(CodeSystem::Icd10Cm, c))
+                    .collect(),
+            })
+            .collect(),
+        related_procedures: profile
+            .related
+            .into_iter()
+            .map(|r| pb::RelatedProcedure {
+                code: r.code,
+                display: r.display,
+                relationship: relationship_to_pb(r.relationship).into(),
+                note: r.note,
+            })
+            .collect(),
+        payers: profile
+            .payers
+            .into_iter()
+            .map(|p| pb::PayerNote {
+                payer_id: p.payer_id,
+                name: p.name,
+                notes: p.notes,
+            })
+            .collect(),
+        missing_fields: profile
+            .missing
+            .into_iter()
+            .map(|(field, reason)| pb::MissingField { field, reason })
+            .collect(),
+        versions: profile.versions.iter().map(version_ref).collect(),
     }
 }
 

@@ -23,6 +23,74 @@ use std::collections::hash_map::Entry;
 
 use chrono::NaiveDate;
 
+/// The kinds of file `claimscrub import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// CMS ICD-10-CM order file (fixed width).
+    Icd10CmOrder,
+    /// CDC ICD-10-CM tabular XML.
+    Icd10CmTabular,
+    /// NUCC taxonomy CSV.
+    Nucc,
+    /// CMS place-of-service CSV.
+    Pos,
+    /// CMS HCPCS Level II 320-byte record file (procedures and modifiers).
+    Hcpcs,
+    /// CMS PPRRVU relative value file.
+    Mpfs,
+    /// NCCI practitioner PTP file.
+    NcciPtp,
+    /// NCCI practitioner MUE CSV.
+    Mue,
+    /// A licensee's CPT CSV.
+    Cpt,
+}
+
+impl ImportKind {
+    /// Every kind, in the order the command line lists them.
+    pub const ALL: [Self; 9] = [
+        Self::Icd10CmOrder,
+        Self::Icd10CmTabular,
+        Self::Nucc,
+        Self::Pos,
+        Self::Hcpcs,
+        Self::Mpfs,
+        Self::NcciPtp,
+        Self::Mue,
+        Self::Cpt,
+    ];
+
+    /// The name `claimscrub import` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Icd10CmOrder => "icd10cm-order",
+            Self::Icd10CmTabular => "icd10cm-tabular",
+            Self::Nucc => "nucc",
+            Self::Pos => "pos",
+            Self::Hcpcs => "hcpcs",
+            Self::Mpfs => "mpfs",
+            Self::NcciPtp => "ncci-ptp",
+            Self::Mue => "mue",
+            Self::Cpt => "cpt",
+        }
+    }
+
+    /// What the file is, for the command line's help.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Icd10CmOrder => "CMS ICD-10-CM order file (fixed width)",
+            Self::Icd10CmTabular => "CDC ICD-10-CM tabular XML",
+            Self::Nucc => "NUCC taxonomy CSV",
+            Self::Pos => "CMS place-of-service CSV",
+            Self::Hcpcs => "CMS HCPCS Level II 320-byte record file (procedures and modifiers)",
+            Self::Mpfs => "CMS PPRRVU relative value file",
+            Self::NcciPtp => "NCCI practitioner PTP file",
+            Self::Mue => "NCCI practitioner MUE CSV",
+            Self::Cpt => "A licensee's CPT CSV",
+        }
+    }
+}
+
 /// A refused input: 1-based physical line number in the (decompressed) file and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("line {line}: {reason}")]

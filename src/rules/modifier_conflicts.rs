@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn a_payer_that_prefers_x_modifiers_warns_on_59() {
         let mut catalog = crate::rules::test_support::catalog();
-        catalog.payer_rules = crate::app::default_data::parse()
+        catalog.payer_rules = crate::domain::default_data::parse()
             .expect("defaults")
             .payer_rules;
         let mut claim = clean_claim();

@@ -69,7 +69,7 @@ mod tests {
 
     fn rule_ids(payer: &str, indications: &[&str]) -> Vec<&'static str> {
         let mut catalog = catalog();
-        catalog.payer_rules = crate::app::default_data::parse()
+        catalog.payer_rules = crate::domain::default_data::parse()
             .expect("defaults")
             .payer_rules;
         let mut claim = clean_claim();

@@ -238,9 +238,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::domain::catalog::{Concept, ConceptRelease, FeeScheduleRelease};
+    use crate::domain::catalog::{ConceptRelease, FeeScheduleRelease};
     use crate::domain::claim::Claim;
     use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+    use crate::domain::concept::Concept;
     use crate::rules::test_support::{catalog, clean_claim, date, line, version};
 
     fn ids(claim: &Claim, snapshot: &CatalogSnapshot) -> Vec<(&'static str, Severity, String)> {

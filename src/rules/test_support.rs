@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::app::default_data;
-use crate::domain::catalog::{CatalogSnapshot, Concept, ConceptRelease, FeeScheduleRelease};
+use crate::domain::catalog::{CatalogSnapshot, ConceptRelease, FeeScheduleRelease};
 use crate::domain::claim::{Claim, Provider, ServiceLine};
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+use crate::domain::concept::Concept;
+use crate::domain::default_data;
 
 /// A date.
 pub fn date(s: &str) -> NaiveDate {

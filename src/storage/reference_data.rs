@@ -9,11 +9,12 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::catalog::{
-    CatalogSnapshot, Concept, ConceptRelease, FeeScheduleRelease, FeeScheduleRow, MueLimit,
-    MueRelease, Payer, PayerRuleSetting, ProcedureAttributes, ProcedureKnowledge, ProfileLink,
-    PtpEdit, PtpRelease, SiteFamily,
+    CatalogSnapshot, ConceptRelease, FeeScheduleRelease, FeeScheduleRow, MueLimit, MueRelease,
+    Payer, PayerRuleSetting, ProcedureAttributes, ProcedureKnowledge, ProfileLink, PtpEdit,
+    PtpRelease, SiteFamily,
 };
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+use crate::domain::concept::Concept;
 use crate::domain::finding::Severity;
 use crate::error::AppError;
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use claimscrub::app::batch::{BatchHeader, BatchInput, BatchOutput, BatchValidator};
 use claimscrub::app::catalog::Catalog;
-use claimscrub::app::validate::{ClaimValidator, Origin};
+use claimscrub::app::decision::Origin;
+use claimscrub::app::validate::ClaimValidator;
 use claimscrub::domain::claim::Claim;
 use claimscrub::domain::limits::ClaimLimits;
 use claimscrub::grpc::convert::claim_from_pb;

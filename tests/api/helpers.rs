@@ -4,7 +4,6 @@ use std::process::Stdio;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use claimscrub::app::import::ImportKind;
 use claimscrub::config::{DatabaseArgs, LogFormat, ServeArgs};
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::audit_service_client::AuditServiceClient;
@@ -12,6 +11,7 @@ use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServic
 use claimscrub::grpc::pb::code_lookup_service_client::CodeLookupServiceClient;
 use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::grpc::pb::reference_data_service_client::ReferenceDataServiceClient;
+use claimscrub::import::ImportKind;
 use claimscrub::startup::Application;
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -211,7 +211,7 @@ pub(crate) const MUE: (ImportKind, &str) = (
 /// import`, in-process. False (after saying so) when the fixtures are absent.
 pub(crate) async fn import_shared(
     pool: &PgPool,
-    files: &[(claimscrub::app::import::ImportKind, &str)],
+    files: &[(claimscrub::import::ImportKind, &str)],
 ) -> bool {
     import_shared_as(pool, files, None).await
 }
@@ -220,7 +220,7 @@ pub(crate) async fn import_shared(
 /// files that name no release (POS, CPT).
 pub(crate) async fn import_shared_as(
     pool: &PgPool,
-    files: &[(claimscrub::app::import::ImportKind, &str)],
+    files: &[(claimscrub::import::ImportKind, &str)],
     release: Option<(&str, chrono::NaiveDate)>,
 ) -> bool {
     for (kind, relative) in files {

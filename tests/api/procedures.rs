@@ -2,9 +2,9 @@
 //! field by field with the corrected seed page (`shared/seed/README.md`), and
 //! the size-band table of the domain rules.
 
-use claimscrub::app::import::ImportKind;
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::google::r#type::Date;
+use claimscrub::import::ImportKind;
 use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;

@@ -6,10 +6,10 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use claimscrub::app::import::ImportKind;
 use claimscrub::grpc::pb;
 use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
 use claimscrub::grpc::pb::google::r#type::Date;
+use claimscrub::import::ImportKind;
 use claimscrub::rules::RuleSet;
 use sqlx::PgPool;
 use tonic::transport::Channel;

@@ -1,0 +1,374 @@
+//! A decision and what it is made of: the prepared claim (member id
+//! replaced by its keyed hash, canonical JSON, checksum), the rules' verdict,
+//! the audit row to store, and what an accepted decision rests on so the
+//! group commit can decide it again (`app::audit_writer`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::claim::{Claim, PriorClaim};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
+use crate::domain::finding::{Disposition, Finding, Severity};
+use crate::error::AppError;
+use crate::rules::RuleSet;
+use crate::storage::audit::{self, AuditRow, HistoryQuery};
+
+/// A finding as stored and returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFinding {
+    /// Rule id.
+    pub rule_id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Line, 0 for the claim.
+    pub line_number: u32,
+    /// Field path.
+    pub field_path: String,
+    /// Message.
+    pub message: String,
+    /// Code to use instead.
+    pub suggested_code: Option<String>,
+    /// How to fix it.
+    pub suggestion: Option<String>,
+}
+
+impl From<Finding> for StoredFinding {
+    fn from(f: Finding) -> Self {
+        Self {
+            rule_id: f.rule_id.to_owned(),
+            severity: f.severity,
+            line_number: f.line_number,
+            field_path: f.field_path,
+            message: f.message,
+            suggested_code: f.suggested_code,
+            suggestion: f.suggestion,
+        }
+    }
+}
+
+/// A release a decision read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsedVersion {
+    /// System id (`icd10cm`, ...).
+    pub system: String,
+    /// Version label.
+    pub version: String,
+}
+
+/// A decision.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Audit record id.
+    pub audit_record_id: Uuid,
+    /// Disposition.
+    pub disposition: Disposition,
+    /// Findings.
+    pub findings: Vec<StoredFinding>,
+    /// Rule set version.
+    pub ruleset_version: String,
+    /// Releases read.
+    pub versions: Vec<UsedVersion>,
+}
+
+/// Where a decision comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A unary call with its request id (may be empty).
+    Request(&'a str),
+    /// An item of a batch: batch id and sequence.
+    BatchItem(Uuid, i64),
+}
+
+/// What an accepted decision of a known member rests on, kept until the
+/// decision is stored: the group commit decides it again if the member's
+/// history, read under the member's lock, holds a claim the decision did
+/// not see (a concurrent twin, here or on another replica).
+#[derive(Debug, Clone)]
+pub struct DecisionBasis {
+    prepared: PreparedClaim,
+    snapshot: Arc<CatalogSnapshot>,
+    history: Vec<PriorClaim>,
+}
+
+/// A decision on its way to the audit store.
+#[derive(Debug, Clone)]
+pub struct PendingDecision {
+    /// The row to store.
+    pub row: AuditRow,
+    /// The answer once the row is stored.
+    pub decision: Decision,
+    /// Set for accepted claims of a known member: only they can change
+    /// when more history appears (the history edits only add findings).
+    basis: Option<DecisionBasis>,
+}
+
+impl PendingDecision {
+    /// The member and history lookup to check again under the lock.
+    pub(crate) fn recheck_query(&self) -> Option<(&[u8], HistoryQuery)> {
+        let basis = self.basis.as_ref()?;
+        Some((
+            basis.prepared.member_hash.as_deref()?,
+            basis.prepared.history_query()?,
+        ))
+    }
+
+    /// Decides again with `history` if it holds a claim the decision did
+    /// not see; the row keeps its id and time (its request id already
+    /// points at it). Returns the claim as later claims of the member see
+    /// it, while it stays accepted.
+    pub(crate) fn recheck(
+        &mut self,
+        rules: &RuleSet,
+        history: Vec<PriorClaim>,
+    ) -> Result<Option<(Vec<u8>, PriorClaim)>, AppError> {
+        let Some(basis) = &self.basis else {
+            return Ok(None);
+        };
+        if !history.iter().all(|prior| basis.history.contains(prior)) {
+            let (mut row, decision) = decide_claim(
+                rules,
+                &basis.snapshot,
+                &basis.prepared,
+                &history,
+                self.row.request_id.clone(),
+                self.row.batch_item,
+                &self.row.submitter,
+            )?;
+            row.id = self.row.id;
+            row.create_time = self.row.create_time;
+            self.row = row;
+            self.decision = Decision {
+                audit_record_id: self.row.id,
+                ..decision
+            };
+            if !self.decision.disposition.is_accepted() {
+                self.basis = None;
+                return Ok(None);
+            }
+        }
+        Ok(self.basis.as_ref().and_then(|b| b.prepared.as_prior()))
+    }
+}
+
+/// A claim ready for the rules: the member id replaced by its keyed hash,
+/// the canonical JSON and its checksum.
+#[derive(Debug, Clone)]
+pub struct PreparedClaim {
+    claim: Claim,
+    member_hash: Option<Vec<u8>>,
+    canonical: String,
+    claim_sha256: Vec<u8>,
+    started: Instant,
+}
+
+impl PreparedClaim {
+    /// The history the edits need: the member's accepted decisions over
+    /// one 090-day global period up to the date of service.
+    pub fn history_query(&self) -> Option<HistoryQuery> {
+        let (hash, date) = (self.member_hash.as_ref()?, self.claim.date_of_service?);
+        Some(HistoryQuery {
+            member_hash: hash.clone(),
+            from: history_start(date),
+            to: date,
+            created_before: None,
+        })
+    }
+
+    /// The claim as later claims of the member see it in their history.
+    pub fn as_prior(&self) -> Option<(Vec<u8>, PriorClaim)> {
+        Some((
+            self.member_hash.clone()?,
+            PriorClaim {
+                claim_id: self.claim.claim_id.clone(),
+                date_of_service: self.claim.date_of_service?,
+                rendering_npi: self.claim.rendering_provider.npi.clone(),
+                lines: self
+                    .claim
+                    .lines
+                    .iter()
+                    .map(|l| (l.procedure_code.trim().to_owned(), l.modifiers.clone()))
+                    .collect(),
+            },
+        ))
+    }
+}
+
+/// How far back the history edits look: the longest global period.
+const HISTORY_DAYS: u64 = 90;
+
+/// Systems whose release in effect a decision records.
+const USED_SYSTEMS: [CodeSystem; 6] = [
+    CodeSystem::Icd10Cm,
+    CodeSystem::Cpt,
+    CodeSystem::Hcpcs,
+    CodeSystem::Modifier,
+    CodeSystem::Pos,
+    CodeSystem::Taxonomy,
+];
+
+pub(crate) fn versions_used(
+    catalog: &CatalogSnapshot,
+    date: Option<NaiveDate>,
+) -> Vec<UsedVersion> {
+    let Some(date) = date else { return Vec::new() };
+    let concept = USED_SYSTEMS
+        .iter()
+        .filter_map(|s| catalog.concept_release(*s, date).map(|r| &r.version));
+    let tables = [
+        catalog.fee_schedule(date).map(|r| &r.version),
+        catalog.ptp_release(date).map(|r| &r.version),
+        catalog.mue_release(date).map(|r| &r.version),
+    ];
+    concept
+        .chain(tables.into_iter().flatten())
+        .map(|v| UsedVersion {
+            system: v.system.as_str().to_owned(),
+            version: v.version.clone(),
+        })
+        .collect()
+}
+
+impl PreparedClaim {
+    /// The checksum that tells a retry of this claim from another claim
+    /// under the same request id.
+    pub(crate) fn claim_sha256(&self) -> &[u8] {
+        &self.claim_sha256
+    }
+
+    /// A claim whose member id is already replaced by `member_hash`, with
+    /// its canonical JSON and checksum (over the JSON and the hash).
+    pub(crate) fn new(claim: Claim, member_hash: Option<Vec<u8>>) -> Result<Self, AppError> {
+        let started = Instant::now();
+        let canonical = serde_json::to_string(&claim).map_err(AppError::internal)?;
+        let mut digest = Sha256::new();
+        digest.update(canonical.as_bytes());
+        digest.update(member_hash.as_deref().unwrap_or_default());
+        Ok(Self {
+            claim,
+            member_hash,
+            canonical,
+            claim_sha256: digest.finalize().to_vec(),
+            started,
+        })
+    }
+}
+
+impl PendingDecision {
+    /// Decides a prepared claim with the member's `history`; an accepted
+    /// claim of a known member keeps what it rests on for the re-check.
+    pub(crate) fn new(
+        rules: &RuleSet,
+        snapshot: &Arc<CatalogSnapshot>,
+        prepared: PreparedClaim,
+        history: Vec<PriorClaim>,
+        origin: Origin<'_>,
+        submitter: &str,
+    ) -> Result<Self, AppError> {
+        let (request_id, batch_item) = match origin {
+            Origin::Request(id) => (Some(id.to_owned()).filter(|id| !id.is_empty()), None),
+            Origin::BatchItem(batch, sequence) => (None, Some((batch, sequence))),
+        };
+        let (row, decision) = decide_claim(
+            rules, snapshot, &prepared, &history, request_id, batch_item, submitter,
+        )?;
+        let basis =
+            (decision.disposition.is_accepted() && prepared.member_hash.is_some()).then(|| {
+                DecisionBasis {
+                    prepared,
+                    snapshot: Arc::clone(snapshot),
+                    history,
+                }
+            });
+        Ok(Self {
+            row,
+            decision,
+            basis,
+        })
+    }
+}
+
+/// The first date of service the history edits look at for a claim of `date`.
+pub(crate) fn history_start(date: NaiveDate) -> NaiveDate {
+    date.checked_sub_days(chrono::Days::new(HISTORY_DAYS))
+        .unwrap_or(date)
+}
+
+/// The rules over one prepared claim: the audit row and the decision.
+fn decide_claim(
+    rules: &RuleSet,
+    snapshot: &CatalogSnapshot,
+    prepared: &PreparedClaim,
+    history: &[PriorClaim],
+    request_id: Option<String>,
+    batch_item: Option<(Uuid, i64)>,
+    submitter: &str,
+) -> Result<(AuditRow, Decision), AppError> {
+    let claim = &prepared.claim;
+    let (disposition, findings) = rules.evaluate(claim, snapshot, history);
+    let versions = versions_used(snapshot, claim.date_of_service);
+    let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
+    let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
+    rule_ids.sort();
+    rule_ids.dedup();
+    let row = AuditRow {
+        id: Uuid::new_v4(),
+        create_time: Utc::now(),
+        request_id,
+        batch_item,
+        claim_sha256: prepared.claim_sha256.clone(),
+        submitter: submitter.to_owned(),
+        claim_id: claim.claim_id.clone(),
+        payer_id: claim.payer_id.clone(),
+        date_of_service: claim.date_of_service,
+        member_hash: prepared.member_hash.clone(),
+        rendering_npi: Some(claim.rendering_provider.npi.clone()).filter(|n| !n.is_empty()),
+        disposition: disposition.as_i16(),
+        ruleset_version: rules.version.to_owned(),
+        code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
+        claim: prepared.canonical.clone(),
+        findings: serde_json::to_string(&findings).map_err(AppError::internal)?,
+        rule_ids,
+        procedure_codes: claim
+            .lines
+            .iter()
+            .map(|l| l.procedure_code.trim().to_owned())
+            .collect(),
+        diagnosis_codes: claim
+            .diagnosis_codes
+            .iter()
+            .map(|d| codes::canonical(CodeSystem::Icd10Cm, d))
+            .collect(),
+        processing_micros: i64::try_from(prepared.started.elapsed().as_micros())
+            .unwrap_or(i64::MAX),
+    };
+    let decision = Decision {
+        audit_record_id: row.id,
+        disposition,
+        findings,
+        ruleset_version: rules.version.to_owned(),
+        versions,
+    };
+    Ok((row, decision))
+}
+
+impl Decision {
+    /// A decision as stored in the audit record.
+    pub fn from_stored(record: audit::StoredDecision) -> Result<Self, AppError> {
+        Ok(Self {
+            audit_record_id: record.id,
+            disposition: Disposition::from_i16(record.disposition)
+                .ok_or_else(|| AppError::internal("stored disposition out of range"))?,
+            findings: serde_json::from_str(&record.findings).map_err(AppError::internal)?,
+            ruleset_version: record.ruleset_version,
+            versions: serde_json::from_str(&record.code_set_versions)
+                .map_err(AppError::internal)?,
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! What a rule is: its identity, what it sees of a claim, and how it
+//! reports a finding.
+
+use chrono::NaiveDate;
+
+use crate::domain::catalog::{CatalogSnapshot, PayerRuleSetting};
+use crate::domain::claim::{Claim, PriorClaim, ServiceLine};
+use crate::domain::finding::{Finding, Severity};
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSource {
+    /// CMS code sets, fee schedule and manuals.
+    Cms,
+    /// National Correct Coding Initiative.
+    Ncci,
+    /// CPT coding conventions.
+    Cpt,
+    /// A payer's policy.
+    Payer,
+    /// claimscrub's own rule.
+    House,
+}
+
+/// What a rule sees.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleContext<'a> {
+    /// The claim.
+    pub claim: &'a Claim,
+    /// The reference data.
+    pub catalog: &'a CatalogSnapshot,
+    /// Earlier accepted claims of the same member (history edits).
+    pub history: &'a [PriorClaim],
+}
+
+impl<'a> RuleContext<'a> {
+    /// The payer's setting of `rule_id` on the claim's date of service.
+    pub fn setting(&self, rule_id: &str) -> Option<&'a PayerRuleSetting> {
+        let date = self.claim.date_of_service?;
+        self.catalog
+            .payer_setting(self.claim.payer_id.trim(), rule_id, date)
+    }
+
+    /// A parameter of the payer's setting of `rule_id`.
+    pub fn parameter(&self, rule_id: &str, name: &str) -> Option<&'a str> {
+        self.setting(rule_id)
+            .and_then(|s| s.parameters.get(name))
+            .map(String::as_str)
+    }
+
+    /// The lines with their 1-based numbers and dates of service.
+    pub fn lines(&self) -> impl Iterator<Item = (u32, &'a ServiceLine, Option<NaiveDate>)> + 'a {
+        let claim = self.claim;
+        claim.lines.iter().enumerate().map(move |(i, line)| {
+            (
+                u32::try_from(i + 1).unwrap_or(u32::MAX),
+                line,
+                claim.line_date(line),
+            )
+        })
+    }
+}
+
+/// One check.
+pub trait Rule: Send + Sync {
+    /// Stable id, e.g. `ICD10CM_NOT_BILLABLE`.
+    fn id(&self) -> &'static str;
+    /// What it checks.
+    fn description(&self) -> &'static str;
+    /// Severity before payer overrides.
+    fn default_severity(&self) -> Severity;
+    /// Where it comes from.
+    fn source(&self) -> RuleSource;
+    /// Whether it runs for payers that have no setting for it; payer
+    /// policies run only where a payer setting enables them.
+    fn enabled_by_default(&self) -> bool {
+        true
+    }
+    /// Appends what it finds to `out`.
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>);
+}
+
+/// Builds a finding of `rule` with its default severity.
+pub fn finding(
+    rule: &dyn Rule,
+    line_number: u32,
+    field_path: impl Into<String>,
+    message: impl Into<String>,
+) -> Finding {
+    Finding {
+        rule_id: rule.id(),
+        severity: rule.default_severity(),
+        line_number,
+        field_path: field_path.into(),
+        message: message.into(),
+        suggested_code: None,
+        suggestion: None,
+    }
+}
