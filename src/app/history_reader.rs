@@ -1,8 +1,10 @@
 //! Batched history reads for the history edits: every member-history lookup
 //! queued while the previous query ran is answered by one query (UNNEST of
 //! the lookups joined laterally to the member index), so concurrent
-//! ValidateClaim calls share round trips the way their audit rows share
-//! commits.
+//! ValidateClaim calls, batch chunks and replays share round trips the way
+//! their audit rows share commits. This is the one way decisions read
+//! history; only the group commit's re-check reads it again, inside its own
+//! transaction under the member locks.
 
 use sqlx::PgPool;
 
@@ -52,5 +54,14 @@ impl HistoryReader {
     /// Earlier accepted decisions of the member that `query` names.
     pub async fn accepted_history(&self, query: HistoryQuery) -> Result<Vec<PriorClaim>, AppError> {
         self.batcher.call(query).await
+    }
+
+    /// [`Self::accepted_history`] for each of `queries`, in order (a batch
+    /// chunk's lookups share statements with every other caller's).
+    pub async fn accepted_histories(
+        &self,
+        queries: Vec<HistoryQuery>,
+    ) -> Result<Vec<Vec<PriorClaim>>, AppError> {
+        futures::future::try_join_all(queries.into_iter().map(|q| self.accepted_history(q))).await
     }
 }

@@ -132,6 +132,14 @@ impl ClaimValidator {
         self.writer.append(pending).await
     }
 
+    /// Earlier accepted decisions for each of `queries`, in order.
+    pub(crate) async fn histories(
+        &self,
+        queries: Vec<HistoryQuery>,
+    ) -> Result<Vec<Vec<PriorClaim>>, AppError> {
+        self.history.accepted_histories(queries).await
+    }
+
     /// Group commits the audit writer has made.
     pub fn audit_commits(&self) -> u64 {
         self.writer.commits()
@@ -175,10 +183,7 @@ impl ClaimValidator {
                     to: date,
                     created_before: Some(decided_at),
                 };
-                audit::accepted_histories(&self.pool, &[query])
-                    .await?
-                    .pop()
-                    .unwrap_or_default()
+                self.history.accepted_history(query).await?
             }
             _ => Vec::new(),
         };

@@ -4,9 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
@@ -18,12 +16,6 @@ use crate::error::AppError;
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
 use crate::grpc::{MESSAGE_BUDGET, convert, element_len, interceptor};
-
-/// Items read ahead of the pipeline; when full, the stream is not polled
-/// and HTTP/2 flow control holds the client back.
-const BATCH_INPUT_QUEUE: usize = 1_024;
-/// Responses waiting for a slow client; when full, the pipeline stops.
-const BATCH_OUTPUT_QUEUE: usize = 1_024;
 
 /// The ClaimValidationService implementation.
 #[derive(Clone)]
@@ -53,46 +45,37 @@ impl ClaimValidationApi {
     }
 }
 
-/// Reads a batch stream's messages into the pipeline until the batch ends,
-/// the client goes away (then the closed channel says so) or `stop`.
-async fn read_batch_items(
-    mut stream: Streaming<pb::ValidateClaimBatchRequest>,
-    inputs: mpsc::Sender<BatchInput>,
+/// A batch stream's messages after the header, as the pipeline's inputs:
+/// a half-close is the end of the batch; a stream the client breaks just
+/// ends.
+fn batch_inputs(
+    stream: Streaming<pb::ValidateClaimBatchRequest>,
     limits: ClaimLimits,
-    stop: CancellationToken,
-) {
+) -> impl futures::Stream<Item = BatchInput> + Send + 'static {
     use pb::validate_claim_batch_request::Kind;
-    loop {
-        let message = tokio::select! {
-            () = stop.cancelled() => return,
-            message = stream.message() => message,
-        };
-        let (input, last) = match message {
+    futures::stream::unfold(Some(stream), move |stream| async move {
+        let mut stream = stream?;
+        let input = match stream.message().await {
             Ok(Some(pb::ValidateClaimBatchRequest {
                 kind: Some(Kind::Item(item)),
-            })) => (batch_item_from_pb(item, &limits), false),
+            })) => batch_item_from_pb(item, &limits),
             Ok(
                 Some(pb::ValidateClaimBatchRequest {
                     kind: Some(Kind::End(_)),
                 })
                 | None,
-            ) => (BatchInput::End, true),
-            Ok(Some(_)) => (
-                BatchInput::Invalid(AppError::invalid_field(
-                    "header",
-                    "only the first message of a batch stream may be a header; later ones are items",
-                )),
-                true,
-            ),
+            ) => BatchInput::End,
+            Ok(Some(_)) => BatchInput::Invalid(AppError::invalid_field(
+                "header",
+                "only the first message of a batch stream may be a header; later ones are items",
+            )),
             Err(status) => {
                 tracing::info!(code = ?status.code(), "batch stream broken by the client");
-                return;
+                return None;
             }
         };
-        if inputs.send(input).await.is_err() || last {
-            return;
-        }
-    }
+        Some((input, Some(stream)))
+    })
 }
 
 /// A batch item as the pipeline takes it. An unreadable claim is the item's
@@ -190,14 +173,14 @@ impl ClaimValidationService for ClaimValidationApi {
                 },
             )),
         };
-        let (inputs, received) = mpsc::channel(BATCH_INPUT_QUEUE);
-        let (sender, outputs) = mpsc::channel(BATCH_OUTPUT_QUEUE);
-        let stop = self.stop.child_token();
-        tokio::spawn(read_batch_items(stream, inputs, self.limits, stop.clone()));
-        self.batches
-            .run(opened, caller.0.to_string(), received, sender, stop);
-        let responses = tokio_stream::once(Ok(accepted))
-            .chain(ReceiverStream::new(outputs).map(convert::batch_output_to_pb));
+        let outputs = self.batches.stream(
+            opened,
+            caller.0.to_string(),
+            batch_inputs(stream, self.limits),
+            self.stop.child_token(),
+        );
+        let responses =
+            tokio_stream::once(Ok(accepted)).chain(outputs.map(convert::batch_output_to_pb));
         Ok(Response::new(Box::pin(responses)))
     }
 

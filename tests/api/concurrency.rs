@@ -227,12 +227,10 @@ async fn a_batch_item_the_database_refuses_becomes_an_item_error(pool: PgPool) {
     };
     let opened = batches.open(&header, "test").await.expect("opened");
     let (inputs, received) = mpsc::channel(64);
-    let (sender, mut outputs) = mpsc::channel(64);
-    let run = batches.run(
+    let mut outputs = batches.stream(
         opened,
         "test".into(),
-        received,
-        sender,
+        tokio_stream::wrappers::ReceiverStream::new(received),
         CancellationToken::new(),
     );
     tokio::spawn(async move {
@@ -258,7 +256,7 @@ async fn a_batch_item_the_database_refuses_becomes_an_item_error(pool: PgPool) {
     });
     let (mut results, mut errors, mut next) = (0, 0, 0);
     let summary = loop {
-        match outputs.recv().await.expect("the batch ends with a summary") {
+        match outputs.next().await.expect("the batch ends with a summary") {
             BatchOutput::Item(item) => {
                 assert_eq!(item.sequence, next, "in order");
                 next += 1;
@@ -275,7 +273,6 @@ async fn a_batch_item_the_database_refuses_becomes_an_item_error(pool: PgPool) {
             BatchOutput::Failed(error) => panic!("the batch failed: {error}"),
         }
     };
-    run.await.expect("pipeline");
     let refused = (0..ITEMS).filter(|s| s % 97 == 13).count();
     assert_eq!(errors, refused);
     assert_eq!(results + errors, usize::try_from(ITEMS).expect("n"));

@@ -1,154 +1,60 @@
-//! ValidateClaimBatch: one bidirectional stream per batch, modelled on
-//! BigQuery AppendRows (architecture §2.4, §3.2).
-//!
-//! ```text
-//! reader (grpc) ──inputs (bounded)──▶ evaluator ──chunks (bounded)──▶ writer ──outputs (bounded)──▶ client
-//!                                    rules, one history         one transaction per chunk,
-//!                                    query per chunk            then results + Checkpoint
-//! ```
-//!
-//! Every channel is bounded, so a client that stops reading stalls the
-//! writer, then the evaluator, then the reader, and HTTP/2 flow control
-//! pushes back on the sender: memory does not grow with the batch. Results
-//! leave only after their chunk is committed, in sequence order, each
-//! chunk followed by a Checkpoint. The writer is its own task, so a client
-//! that goes away never cancels a transaction half way.
-//!
-//! Exactly once: a chunk commits only if the batch is still durable through
-//! the sequence before it (`storage::batches`), and a resumed stream starts
-//! at `durable_through_sequence + 1`; resent items below it are skipped.
+//! The pipeline of one stream: the inputs read into a bounded queue, the
+//! evaluator deciding chunks (one history query per chunk), the writer
+//! committing each chunk in one transaction (member locks and history
+//! re-check, compare-and-set on the durable sequence, isolation of refused
+//! items) and sending its results, then a checkpoint.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use futures::{Stream, StreamExt as _};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::sequence_gate::{Admission, SequenceGate};
+use super::{
+    BatchInput, BatchOutput, BatchRow, BatchValidator, ItemResult, OpenedBatch, StoredItemError,
+    as_u64,
+};
 use crate::app::audit_writer::lock_and_recheck;
-use crate::app::decision::{Decision, Origin, PendingDecision};
-use crate::app::page_token;
-use crate::app::validate::ClaimValidator;
+use crate::app::decision::{Origin, PendingDecision};
 use crate::domain::claim::{Claim, PriorClaim};
-use crate::error::{AppError, ErrorReason, FieldViolation};
+use crate::error::{AppError, ErrorReason};
 use crate::storage::batches::{self, ItemRow};
 use crate::storage::{self, WriteError, audit};
-
-pub use crate::storage::batches::BatchRow;
 
 /// Most items evaluated and committed together.
 const MAX_CHUNK: usize = 500;
 /// Chunks evaluated but not yet committed.
 const CHUNKS_IN_FLIGHT: usize = 2;
-/// Default and largest ListBatchResults page.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1_000;
+/// Items read ahead of the pipeline; when full, the input stream is not
+/// polled and HTTP/2 flow control holds the client back.
+const INPUT_QUEUE: usize = 1_024;
+/// Outputs waiting for a slow client; when full, the pipeline stops.
+const OUTPUT_QUEUE: usize = 1_024;
 
-/// The header of a stream, as read by the gRPC layer.
-#[derive(Debug, Clone)]
-pub struct BatchHeader {
-    /// The client's batch id.
-    pub batch_id: Uuid,
-    /// Continue a batch whose stream broke.
-    pub resume: bool,
-    /// Items the client will send, when known.
-    pub expected_item_count: Option<u64>,
-}
-
-/// A batch opened (or reopened) for a stream.
-#[derive(Debug, Clone)]
-pub struct OpenedBatch {
-    /// The batch as stored.
-    pub batch: BatchRow,
-    /// The first sequence this stream must send.
-    pub next_expected_sequence: u64,
-}
-
-/// What the stream reader hands the pipeline.
-#[derive(Debug)]
-pub enum BatchInput {
-    /// An item; `claim` is the error when it could not be read as a claim.
-    Item {
-        /// Sequence.
-        sequence: u64,
-        /// The client's id for the claim.
-        correlation_id: String,
-        /// The claim, or why it could not be read.
-        claim: Box<Result<Claim, AppError>>,
-    },
-    /// The client ended the batch (BatchEnd or half-close).
-    End,
-    /// A message that breaks the protocol; the stream ends with this error.
-    Invalid(AppError),
-}
-
-/// One item's outcome: its decision, or why it was not a readable claim.
-#[derive(Debug)]
-pub struct ItemResult {
-    /// Sequence.
-    pub sequence: u64,
-    /// The client's id for the claim.
-    pub correlation_id: String,
-    /// The decision, or the item error.
-    pub outcome: Result<Decision, AppError>,
-}
-
-/// What the pipeline sends back, in this order per chunk.
-#[derive(Debug)]
-pub enum BatchOutput {
-    /// An item's result.
-    Item(ItemResult),
-    /// Every item through this sequence is stored.
-    Checkpoint(u64),
-    /// The batch is complete.
-    Summary {
-        /// The batch as stored.
-        batch: Box<BatchRow>,
-        /// How long this stream was open.
-        elapsed: Duration,
-    },
-    /// The stream ends with this error, after everything before it.
-    Failed(AppError),
-}
-
-/// An item error as stored in `batch_item.error`.
-#[derive(Serialize, Deserialize)]
-struct StoredItemError {
-    message: String,
-    violations: Vec<(String, String)>,
-}
-
-impl StoredItemError {
-    fn of(error: &AppError) -> Self {
-        let violations = match error {
-            AppError::InvalidArgument { violations, .. } => violations
-                .iter()
-                .map(|v| (v.field.clone(), v.description.clone()))
-                .collect(),
-            _ => Vec::new(),
+/// Moves the front door's inputs into the pipeline's bounded queue until
+/// the batch ends (End or a protocol error), the inputs end (the client
+/// broke the stream: the closed queue says so) or `stop`.
+async fn read_inputs(
+    inputs: impl Stream<Item = BatchInput> + Send + 'static,
+    queue: mpsc::Sender<BatchInput>,
+    stop: CancellationToken,
+) {
+    let mut inputs = std::pin::pin!(inputs);
+    loop {
+        let input = tokio::select! {
+            () = stop.cancelled() => return,
+            input = inputs.next() => input,
         };
-        Self {
-            message: error.to_string(),
-            violations,
-        }
-    }
-
-    fn into_error(self) -> AppError {
-        AppError::InvalidArgument {
-            reason: ErrorReason::InvalidRequest,
-            violations: if self.violations.is_empty() {
-                vec![FieldViolation::new("item", self.message)]
-            } else {
-                self.violations
-                    .into_iter()
-                    .map(|(field, description)| FieldViolation::new(field, description))
-                    .collect()
-            },
+        let Some(input) = input else { return };
+        let last = matches!(input, BatchInput::End | BatchInput::Invalid(_));
+        if queue.send(input).await.is_err() || last {
+            return;
         }
     }
 }
@@ -224,99 +130,25 @@ enum ToWriter {
     End(Ending),
 }
 
-/// Batches: opening, the stream pipeline and the stored results.
-pub struct BatchValidator {
-    validator: Arc<ClaimValidator>,
-    pool: PgPool,
-}
-
-fn mismatch(message: String) -> AppError {
-    AppError::FailedPrecondition {
-        reason: ErrorReason::BatchHeaderMismatch,
-        message,
-    }
-}
-
-fn not_found(batch_id: Uuid) -> AppError {
-    AppError::NotFound {
-        resource_type: "batch",
-        name: format!("batches/{batch_id}"),
-    }
-}
-
-fn as_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
 impl BatchValidator {
-    /// Batches over `validator`, stored through `pool`.
-    pub fn new(validator: Arc<ClaimValidator>, pool: PgPool) -> Self {
-        Self { validator, pool }
-    }
-
-    /// Opens a new batch or reopens a stored one for `submitter`. A stored
-    /// batch must match the header: same submitter, same announced count,
-    /// the rule set this server runs, and `resume` once items are stored.
-    pub async fn open(
-        &self,
-        header: &BatchHeader,
-        submitter: &str,
-    ) -> Result<OpenedBatch, AppError> {
-        let ruleset = self.validator.rules().version;
-        let expected = header
-            .expected_item_count
-            .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let (batch, created) =
-            batches::open(&self.pool, header.batch_id, submitter, ruleset, expected).await?;
-        if !created {
-            if batch.submitter != submitter {
-                return Err(mismatch(
-                    "the batch belongs to another submitter".to_owned(),
-                ));
-            }
-            if let (Some(stored), Some(given)) = (batch.expected_item_count, expected)
-                && stored != given
-            {
-                return Err(mismatch(format!(
-                    "the batch was opened with expected_item_count {stored}, not {given}"
-                )));
-            }
-            if batch.ruleset_version != ruleset {
-                return Err(mismatch(format!(
-                    "the batch was decided with rule set {}; this server runs {ruleset}",
-                    batch.ruleset_version
-                )));
-            }
-            if !header.resume && batch.durable_through_sequence >= 0 {
-                return Err(mismatch(format!(
-                    "the batch exists with {} stored items; reconnect with resume = true",
-                    batch.durable_through_sequence + 1
-                )));
-            }
-        }
-        tracing::info!(
-            batch_id = %batch.batch_id,
-            resume = header.resume,
-            durable_through = batch.durable_through_sequence,
-            "batch stream opened"
-        );
-        Ok(OpenedBatch {
-            next_expected_sequence: as_u64(batch.durable_through_sequence + 1),
-            batch,
-        })
-    }
-
-    /// Runs the pipeline for one stream until the batch ends, the client
-    /// goes away or `stop` is cancelled (then a final Checkpoint and
-    /// UNAVAILABLE).
-    pub fn run(
+    /// Runs one stream of an opened batch: `inputs` (the front door's
+    /// reading of the client's messages, in order; the stream ends early
+    /// when the client breaks it) through the pipeline. The outputs are
+    /// the results, item errors and checkpoints in sequence order, then a
+    /// summary, or an error. They stop when the batch ends, the client goes
+    /// away or `stop` is cancelled (then a final checkpoint and
+    /// UNAVAILABLE). The front door builds no channels: every queue is here
+    /// and bounded.
+    pub fn stream(
         self: &Arc<Self>,
         opened: OpenedBatch,
         submitter: String,
-        inputs: mpsc::Receiver<BatchInput>,
-        outputs: mpsc::Sender<BatchOutput>,
+        inputs: impl Stream<Item = BatchInput> + Send + 'static,
         stop: CancellationToken,
-    ) -> JoinHandle<()> {
+    ) -> ReceiverStream<BatchOutput> {
+        let (to_pipeline, received) = mpsc::channel(INPUT_QUEUE);
+        let (outputs, sent) = mpsc::channel(OUTPUT_QUEUE);
+        tokio::spawn(read_inputs(inputs, to_pipeline, stop.clone()));
         let (to_writer, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
         let durable = Arc::new(AtomicI64::new(opened.batch.durable_through_sequence));
         let writer = tokio::spawn(Arc::clone(self).write(
@@ -327,10 +159,11 @@ impl BatchValidator {
         ));
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            this.evaluate(opened, submitter, inputs, to_writer, durable, stop)
+            this.evaluate(opened, submitter, received, to_writer, durable, stop)
                 .await;
             let _ = writer.await;
-        })
+        });
+        ReceiverStream::new(sent)
     }
 
     async fn evaluate(
@@ -343,9 +176,11 @@ impl BatchValidator {
         stop: CancellationToken,
     ) {
         let batch_id = opened.batch.batch_id;
-        let expected = opened.batch.expected_item_count.map(as_u64);
-        let completed = opened.batch.state == "completed";
-        let mut next = opened.next_expected_sequence;
+        let mut gate = SequenceGate::new(
+            opened.next_expected_sequence,
+            opened.batch.expected_item_count.map(as_u64),
+            opened.batch.state == "completed",
+        );
         let mut recent = RecentClaims::default();
         let mut received = Vec::with_capacity(MAX_CHUNK);
         loop {
@@ -365,43 +200,18 @@ impl BatchValidator {
             let mut items = Vec::with_capacity(received.len());
             for input in received.drain(..) {
                 match input {
-                    BatchInput::Item { sequence, .. } if sequence < next => {}
-                    BatchInput::Item { sequence, .. } if sequence > next => {
-                        ending = Some(Ending::Failed(AppError::OutOfRange {
-                            reason: ErrorReason::SequenceGap,
-                            message: format!(
-                                "sequence {sequence} received; {next} was expected next"
-                            ),
-                        }));
-                        break;
-                    }
-                    BatchInput::Item { .. } if completed => {
-                        ending = Some(Ending::Failed(AppError::FailedPrecondition {
-                            reason: ErrorReason::BatchCompleted,
-                            message: "the batch is completed and takes no more items".into(),
-                        }));
-                        break;
-                    }
-                    BatchInput::Item { sequence, .. }
-                        if expected.is_some_and(|e| sequence >= e) =>
-                    {
-                        ending = Some(Ending::Failed(AppError::OutOfRange {
-                            reason: ErrorReason::SequenceGap,
-                            message: format!(
-                                "sequence {sequence} is beyond the {} items the header announced",
-                                expected.unwrap_or_default()
-                            ),
-                        }));
-                        break;
-                    }
                     BatchInput::Item {
                         sequence,
                         correlation_id,
                         claim,
-                    } => {
-                        items.push((sequence, correlation_id, *claim));
-                        next += 1;
-                    }
+                    } => match gate.admit(sequence) {
+                        Admission::Take => items.push((sequence, correlation_id, *claim)),
+                        Admission::Skip => {}
+                        Admission::Refuse(error) => {
+                            ending = Some(Ending::Failed(error));
+                            break;
+                        }
+                    },
                     BatchInput::End => {
                         ending = Some(Ending::Complete);
                         break;
@@ -461,7 +271,7 @@ impl BatchValidator {
         if !lookups.is_empty() {
             let queries: Vec<audit::HistoryQuery> =
                 lookups.iter().map(|(_, q)| q.clone()).collect();
-            let histories = audit::accepted_histories(&self.pool, &queries).await?;
+            let histories = self.validator.histories(queries).await?;
             stored_history.extend(lookups.iter().map(|(i, _)| *i).zip(histories));
         }
         let snapshot = self.validator.catalog().snapshot();
@@ -687,59 +497,6 @@ impl BatchValidator {
             batch: Box::new(completed),
             elapsed: started.elapsed(),
         }
-    }
-
-    /// A batch by id.
-    pub async fn get(&self, batch_id: Uuid) -> Result<BatchRow, AppError> {
-        batches::get(&self.pool, batch_id)
-            .await?
-            .ok_or_else(|| not_found(batch_id))
-    }
-
-    /// A page of a batch's stored results in sequence order, and whether
-    /// more follow. The transport may send fewer (to stay inside a message
-    /// size) and continues after the last one it sent with
-    /// [`Self::results_token`].
-    pub async fn results(
-        &self,
-        batch_id: Uuid,
-        page_size: i32,
-        page_token: &str,
-    ) -> Result<(Vec<ItemResult>, bool), AppError> {
-        let size = page_token::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
-        let after: i64 =
-            page_token::decode(page_token, &("ListBatchResults", batch_id))?.unwrap_or(-1);
-        self.get(batch_id).await?;
-        let limit = i64::try_from(size).unwrap_or(i64::MAX);
-        let items = batches::items(&self.pool, batch_id, after, limit + 1).await?;
-        let more = items.len() > size;
-        let mut results = Vec::with_capacity(size);
-        for item in items.into_iter().take(size) {
-            let sequence = as_u64(item.sequence);
-            let outcome = match (item.decision(), item.error) {
-                (Some(decision), _) => Ok(Decision::from_stored(decision)?),
-                (None, Some(error)) => Err(serde_json::from_value::<StoredItemError>(error)
-                    .map_err(AppError::internal)?
-                    .into_error()),
-                (None, None) => {
-                    return Err(AppError::internal("batch item without result or error"));
-                }
-            };
-            results.push(ItemResult {
-                sequence,
-                correlation_id: item.correlation_id,
-                outcome,
-            });
-        }
-        Ok((results, more))
-    }
-
-    /// The token of the page after sequence `last` of `batch_id`.
-    pub fn results_token(batch_id: Uuid, last: u64) -> String {
-        page_token::encode(
-            &("ListBatchResults", batch_id),
-            &i64::try_from(last).unwrap_or(i64::MAX),
-        )
     }
 }
 
