@@ -5,7 +5,7 @@
 
 use chrono::Datelike;
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::Sex;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
@@ -95,18 +95,19 @@ const TABLE: [(&str, &str, Applies, &str); 12] = [
 #[derive(Debug, Clone, Copy)]
 pub struct AgeSexConflict;
 
+impl AgeSexConflict {
+    const META: RuleMeta = RuleMeta {
+        id: "DX_AGE_SEX_CONFLICT",
+        description: "Diagnosis does not fit the patient's age or sex",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for AgeSexConflict {
-    fn id(&self) -> &'static str {
-        "DX_AGE_SEX_CONFLICT"
-    }
-    fn description(&self) -> &'static str {
-        "Diagnosis does not fit the patient's age or sex"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let patient = &context.claim.patient;

@@ -3,25 +3,26 @@
 //! diagnoses, 4 modifiers) are not findings: a claim beyond them cannot be
 //! an 837P at all and is refused at the door (`domain::limits`).
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 
 /// A claim that breaks an 837P structural limit.
 #[derive(Debug, Clone, Copy)]
 pub struct ClaimStructure;
 
+impl ClaimStructure {
+    const META: RuleMeta = RuleMeta {
+        id: "CLAIM_STRUCTURE",
+        description: "Claim id, date of service and payer present; at least one line and one diagnosis",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for ClaimStructure {
-    fn id(&self) -> &'static str {
-        "CLAIM_STRUCTURE"
-    }
-    fn description(&self) -> &'static str {
-        "Claim id, date of service and payer present; at least one line and one diagnosis"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let claim = context.claim;

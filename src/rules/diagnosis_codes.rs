@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{Finding, Severity};
@@ -40,35 +40,41 @@ fn claim_date(context: &RuleContext<'_>) -> Option<NaiveDate> {
         .or_else(|| context.claim.lines.iter().find_map(|l| l.date_of_service))
 }
 
+/// The metadata of each of the four rules.
+const fn meta(id: &'static str, description: &'static str) -> RuleMeta {
+    RuleMeta {
+        id,
+        description,
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    }
+}
+
+impl DiagnosisRule {
+    const INVALID: RuleMeta = meta("ICD10CM_INVALID_CODE", "Diagnosis is not an ICD-10-CM code");
+    const NOT_BILLABLE: RuleMeta = meta(
+        "ICD10CM_NOT_BILLABLE",
+        "Diagnosis is a header, not coded to the full number of characters",
+    );
+    const MISSING_7TH: RuleMeta = meta(
+        "ICD10CM_MISSING_7TH_CHARACTER",
+        "Diagnosis needs its 7th character (encounter or sequela)",
+    );
+    const NOT_EFFECTIVE: RuleMeta = meta(
+        "ICD10CM_NOT_EFFECTIVE_ON_DOS",
+        "Diagnosis is not valid in the fiscal year of the date of service",
+    );
+}
+
 impl Rule for DiagnosisRule {
-    fn id(&self) -> &'static str {
+    fn meta(&self) -> &'static RuleMeta {
         match self.0 {
-            Problem::Invalid => "ICD10CM_INVALID_CODE",
-            Problem::NotBillable => "ICD10CM_NOT_BILLABLE",
-            Problem::Missing7th => "ICD10CM_MISSING_7TH_CHARACTER",
-            Problem::NotEffective => "ICD10CM_NOT_EFFECTIVE_ON_DOS",
+            Problem::Invalid => &Self::INVALID,
+            Problem::NotBillable => &Self::NOT_BILLABLE,
+            Problem::Missing7th => &Self::MISSING_7TH,
+            Problem::NotEffective => &Self::NOT_EFFECTIVE,
         }
-    }
-
-    fn description(&self) -> &'static str {
-        match self.0 {
-            Problem::Invalid => "Diagnosis is not an ICD-10-CM code",
-            Problem::NotBillable => {
-                "Diagnosis is a header, not coded to the full number of characters"
-            }
-            Problem::Missing7th => "Diagnosis needs its 7th character (encounter or sequela)",
-            Problem::NotEffective => {
-                "Diagnosis is not valid in the fiscal year of the date of service"
-            }
-        }
-    }
-
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
     }
 
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {

@@ -4,7 +4,7 @@
 //! door (`domain::limits`); a pointer past the claim's last diagnosis is a
 //! finding here.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 
 /// The pointer rules.
@@ -16,18 +16,19 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 #[derive(Debug, Clone, Copy)]
 pub struct PointerMissing;
 
+impl PointerMissing {
+    const META: RuleMeta = RuleMeta {
+        id: "DX_POINTER_MISSING",
+        description: "Every service line points at least one diagnosis",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for PointerMissing {
-    fn id(&self) -> &'static str {
-        "DX_POINTER_MISSING"
-    }
-    fn description(&self) -> &'static str {
-        "Every service line points at least one diagnosis"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {
@@ -50,18 +51,19 @@ impl Rule for PointerMissing {
 #[derive(Debug, Clone, Copy)]
 pub struct PointerOutOfRange;
 
+impl PointerOutOfRange {
+    const META: RuleMeta = RuleMeta {
+        id: "DX_POINTER_INVALID",
+        description: "A diagnosis pointer must name one of the claim's diagnoses",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for PointerOutOfRange {
-    fn id(&self) -> &'static str {
-        "DX_POINTER_INVALID"
-    }
-    fn description(&self) -> &'static str {
-        "A diagnosis pointer must name one of the claim's diagnoses"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let count = context.claim.diagnosis_codes.len();

@@ -2,7 +2,7 @@
 //! not excised, so an excision pointing only to abscess diagnoses is
 //! questioned (domain rules §1b, a house rule).
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{Finding, Severity};
@@ -15,18 +15,19 @@ const ABSCESS_CATEGORIES: [&str; 1] = ["L02"];
 #[derive(Debug, Clone, Copy)]
 pub struct AbscessOnExcision;
 
+impl AbscessOnExcision {
+    const META: RuleMeta = RuleMeta {
+        id: "DX_PROCEDURE_ABSCESS_EXCISION",
+        description: "An abscess is usually incised and drained, not excised",
+        severity: Severity::Warning,
+        source: RuleSource::House,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for AbscessOnExcision {
-    fn id(&self) -> &'static str {
-        "DX_PROCEDURE_ABSCESS_EXCISION"
-    }
-    fn description(&self) -> &'static str {
-        "An abscess is usually incised and drained, not excised"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::House
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {

@@ -1,7 +1,7 @@
 //! Duplicate lines: the same service billed twice with nothing (a site, a
 //! side, a distinct-service or repeat modifier) that tells the two apart.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::ServiceLine;
 use crate::domain::finding::{Finding, Severity};
 
@@ -34,18 +34,19 @@ fn signature(
 #[derive(Debug, Clone, Copy)]
 pub struct DuplicateLine;
 
+impl DuplicateLine {
+    const META: RuleMeta = RuleMeta {
+        id: "DUPLICATE_LINE",
+        description: "The same service appears twice on the claim",
+        severity: Severity::Error,
+        source: RuleSource::House,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for DuplicateLine {
-    fn id(&self) -> &'static str {
-        "DUPLICATE_LINE"
-    }
-    fn description(&self) -> &'static str {
-        "The same service appears twice on the claim"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::House
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let lines: Vec<_> = context.lines().collect();

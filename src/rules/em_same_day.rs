@@ -2,7 +2,7 @@
 //! of the procedure unless it is significant and separately identifiable,
 //! which modifier 25 on the visit says.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
 
@@ -10,18 +10,19 @@ use crate::domain::procedures::service_type;
 #[derive(Debug, Clone, Copy)]
 pub struct EmWithoutModifier25;
 
+impl EmWithoutModifier25 {
+    const META: RuleMeta = RuleMeta {
+        id: "EM_MISSING_MODIFIER_25",
+        description: "A same-day E/M with a 000/010-global procedure needs modifier 25",
+        severity: Severity::Error,
+        source: RuleSource::Ncci,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for EmWithoutModifier25 {
-    fn id(&self) -> &'static str {
-        "EM_MISSING_MODIFIER_25"
-    }
-    fn description(&self) -> &'static str {
-        "A same-day E/M with a 000/010-global procedure needs modifier 25"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Ncci
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let is_em = |code: &str| {

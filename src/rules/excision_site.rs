@@ -1,24 +1,25 @@
 //! Anatomic site: an excision or repair code covers one family of sites.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 
 /// A site outside the code's site family.
 #[derive(Debug, Clone, Copy)]
 pub struct AnatomicSiteMismatch;
 
+impl AnatomicSiteMismatch {
+    const META: RuleMeta = RuleMeta {
+        id: "ANATOMIC_SITE_MISMATCH",
+        description: "The anatomic site is outside the code's site family",
+        severity: Severity::Error,
+        source: RuleSource::Cpt,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for AnatomicSiteMismatch {
-    fn id(&self) -> &'static str {
-        "ANATOMIC_SITE_MISMATCH"
-    }
-    fn description(&self) -> &'static str {
-        "The anatomic site is outside the code's site family"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cpt
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let knowledge = &context.catalog.procedures;

@@ -1,7 +1,7 @@
 //! Size bands: the excised diameter (or summed repair length) must fall in
 //! the code's band; bands are contiguous half-open intervals (lower, upper].
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::ProcedureAttributes;
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::{band_display, in_band, measured_size};
@@ -31,18 +31,19 @@ fn matching_code<'a>(
         .map(|(code, _)| code.as_str())
 }
 
+impl SizeBandMismatch {
+    const META: RuleMeta = RuleMeta {
+        id: "SIZE_BAND_MISMATCH",
+        description: "The documented size is outside the code's size band",
+        severity: Severity::Error,
+        source: RuleSource::Cpt,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for SizeBandMismatch {
-    fn id(&self) -> &'static str {
-        "SIZE_BAND_MISMATCH"
-    }
-    fn description(&self) -> &'static str {
-        "The documented size is outside the code's size band"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cpt
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {

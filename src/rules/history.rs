@@ -4,7 +4,7 @@
 
 use chrono::Days;
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::ServiceLine;
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
@@ -30,18 +30,19 @@ fn signature<'a>(
 #[derive(Debug, Clone, Copy)]
 pub struct DuplicateClaim;
 
+impl DuplicateClaim {
+    const META: RuleMeta = RuleMeta {
+        id: "DUPLICATE_CLAIM",
+        description: "Same member, date, rendering provider and procedure lines as an earlier accepted claim",
+        severity: Severity::Error,
+        source: RuleSource::House,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for DuplicateClaim {
-    fn id(&self) -> &'static str {
-        "DUPLICATE_CLAIM"
-    }
-    fn description(&self) -> &'static str {
-        "Same member, date, rendering provider and procedure lines as an earlier accepted claim"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::House
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let claim = context.claim;
@@ -82,18 +83,19 @@ impl Rule for DuplicateClaim {
 #[derive(Debug, Clone, Copy)]
 pub struct EmInGlobalPeriod;
 
+impl EmInGlobalPeriod {
+    const META: RuleMeta = RuleMeta {
+        id: "EM_IN_GLOBAL_PERIOD",
+        description: "E/M by the same provider inside an earlier procedure's global period needs 24 (unrelated), 25 or 79",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for EmInGlobalPeriod {
-    fn id(&self) -> &'static str {
-        "EM_IN_GLOBAL_PERIOD"
-    }
-    fn description(&self) -> &'static str {
-        "E/M by the same provider inside an earlier procedure's global period needs 24 (unrelated), 25 or 79"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let claim = context.claim;

@@ -3,7 +3,7 @@
 //! categories, so the title is read, not the code) must agree with RT/LT and
 //! with the line's laterality.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::Laterality;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Finding, Severity};
@@ -31,18 +31,19 @@ fn side_of_title(title: &str) -> Option<Laterality> {
     side
 }
 
+impl LateralityMismatch {
+    const META: RuleMeta = RuleMeta {
+        id: "LATERALITY_MISMATCH",
+        description: "RT/LT and the line's laterality agree with the side its diagnoses name",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for LateralityMismatch {
-    fn id(&self) -> &'static str {
-        "LATERALITY_MISMATCH"
-    }
-    fn description(&self) -> &'static str {
-        "RT/LT and the line's laterality agree with the side its diagnoses name"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, date) in context.lines() {

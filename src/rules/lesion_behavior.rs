@@ -2,7 +2,7 @@
 //! uncertain diagnoses, malignant ones (116xx) with malignant diagnoses, as
 //! pathology establishes them.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{Finding, Severity};
@@ -38,18 +38,19 @@ fn implied(code: &str) -> Implies {
 #[derive(Debug, Clone, Copy)]
 pub struct LesionBehaviorMismatch;
 
+impl LesionBehaviorMismatch {
+    const META: RuleMeta = RuleMeta {
+        id: "LESION_BEHAVIOR_MISMATCH",
+        description: "Benign excision codes need benign or uncertain diagnoses, malignant ones malignant diagnoses",
+        severity: Severity::Error,
+        source: RuleSource::Cpt,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for LesionBehaviorMismatch {
-    fn id(&self) -> &'static str {
-        "LESION_BEHAVIOR_MISMATCH"
-    }
-    fn description(&self) -> &'static str {
-        "Benign excision codes need benign or uncertain diagnoses, malignant ones malignant diagnoses"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cpt
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let knowledge = &context.catalog.procedures;

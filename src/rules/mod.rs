@@ -5,8 +5,16 @@
 //! The engine ([`RuleSet`], `rule_set.rs`) runs a versioned rule set in a
 //! fixed order and derives the disposition: any error rejects, warnings
 //! alone accept with warnings. What a rule is lives in `rule.rs`; this file
-//! only registers the rules. Adding a rule: a file here with its tests, a
-//! `pub mod` line and one line in [`RuleSet::standard`].
+//! only registers the rules. Adding a rule: a file here with its tests
+//! (the rule's `const META: RuleMeta`, its `evaluate`), a `pub mod` line and
+//! one line in [`RuleSet::standard`].
+//!
+//! One rule per file, with these exceptions: `diagnosis_codes` (four ids)
+//! and `procedure_codes` (three) report the outcomes of one validity check
+//! under stable ids; `diagnosis_pointers`, `history`, `modifier_codes`,
+//! `place_of_service` and `units` each hold two rules that share their
+//! helpers (pointer positions, the member history, the modifier release,
+//! the place-of-service release, the line units).
 
 pub mod age_sex;
 pub mod claim_structure;
@@ -40,7 +48,7 @@ mod rule_set;
 #[cfg(test)]
 pub mod test_support;
 
-pub use rule::{Rule, RuleContext, RuleSource, finding};
+pub use rule::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 pub use rule_set::{RuleDescription, RuleSet};
 
 /// Version of the rule set; stored with every decision so it can be replayed.

@@ -5,7 +5,7 @@
 
 use chrono::Days;
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
 
@@ -13,21 +13,19 @@ use crate::domain::procedures::service_type;
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionForMinorSurgery;
 
+impl DecisionForMinorSurgery {
+    const META: RuleMeta = RuleMeta {
+        id: "MODIFIER_57_MINOR_PROCEDURE",
+        description: "57 on an E/M with a 000/010-global procedure the same or next day is not payable (Medicare)",
+        severity: Severity::Error,
+        source: RuleSource::Payer,
+        enabled_by_default: false,
+    };
+}
+
 impl Rule for DecisionForMinorSurgery {
-    fn id(&self) -> &'static str {
-        "MODIFIER_57_MINOR_PROCEDURE"
-    }
-    fn description(&self) -> &'static str {
-        "57 on an E/M with a 000/010-global procedure the same or next day is not payable (Medicare)"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Payer
-    }
-    fn enabled_by_default(&self) -> bool {
-        false
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let attributes = &context.catalog.procedures.attributes;

@@ -1,7 +1,7 @@
 //! Modifier validity on the date of service: known modifiers (CPT Level I
 //! from the built-in set, HCPCS Level II from the loaded file), not terminated.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::validity::{self, Validity};
@@ -34,18 +34,19 @@ fn checks<'a>(
 #[derive(Debug, Clone, Copy)]
 pub struct ModifierInvalid;
 
+impl ModifierInvalid {
+    const META: RuleMeta = RuleMeta {
+        id: "MODIFIER_INVALID",
+        description: "Modifier is not a CPT or HCPCS modifier",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for ModifierInvalid {
-    fn id(&self) -> &'static str {
-        "MODIFIER_INVALID"
-    }
-    fn description(&self) -> &'static str {
-        "Modifier is not a CPT or HCPCS modifier"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, j, modifier, check) in checks(context) {
@@ -68,18 +69,19 @@ impl Rule for ModifierInvalid {
 #[derive(Debug, Clone, Copy)]
 pub struct ModifierTerminated;
 
+impl ModifierTerminated {
+    const META: RuleMeta = RuleMeta {
+        id: "MODIFIER_TERMINATED",
+        description: "Modifier was terminated before the date of service",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for ModifierTerminated {
-    fn id(&self) -> &'static str {
-        "MODIFIER_TERMINATED"
-    }
-    fn description(&self) -> &'static str {
-        "Modifier was terminated before the date of service"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, j, modifier, check) in checks(context) {

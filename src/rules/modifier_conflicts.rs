@@ -3,7 +3,7 @@
 //! modifier with nothing to be distinct from, and 22, which needs
 //! documentation.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
 
@@ -11,18 +11,19 @@ use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
 #[derive(Debug, Clone, Copy)]
 pub struct ModifierConflict;
 
+impl ModifierConflict {
+    const META: RuleMeta = RuleMeta {
+        id: "MODIFIER_CONFLICT",
+        description: "Modifiers on a line contradict each other, or 59/X has no other procedure to be distinct from",
+        severity: Severity::Error,
+        source: RuleSource::House,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for ModifierConflict {
-    fn id(&self) -> &'static str {
-        "MODIFIER_CONFLICT"
-    }
-    fn description(&self) -> &'static str {
-        "Modifiers on a line contradict each other, or 59/X has no other procedure to be distinct from"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::House
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let procedures = context.claim.lines.len();

@@ -5,7 +5,7 @@
 //! modifier 50 even where the indicator allows it (parameter
 //! `accept_modifier_50=false`): it wants the two sides as RT and LT lines.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::{Applicability, modifier_applicability, service_type};
 
@@ -25,18 +25,19 @@ fn service_type_of<'a>(context: &RuleContext<'a>, code: &str) -> &'a str {
 #[derive(Debug, Clone, Copy)]
 pub struct ModifierNotAllowed;
 
+impl ModifierNotAllowed {
+    const META: RuleMeta = RuleMeta {
+        id: "MODIFIER_NOT_ALLOWED_FOR_PROCEDURE",
+        description: "Modifier is not valid for the procedure code (MPFS indicators, E/M-only modifiers)",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for ModifierNotAllowed {
-    fn id(&self) -> &'static str {
-        "MODIFIER_NOT_ALLOWED_FOR_PROCEDURE"
-    }
-    fn description(&self) -> &'static str {
-        "Modifier is not valid for the procedure code (MPFS indicators, E/M-only modifiers)"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let refuses_50 = context.parameter(self.id(), "accept_modifier_50") == Some("false");

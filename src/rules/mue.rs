@@ -4,25 +4,26 @@
 
 use std::collections::BTreeMap;
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 
 /// Units above the MUE value.
 #[derive(Debug, Clone, Copy)]
 pub struct MueExceeded;
 
+impl MueExceeded {
+    const META: RuleMeta = RuleMeta {
+        id: "MUE_EXCEEDED",
+        description: "Units of service above the code's medically unlikely edit",
+        severity: Severity::Error,
+        source: RuleSource::Ncci,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for MueExceeded {
-    fn id(&self) -> &'static str {
-        "MUE_EXCEEDED"
-    }
-    fn description(&self) -> &'static str {
-        "Units of service above the code's medically unlikely edit"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Ncci
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let mut per_day: BTreeMap<(String, chrono::NaiveDate), (u64, u32)> = BTreeMap::new();

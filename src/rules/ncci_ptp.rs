@@ -4,7 +4,7 @@
 //! marks a distinct service. Indicator 9 edits do not apply; an edit applies
 //! from its effective date through its deletion date.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 
 /// Modifiers NCCI accepts to bypass an indicator-1 edit (NCCI policy manual
@@ -20,18 +20,19 @@ const DISTINCT: [&str; 5] = ["XE", "XP", "XS", "XU", "91"];
 #[derive(Debug, Clone, Copy)]
 pub struct NcciPtpEdit;
 
+impl NcciPtpEdit {
+    const META: RuleMeta = RuleMeta {
+        id: "NCCI_PTP_EDIT",
+        description: "Column-2 code billed with its column-1 code (NCCI procedure-to-procedure edit)",
+        severity: Severity::Error,
+        source: RuleSource::Ncci,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for NcciPtpEdit {
-    fn id(&self) -> &'static str {
-        "NCCI_PTP_EDIT"
-    }
-    fn description(&self) -> &'static str {
-        "Column-2 code billed with its column-1 code (NCCI procedure-to-procedure edit)"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Ncci
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let lines: Vec<_> = context.lines().collect();

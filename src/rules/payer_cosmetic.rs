@@ -5,7 +5,7 @@
 //! it is cosmetic. Runs only for payers whose settings enable it; the
 //! `policy` parameter names the payer's policy in the message.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
 
@@ -13,21 +13,19 @@ use crate::domain::procedures::service_type;
 #[derive(Debug, Clone, Copy)]
 pub struct BenignRemovalWithoutIndication;
 
+impl BenignRemovalWithoutIndication {
+    const META: RuleMeta = RuleMeta {
+        id: "BENIGN_REMOVAL_NO_INDICATION",
+        description: "Benign lesion removal without a documented indication may be denied as cosmetic",
+        severity: Severity::Warning,
+        source: RuleSource::Payer,
+        enabled_by_default: false,
+    };
+}
+
 impl Rule for BenignRemovalWithoutIndication {
-    fn id(&self) -> &'static str {
-        "BENIGN_REMOVAL_NO_INDICATION"
-    }
-    fn description(&self) -> &'static str {
-        "Benign lesion removal without a documented indication may be denied as cosmetic"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Payer
-    }
-    fn enabled_by_default(&self) -> bool {
-        false
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let policy = context

@@ -1,7 +1,7 @@
 //! Place of service: a CMS-assigned code, and no procedures at a telehealth
 //! place of service.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
@@ -19,18 +19,19 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 #[derive(Debug, Clone, Copy)]
 pub struct PosInvalid;
 
+impl PosInvalid {
+    const META: RuleMeta = RuleMeta {
+        id: "POS_INVALID",
+        description: "Place of service is not an assigned CMS code",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for PosInvalid {
-    fn id(&self) -> &'static str {
-        "POS_INVALID"
-    }
-    fn description(&self) -> &'static str {
-        "Place of service is not an assigned CMS code"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let claim = context.claim;
@@ -66,18 +67,19 @@ impl Rule for PosInvalid {
 #[derive(Debug, Clone, Copy)]
 pub struct TelehealthProcedure;
 
+impl TelehealthProcedure {
+    const META: RuleMeta = RuleMeta {
+        id: "POS_TELEHEALTH_PROCEDURE",
+        description: "Hands-on procedures cannot be performed at a telehealth place of service",
+        severity: Severity::Error,
+        source: RuleSource::House,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for TelehealthProcedure {
-    fn id(&self) -> &'static str {
-        "POS_TELEHEALTH_PROCEDURE"
-    }
-    fn description(&self) -> &'static str {
-        "Hands-on procedures cannot be performed at a telehealth place of service"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::House
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::codes;
 use crate::domain::fee_schedule;
@@ -77,39 +77,40 @@ fn problem_of<'a>(
     Some((problem, check))
 }
 
+impl ProcedureRule {
+    const INVALID: RuleMeta = RuleMeta {
+        id: "PROCEDURE_INVALID_CODE",
+        description: "Procedure is not a CPT or HCPCS code",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+    const NOT_EFFECTIVE: RuleMeta = RuleMeta {
+        id: "PROCEDURE_NOT_EFFECTIVE_ON_DOS",
+        description: "Procedure code was not in effect on the date of service (added later or terminated)",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+    // Commercial payers often pay codes Medicare does not (status I
+    // consultations, N services with their own coverage); Medicare's payer
+    // setting raises this to an error.
+    const FEE_SCHEDULE_STATUS: RuleMeta = RuleMeta {
+        id: "PROCEDURE_FEE_SCHEDULE_STATUS",
+        description: "Fee-schedule status says the code is deleted, invalid for Medicare, excluded or not covered",
+        severity: Severity::Warning,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for ProcedureRule {
-    fn id(&self) -> &'static str {
+    fn meta(&self) -> &'static RuleMeta {
         match self.0 {
-            Problem::Invalid => "PROCEDURE_INVALID_CODE",
-            Problem::NotEffective => "PROCEDURE_NOT_EFFECTIVE_ON_DOS",
-            Problem::FeeScheduleStatus => "PROCEDURE_FEE_SCHEDULE_STATUS",
+            Problem::Invalid => &Self::INVALID,
+            Problem::NotEffective => &Self::NOT_EFFECTIVE,
+            Problem::FeeScheduleStatus => &Self::FEE_SCHEDULE_STATUS,
         }
-    }
-
-    fn description(&self) -> &'static str {
-        match self.0 {
-            Problem::Invalid => "Procedure is not a CPT or HCPCS code",
-            Problem::NotEffective => {
-                "Procedure code was not in effect on the date of service (added later or terminated)"
-            }
-            Problem::FeeScheduleStatus => {
-                "Fee-schedule status says the code is deleted, invalid for Medicare, excluded or not covered"
-            }
-        }
-    }
-
-    fn default_severity(&self) -> Severity {
-        match self.0 {
-            // Commercial payers often pay codes Medicare does not (status I
-            // consultations, N services with their own coverage); Medicare's
-            // payer setting raises this to an error.
-            Problem::FeeScheduleStatus => Severity::Warning,
-            Problem::Invalid | Problem::NotEffective => Severity::Error,
-        }
-    }
-
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
     }
 
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {

@@ -2,7 +2,7 @@
 //! (CPT; NCCI policy manual ch. III): a simple repair at an excision site is
 //! reportable only for a separate wound, marked with 59 or XS/XE/XP/XU.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
 
@@ -10,18 +10,19 @@ use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
 #[derive(Debug, Clone, Copy)]
 pub struct SimpleRepairIncluded;
 
+impl SimpleRepairIncluded {
+    const META: RuleMeta = RuleMeta {
+        id: "REPAIR_BUNDLED_WITH_EXCISION",
+        description: "Simple repair of an excision wound is included in the excision",
+        severity: Severity::Error,
+        source: RuleSource::Ncci,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for SimpleRepairIncluded {
-    fn id(&self) -> &'static str {
-        "REPAIR_BUNDLED_WITH_EXCISION"
-    }
-    fn description(&self) -> &'static str {
-        "Simple repair of an excision wound is included in the excision"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Ncci
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let attributes = &context.catalog.procedures.attributes;

@@ -61,23 +61,49 @@ impl<'a> RuleContext<'a> {
     }
 }
 
-/// One check.
-pub trait Rule: Send + Sync {
+/// What a rule declares about itself, in one `const` beside its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleMeta {
     /// Stable id, e.g. `ICD10CM_NOT_BILLABLE`.
-    fn id(&self) -> &'static str;
+    pub id: &'static str,
     /// What it checks.
-    fn description(&self) -> &'static str;
+    pub description: &'static str,
     /// Severity before payer overrides.
-    fn default_severity(&self) -> Severity;
+    pub severity: Severity,
     /// Where it comes from.
-    fn source(&self) -> RuleSource;
+    pub source: RuleSource,
     /// Whether it runs for payers that have no setting for it; payer
     /// policies run only where a payer setting enables them.
-    fn enabled_by_default(&self) -> bool {
-        true
-    }
+    pub enabled_by_default: bool,
+}
+
+/// One check.
+pub trait Rule: Send + Sync {
+    /// Its metadata.
+    fn meta(&self) -> &'static RuleMeta;
     /// Appends what it finds to `out`.
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>);
+
+    /// [`RuleMeta::id`].
+    fn id(&self) -> &'static str {
+        self.meta().id
+    }
+    /// [`RuleMeta::description`].
+    fn description(&self) -> &'static str {
+        self.meta().description
+    }
+    /// [`RuleMeta::severity`].
+    fn default_severity(&self) -> Severity {
+        self.meta().severity
+    }
+    /// [`RuleMeta::source`].
+    fn source(&self) -> RuleSource {
+        self.meta().source
+    }
+    /// [`RuleMeta::enabled_by_default`].
+    fn enabled_by_default(&self) -> bool {
+        self.meta().enabled_by_default
+    }
 }
 
 /// Builds a finding of `rule` with its default severity.

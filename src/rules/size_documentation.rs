@@ -1,7 +1,7 @@
 //! Size documentation: an excision or repair line needs its measurement,
 //! recorded to one decimal as CPT states the bands.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::{finer_than_one_decimal, measured_size};
 
@@ -9,18 +9,19 @@ use crate::domain::procedures::{finer_than_one_decimal, measured_size};
 #[derive(Debug, Clone, Copy)]
 pub struct SizeDocumentation;
 
+impl SizeDocumentation {
+    const META: RuleMeta = RuleMeta {
+        id: "SIZE_DOCUMENTATION",
+        description: "Excision and repair lines carry their size, to one decimal",
+        severity: Severity::Warning,
+        source: RuleSource::Cpt,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for SizeDocumentation {
-    fn id(&self) -> &'static str {
-        "SIZE_DOCUMENTATION"
-    }
-    fn description(&self) -> &'static str {
-        "Excision and repair lines carry their size, to one decimal"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cpt
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {

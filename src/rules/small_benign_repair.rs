@@ -2,7 +2,7 @@
 //! 11420, 11440) includes intermediate and complex repair of its wound,
 //! unless another lesion excised in the session is larger than 0.5 cm.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
 
@@ -10,18 +10,19 @@ use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
 #[derive(Debug, Clone, Copy)]
 pub struct SmallBenignExcisionRepair;
 
+impl SmallBenignExcisionRepair {
+    const META: RuleMeta = RuleMeta {
+        id: "REPAIR_INCLUDED_IN_SMALL_BENIGN_EXCISION",
+        description: "Benign excisions of 0.5 cm or less include intermediate and complex repair",
+        severity: Severity::Error,
+        source: RuleSource::Ncci,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for SmallBenignExcisionRepair {
-    fn id(&self) -> &'static str {
-        "REPAIR_INCLUDED_IN_SMALL_BENIGN_EXCISION"
-    }
-    fn description(&self) -> &'static str {
-        "Benign excisions of 0.5 cm or less include intermediate and complex repair"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Ncci
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let attributes = &context.catalog.procedures.attributes;

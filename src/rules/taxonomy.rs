@@ -1,6 +1,6 @@
 //! The rendering provider's NUCC taxonomy code exists.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::validity::{self, Validity};
@@ -9,18 +9,19 @@ use crate::domain::validity::{self, Validity};
 #[derive(Debug, Clone, Copy)]
 pub struct TaxonomyInvalid;
 
+impl TaxonomyInvalid {
+    const META: RuleMeta = RuleMeta {
+        id: "TAXONOMY_INVALID",
+        description: "Rendering provider taxonomy is not a NUCC code",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for TaxonomyInvalid {
-    fn id(&self) -> &'static str {
-        "TAXONOMY_INVALID"
-    }
-    fn description(&self) -> &'static str {
-        "Rendering provider taxonomy is not a NUCC code"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let code = context.claim.rendering_provider.taxonomy_code.trim();

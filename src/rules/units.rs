@@ -1,6 +1,6 @@
 //! Units of service: at least one, and one per E/M visit.
 
-use super::{Rule, RuleContext, RuleSource, finding};
+use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
 
@@ -13,18 +13,19 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 #[derive(Debug, Clone, Copy)]
 pub struct UnitsZero;
 
+impl UnitsZero {
+    const META: RuleMeta = RuleMeta {
+        id: "UNITS_ZERO",
+        description: "A service line bills at least one unit",
+        severity: Severity::Error,
+        source: RuleSource::Cms,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for UnitsZero {
-    fn id(&self) -> &'static str {
-        "UNITS_ZERO"
-    }
-    fn description(&self) -> &'static str {
-        "A service line bills at least one unit"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cms
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {
@@ -44,18 +45,19 @@ impl Rule for UnitsZero {
 #[derive(Debug, Clone, Copy)]
 pub struct EmUnitsExceedOne;
 
+impl EmUnitsExceedOne {
+    const META: RuleMeta = RuleMeta {
+        id: "EM_UNITS_EXCEED_1",
+        description: "An evaluation and management visit is one unit",
+        severity: Severity::Error,
+        source: RuleSource::Cpt,
+        enabled_by_default: true,
+    };
+}
+
 impl Rule for EmUnitsExceedOne {
-    fn id(&self) -> &'static str {
-        "EM_UNITS_EXCEED_1"
-    }
-    fn description(&self) -> &'static str {
-        "An evaluation and management visit is one unit"
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
-    }
-    fn source(&self) -> RuleSource {
-        RuleSource::Cpt
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, _) in context.lines() {
