@@ -37,6 +37,24 @@ pub enum ErrorReason {
 }
 
 impl ErrorReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Self; 14] = [
+        Self::InvalidRequest,
+        Self::InvalidPageToken,
+        Self::NotFound,
+        Self::RequestIdReused,
+        Self::BatchHeaderMismatch,
+        Self::SequenceGap,
+        Self::BatchIncomplete,
+        Self::BatchCompleted,
+        Self::BatchConcurrentStream,
+        Self::ApiKeyRequired,
+        Self::ApiKeyInvalid,
+        Self::DatabaseUnavailable,
+        Self::ShuttingDown,
+        Self::Internal,
+    ];
+
     /// UPPER_SNAKE form used on the wire (AIP-193).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -182,27 +200,44 @@ fn summarize(violations: &[FieldViolation]) -> String {
 mod tests {
     use super::*;
 
+    /// Its place in [`ErrorReason::ALL`]. The match is exhaustive, so a new
+    /// reason does not compile until it is given a place, and the test
+    /// below fails until `ALL` holds it there.
+    fn position(reason: ErrorReason) -> usize {
+        match reason {
+            ErrorReason::InvalidRequest => 0,
+            ErrorReason::InvalidPageToken => 1,
+            ErrorReason::NotFound => 2,
+            ErrorReason::RequestIdReused => 3,
+            ErrorReason::BatchHeaderMismatch => 4,
+            ErrorReason::SequenceGap => 5,
+            ErrorReason::BatchIncomplete => 6,
+            ErrorReason::BatchCompleted => 7,
+            ErrorReason::BatchConcurrentStream => 8,
+            ErrorReason::ApiKeyRequired => 9,
+            ErrorReason::ApiKeyInvalid => 10,
+            ErrorReason::DatabaseUnavailable => 11,
+            ErrorReason::ShuttingDown => 12,
+            ErrorReason::Internal => 13,
+        }
+    }
+
     #[test]
-    fn reasons_are_upper_snake_and_short() {
-        for reason in [
-            ErrorReason::InvalidRequest,
-            ErrorReason::InvalidPageToken,
-            ErrorReason::NotFound,
-            ErrorReason::RequestIdReused,
-            ErrorReason::BatchHeaderMismatch,
-            ErrorReason::SequenceGap,
-            ErrorReason::BatchIncomplete,
-            ErrorReason::BatchCompleted,
-            ErrorReason::BatchConcurrentStream,
-            ErrorReason::ApiKeyRequired,
-            ErrorReason::ApiKeyInvalid,
-            ErrorReason::DatabaseUnavailable,
-            ErrorReason::ShuttingDown,
-            ErrorReason::Internal,
-        ] {
+    fn all_holds_every_reason_once_in_order() {
+        for (i, reason) in ErrorReason::ALL.iter().enumerate() {
+            assert_eq!(position(*reason), i, "{reason}");
+        }
+        assert_eq!(position(ErrorReason::Internal) + 1, ErrorReason::ALL.len());
+    }
+
+    #[test]
+    fn reasons_are_upper_snake_short_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for reason in ErrorReason::ALL {
             let s = reason.as_str();
             assert!(s.len() <= 63, "{s}");
             assert!(s.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{s}");
+            assert!(seen.insert(s), "{s} twice");
         }
     }
 

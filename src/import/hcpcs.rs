@@ -465,23 +465,14 @@ mod tests {
         }
     }
 
+    /// The whole official file parses (its speed is measured by
+    /// `examples/bench_import.rs`, not asserted here).
     #[test]
-    fn parse_time_of_the_real_file() {
+    fn the_real_file_parses() {
         let Some(data) = read_shared("hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz") else {
             return;
         };
-        let fastest = (0..3)
-            .map(|_| {
-                let started = std::time::Instant::now();
-                let file = parse(&data, "HCPC2025_OCT_ANWEB.txt").unwrap();
-                assert_eq!(file.procedures.len(), 8_463);
-                started.elapsed()
-            })
-            .min()
-            .unwrap_or_default();
-        println!("hcpcs: {} bytes parsed in {fastest:?}", data.len());
-        if !cfg!(debug_assertions) {
-            assert!(fastest.as_secs_f64() < 1.0, "took {fastest:?}");
-        }
+        let file = parse(&data, "HCPC2025_OCT_ANWEB.txt").unwrap();
+        assert_eq!(file.procedures.len(), 8_463);
     }
 }

@@ -485,12 +485,17 @@ mod tests {
 
     /// Decompressed bytes of a shared data file. `None`, after saying so, when
     /// the folder is absent (a user's clone without the licensed fixtures);
-    /// `.ci/run` refuses to run without it, so CI never skips these tests.
+    /// under CI (`CI` set) an absent folder fails the test instead, so CI
+    /// never passes a test it did not run.
     pub(super) fn read_shared(rel: &str) -> Option<Vec<u8>> {
         let Some(path) = shared_data(rel) else {
             let expected = std::env::var("CLAIMSCRUB_SHARED_DATA").unwrap_or_else(|_| {
                 concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").to_owned()
             });
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "shared data folder not found at {expected} under CI; set CLAIMSCRUB_SHARED_DATA"
+            );
             eprintln!(
                 "SKIPPED: shared data folder not found at {expected}; set CLAIMSCRUB_SHARED_DATA"
             );

@@ -49,13 +49,18 @@ pub(crate) fn pool_url(pool: &PgPool) -> String {
 
 /// A file of the shared fixtures (`../shared/data`, or `$CLAIMSCRUB_SHARED_DATA`).
 /// `None`, after saying so, when the folder is absent (a user's clone without
-/// the licensed fixtures); `.ci/run` refuses to run without it, so CI never
-/// skips these tests.
+/// the licensed fixtures); under CI (`CI` set) an absent folder fails the
+/// test instead, so CI never passes a test it did not run.
 pub(crate) fn shared_data(relative: &str) -> Option<std::path::PathBuf> {
     let root = std::env::var_os("CLAIMSCRUB_SHARED_DATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
     if !root.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "shared test data not found at {} under CI; set CLAIMSCRUB_SHARED_DATA",
+            root.display()
+        );
         eprintln!(
             "SKIPPED: shared test data not found at {}; set CLAIMSCRUB_SHARED_DATA to run this test",
             root.display()
