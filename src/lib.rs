@@ -40,6 +40,10 @@
 //!
 //! The binary (`src/main.rs`) parses the command line and runs one of the
 //! subcommands: `serve`, `migrate`, `import`, `api-key` or `health-check`.
+//!
+//! `ARCHITECTURE.md` is the map: where a claim enters, where it is decided
+//! (`app::decision`, `rules::RuleSet`), where it is stored, and where to add
+//! a rule, an importer or a front door.
 
 pub mod app;
 pub mod config;
