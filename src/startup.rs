@@ -1,5 +1,9 @@
-//! Builds and runs the server: database, migrations, catalog, gRPC router
-//! with health, reflection (v1 and v1alpha), tracing and limits.
+//! Builds, then runs, the server (zero-to-production's split): `build`
+//! connects, migrates, loads the catalog and keys, binds the port and wires
+//! the whole graph (use cases, the four services behind the key check,
+//! health, reflection); `run_until_stopped` only starts the background
+//! tasks, serves, and drains on shutdown. Tests get the fully built
+//! application.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +15,12 @@ use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::http;
+use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 use tower_http::classify::GrpcFailureClass;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -46,15 +52,43 @@ const REQUEST_ID_HEADER: &str = "x-request-id";
 /// queries in flight and the idempotency lookups.
 const BULK_CONNECTIONS: u32 = 8;
 
-/// A server bound to its port with its state loaded, ready to run.
+/// A server bound to its port with its state loaded and its whole graph
+/// wired (use cases, services, health, reflection), ready to run.
 pub struct Application {
     listener: TcpListener,
     settings: ServeArgs,
     pool: PgPool,
+    bulk: PgPool,
     catalog: Arc<Catalog>,
     api_keys: Arc<ApiKeys>,
     /// Subscription to reference-data changes, opened before the first load.
     changes: PgListener,
+    /// Cancelled when shutdown begins: long-running work stops.
+    work: CancellationToken,
+    health: HealthReporter,
+    /// Every gRPC service, behind the key check where it needs one.
+    routes: Routes,
+}
+
+/// A claimscrub service behind the key check, with the message limits.
+macro_rules! guarded {
+    ($server:ident, $api:expr, $settings:expr, $authenticate:expr) => {
+        InterceptedService::new(
+            $server::new($api)
+                .max_decoding_message_size($settings.max_request_bytes)
+                .max_encoding_message_size($settings.max_response_bytes),
+            $authenticate.clone(),
+        )
+    };
+}
+
+/// Reflection over every proto the server speaks, google.rpc error details
+/// included (so clients can decode ErrorInfo and BadRequest).
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 impl Application {
@@ -95,13 +129,69 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        if settings.member_hash_key == DEVELOPMENT_MEMBER_HASH_KEY {
+            tracing::warn!(
+                "member ids are hashed with the development key; set CLAIMSCRUB_MEMBER_HASH_KEY in production"
+            );
+        }
+
+        let work = CancellationToken::new();
+        let bulk = storage::bulk_pool(&pool, BULK_CONNECTIONS);
+        let validator = Arc::new(ClaimValidator::new(
+            Arc::clone(&catalog),
+            bulk.clone(),
+            settings.member_hash_key.clone().into_bytes(),
+        ));
+        let batches = Arc::new(BatchValidator::new(Arc::clone(&validator), bulk.clone()));
+        let audit_queries = Arc::new(AuditQueries::new(pool.clone(), Arc::clone(&validator)));
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_service_status("", ServingStatus::Serving).await;
+        for name in SERVICE_NAMES {
+            health
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+        let authenticate = Authenticate::new(Arc::clone(&api_keys));
+        let routes = Routes::new(health_service)
+            .add_service(reflection().build_v1()?)
+            // grpcurl 1.8 speaks only v1alpha reflection.
+            .add_service(reflection().build_v1alpha()?)
+            .add_service(guarded!(
+                CodeLookupServiceServer,
+                CodeLookupApi::new(Arc::clone(&catalog)),
+                settings,
+                authenticate
+            ))
+            .add_service(guarded!(
+                ClaimValidationServiceServer,
+                ClaimValidationApi::new(validator, batches, settings.claim_limits(), work.clone()),
+                settings,
+                authenticate
+            ))
+            .add_service(guarded!(
+                AuditServiceServer,
+                AuditApi::new(audit_queries, work.clone()),
+                settings,
+                authenticate
+            ))
+            .add_service(guarded!(
+                ReferenceDataServiceServer,
+                ReferenceDataApi::new(Arc::clone(&catalog)),
+                settings,
+                authenticate
+            ));
         Ok(Self {
             listener,
             settings,
             pool,
+            bulk,
             catalog,
             api_keys,
             changes,
+            work,
+            health,
+            routes,
         })
     }
 
@@ -119,67 +209,30 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let settings = self.settings;
-        let address = self.listener.local_addr()?;
-        let work = CancellationToken::new();
+        let Self {
+            listener,
+            settings,
+            pool,
+            bulk,
+            catalog,
+            api_keys,
+            changes,
+            work,
+            health,
+            routes,
+        } = self;
+        let address = listener.local_addr()?;
+        let reloader = catalog.spawn_reload_on_change(pool.clone(), changes, work.clone());
+        let key_refresher = api_keys.spawn_refresh(pool.clone(), work.clone());
+        let partitions = AuditQueries::keep_partitions_ahead(pool.clone(), work.clone());
 
-        let reloader = Arc::clone(&self.catalog).spawn_reload_on_change(
-            self.pool.clone(),
-            self.changes,
-            work.clone(),
-        );
-
-        let key_refresher =
-            Arc::clone(&self.api_keys).spawn_refresh(self.pool.clone(), work.clone());
-        let authenticate = Authenticate::new(Arc::clone(&self.api_keys));
-
-        if settings.member_hash_key == DEVELOPMENT_MEMBER_HASH_KEY {
-            tracing::warn!(
-                "member ids are hashed with the development key; set CLAIMSCRUB_MEMBER_HASH_KEY in production"
-            );
-        }
-        let bulk = storage::bulk_pool(&self.pool, BULK_CONNECTIONS);
-        let validator = Arc::new(ClaimValidator::new(
-            Arc::clone(&self.catalog),
-            bulk.clone(),
-            settings.member_hash_key.clone().into_bytes(),
-        ));
-
-        let batches = Arc::new(BatchValidator::new(Arc::clone(&validator), bulk.clone()));
-        let audit_queries = Arc::new(AuditQueries::new(self.pool.clone(), Arc::clone(&validator)));
-        let partitions = AuditQueries::keep_partitions_ahead(self.pool.clone(), work.clone());
-
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_service_status("", ServingStatus::Serving).await;
-        for name in SERVICE_NAMES {
-            health
-                .set_service_status(name, ServingStatus::Serving)
-                .await;
-        }
-
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            // google.rpc error details, so clients can decode ErrorInfo and BadRequest.
-            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        // grpcurl 1.8 speaks only v1alpha reflection.
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
-
-        let max_in = settings.max_request_bytes;
-        let max_out = settings.max_response_bytes;
         let timings = ShutdownTimings {
             grace: Duration::from_secs(settings.shutdown_grace_secs),
             drain_deadline: Duration::from_secs(settings.drain_deadline_secs),
         };
-        let incoming = TcpIncoming::from(self.listener)
+        let incoming = TcpIncoming::from(listener)
             .with_nodelay(Some(true))
             .with_keepalive(Some(Duration::from_secs(60)));
-
         let server = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
             .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
@@ -195,38 +248,7 @@ impl Application {
                     .make_span_with(rpc_span)
                     .on_failure(log_failure),
             )
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(InterceptedService::new(
-                CodeLookupServiceServer::new(CodeLookupApi::new(Arc::clone(&self.catalog)))
-                    .max_decoding_message_size(max_in)
-                    .max_encoding_message_size(max_out),
-                authenticate.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                ClaimValidationServiceServer::new(ClaimValidationApi::new(
-                    validator,
-                    batches,
-                    settings.claim_limits(),
-                    work.clone(),
-                ))
-                .max_decoding_message_size(max_in)
-                .max_encoding_message_size(max_out),
-                authenticate.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                AuditServiceServer::new(AuditApi::new(audit_queries, work.clone()))
-                    .max_decoding_message_size(max_in)
-                    .max_encoding_message_size(max_out),
-                authenticate.clone(),
-            ))
-            .add_service(InterceptedService::new(
-                ReferenceDataServiceServer::new(ReferenceDataApi::new(Arc::clone(&self.catalog)))
-                    .max_decoding_message_size(max_in)
-                    .max_encoding_message_size(max_out),
-                authenticate.clone(),
-            ))
+            .add_routes(routes)
             .serve_with_incoming_shutdown(
                 incoming,
                 shutdown::begin(stop, health, work.clone(), timings),
@@ -249,7 +271,7 @@ impl Application {
         let _ = key_refresher.await;
         let _ = partitions.await;
         bulk.close().await;
-        self.pool.close().await;
+        pool.close().await;
         tracing::info!("claimscrub stopped");
         Ok(())
     }
