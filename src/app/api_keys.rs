@@ -32,12 +32,17 @@ const KEY_PREFIX: &str = "csk_";
 
 /// The submitter a call is made for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller(pub Arc<str>);
+pub struct Caller {
+    /// Who the decisions and batches of the call are recorded for.
+    pub submitter: Arc<str>,
+}
 
 impl Caller {
     /// The caller of a call without a key.
     pub fn anonymous() -> Self {
-        Self(Arc::from(ANONYMOUS))
+        Self {
+            submitter: Arc::from(ANONYMOUS),
+        }
     }
 }
 
@@ -109,7 +114,9 @@ impl ApiKeys {
                 .keys
                 .load()
                 .get(&digest(key))
-                .map(|submitter| Caller(Arc::clone(submitter)))
+                .map(|submitter| Caller {
+                    submitter: Arc::clone(submitter),
+                })
                 .ok_or_else(|| {
                     unauthenticated(
                         ErrorReason::ApiKeyInvalid,
@@ -157,7 +164,9 @@ mod tests {
     fn a_known_key_names_its_submitter() {
         assert_eq!(
             keys(true).authenticate(Some(" csk_good ")).expect("valid"),
-            Caller(Arc::from("clearinghouse-a"))
+            Caller {
+                submitter: Arc::from("clearinghouse-a")
+            }
         );
     }
 

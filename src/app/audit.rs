@@ -11,13 +11,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::app::decision::{Decision, StoredFinding};
+use crate::app::decision::Decision;
 use crate::app::page_token;
 use crate::app::validate::ClaimValidator;
 use crate::domain::claim::Claim;
 use crate::domain::finding::Disposition;
+use crate::domain::finding::Finding;
 use crate::error::AppError;
-use crate::storage::audit::{self, StoredDecision, StoredRecord};
+use crate::storage::audit::{self, BatchItemKey, StoredDecision, StoredRecord};
 
 pub use crate::storage::audit::{AuditFilter, StatsGroup};
 
@@ -40,7 +41,7 @@ pub struct AuditRecord {
     /// The unary call's request id.
     pub request_id: Option<String>,
     /// Batch and sequence of a batch item.
-    pub batch_item: Option<(Uuid, i64)>,
+    pub batch_item: Option<BatchItemKey>,
     /// Caller.
     pub submitter: String,
     /// The claim as validated, without the member id.
@@ -70,7 +71,7 @@ pub struct Replay {
     /// Today's decision (not stored; its record id is the stored one's).
     pub replayed: Decision,
     /// What changed, stored order first, then additions.
-    pub differences: Vec<(Change, Option<StoredFinding>, Option<StoredFinding>)>,
+    pub differences: Vec<(Change, Option<Finding>, Option<Finding>)>,
 }
 
 fn record_from_stored(stored: StoredRecord) -> Result<AuditRecord, AppError> {
@@ -78,7 +79,10 @@ fn record_from_stored(stored: StoredRecord) -> Result<AuditRecord, AppError> {
     Ok(AuditRecord {
         create_time: stored.create_time,
         request_id: stored.request_id,
-        batch_item: stored.batch_id.zip(stored.sequence),
+        batch_item: stored
+            .batch_id
+            .zip(stored.sequence)
+            .map(|(batch_id, sequence)| BatchItemKey { batch_id, sequence }),
         submitter: stored.submitter,
         claim,
         decision: Decision::from_stored(StoredDecision {
@@ -124,10 +128,10 @@ fn after(position: Option<Position>) -> Result<Option<(DateTime<Utc>, Uuid)>, Ap
 /// Differences between stored and replayed findings, matched by rule, line
 /// and field.
 pub fn differences(
-    stored: &[StoredFinding],
-    replayed: &[StoredFinding],
-) -> Vec<(Change, Option<StoredFinding>, Option<StoredFinding>)> {
-    let key = |f: &StoredFinding| (f.rule_id.clone(), f.line_number, f.field_path.clone());
+    stored: &[Finding],
+    replayed: &[Finding],
+) -> Vec<(Change, Option<Finding>, Option<Finding>)> {
+    let key = |f: &Finding| (f.rule_id.clone(), f.line_number, f.field_path.clone());
     let mut out = Vec::new();
     for old in stored {
         match replayed.iter().find(|new| key(new) == key(old)) {
@@ -360,8 +364,8 @@ mod tests {
     use super::*;
     use crate::domain::finding::Severity;
 
-    fn finding(rule: &str, line: u32, message: &str) -> StoredFinding {
-        StoredFinding {
+    fn finding(rule: &str, line: u32, message: &str) -> Finding {
+        Finding {
             rule_id: rule.into(),
             severity: Severity::Error,
             line_number: line,

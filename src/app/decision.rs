@@ -15,49 +15,16 @@ use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{Disposition, Finding, Severity};
+use crate::domain::finding::{Disposition, Finding};
 use crate::error::AppError;
 use crate::rules::RuleSet;
-use crate::storage::audit::{self, AuditRow, HistoryQuery};
-
-/// A finding as stored and returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredFinding {
-    /// Rule id.
-    pub rule_id: String,
-    /// Severity.
-    pub severity: Severity,
-    /// Line, 0 for the claim.
-    pub line_number: u32,
-    /// Field path.
-    pub field_path: String,
-    /// Message.
-    pub message: String,
-    /// Code to use instead.
-    pub suggested_code: Option<String>,
-    /// How to fix it.
-    pub suggestion: Option<String>,
-}
-
-impl From<Finding> for StoredFinding {
-    fn from(f: Finding) -> Self {
-        Self {
-            rule_id: f.rule_id.to_owned(),
-            severity: f.severity,
-            line_number: f.line_number,
-            field_path: f.field_path,
-            message: f.message,
-            suggested_code: f.suggested_code,
-            suggestion: f.suggestion,
-        }
-    }
-}
+use crate::storage::audit::{self, AuditRow, BatchItemKey, HistoryQuery};
 
 /// A release a decision read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsedVersion {
-    /// System id (`icd10cm`, ...).
-    pub system: String,
+    /// The code system (stored as its id, `icd10cm`, ...).
+    pub system: CodeSystem,
     /// Version label.
     pub version: String,
 }
@@ -70,7 +37,7 @@ pub struct Decision {
     /// Disposition.
     pub disposition: Disposition,
     /// Findings.
-    pub findings: Vec<StoredFinding>,
+    pub findings: Vec<Finding>,
     /// Rule set version.
     pub ruleset_version: String,
     /// Releases read.
@@ -82,8 +49,8 @@ pub struct Decision {
 pub enum Origin<'a> {
     /// A unary call with its request id (may be empty).
     Request(&'a str),
-    /// An item of a batch: batch id and sequence.
-    BatchItem(Uuid, i64),
+    /// An item of a batch.
+    BatchItem(BatchItemKey),
 }
 
 /// What an accepted decision of a known member rests on, kept until the
@@ -229,7 +196,7 @@ pub(crate) fn versions_used(
     concept
         .chain(tables.into_iter().flatten())
         .map(|v| UsedVersion {
-            system: v.system.as_str().to_owned(),
+            system: v.system,
             version: v.version.clone(),
         })
         .collect()
@@ -273,7 +240,7 @@ impl PendingDecision {
     ) -> Result<Self, AppError> {
         let (request_id, batch_item) = match origin {
             Origin::Request(id) => (Some(id.to_owned()).filter(|id| !id.is_empty()), None),
-            Origin::BatchItem(batch, sequence) => (None, Some((batch, sequence))),
+            Origin::BatchItem(key) => (None, Some(key)),
         };
         let (row, decision) = decide_claim(
             rules, snapshot, &prepared, &history, request_id, batch_item, submitter,
@@ -307,13 +274,13 @@ fn decide_claim(
     prepared: &PreparedClaim,
     history: &[PriorClaim],
     request_id: Option<String>,
-    batch_item: Option<(Uuid, i64)>,
+    batch_item: Option<BatchItemKey>,
     submitter: &str,
 ) -> Result<(AuditRow, Decision), AppError> {
     let claim = &prepared.claim;
     let (disposition, findings) = rules.evaluate(claim, snapshot, history);
     let versions = versions_used(snapshot, claim.date_of_service);
-    let findings: Vec<StoredFinding> = findings.into_iter().map(StoredFinding::from).collect();
+    let findings: Vec<Finding> = findings.into_iter().collect();
     let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
     rule_ids.sort();
     rule_ids.dedup();

@@ -11,13 +11,12 @@ use sqlx::PgPool;
 use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
 use crate::app::decision::{
-    Decision, Origin, PendingDecision, PreparedClaim, StoredFinding, UsedVersion, history_start,
-    versions_used,
+    Decision, Origin, PendingDecision, PreparedClaim, UsedVersion, history_start, versions_used,
 };
 use crate::app::history_reader::HistoryReader;
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
-use crate::domain::finding::Disposition;
+use crate::domain::finding::{Disposition, Finding};
 use crate::error::{AppError, ErrorReason};
 use crate::rules::RuleSet;
 use crate::storage::audit::{self, HistoryQuery};
@@ -174,7 +173,7 @@ impl ClaimValidator {
         claim: &Claim,
         member_hash: Option<Vec<u8>>,
         decided_at: DateTime<Utc>,
-    ) -> Result<(Disposition, Vec<StoredFinding>, Vec<UsedVersion>), AppError> {
+    ) -> Result<(Disposition, Vec<Finding>, Vec<UsedVersion>), AppError> {
         let history = match (member_hash, claim.date_of_service) {
             (Some(member_hash), Some(date)) => {
                 let query = HistoryQuery {
@@ -191,7 +190,7 @@ impl ClaimValidator {
         let (disposition, findings) = self.rules.evaluate(claim, &snapshot, &history);
         Ok((
             disposition,
-            findings.into_iter().map(StoredFinding::from).collect(),
+            findings.into_iter().collect(),
             versions_used(&snapshot, claim.date_of_service),
         ))
     }

@@ -89,11 +89,12 @@ impl Disposition {
     }
 }
 
-/// One thing wrong or questionable in a claim.
-#[derive(Debug, Clone, PartialEq)]
+/// One thing wrong or questionable in a claim, as the rules report it and
+/// as it is stored and answered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     /// Stable rule id.
-    pub rule_id: &'static str,
+    pub rule_id: String,
     /// Severity (after payer overrides).
     pub severity: Severity,
     /// 1-based line, 0 for the claim.
@@ -114,7 +115,7 @@ mod tests {
 
     fn finding(severity: Severity) -> Finding {
         Finding {
-            rule_id: "TEST",
+            rule_id: "TEST".into(),
             severity,
             line_number: 0,
             field_path: String::new(),

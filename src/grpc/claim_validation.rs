@@ -132,7 +132,7 @@ impl ClaimValidationService for ClaimValidationApi {
             screen.finish_with(convert::claim_from_pb(request.claim, "claim", &self.limits))?;
         let decision = self
             .validator
-            .validate(&request.request_id, &caller.0, claim)
+            .validate(&request.request_id, &caller.submitter, claim)
             .await?;
         Ok(Response::new(pb::ValidateClaimResponse {
             result: Some(convert::decision_to_pb(decision)),
@@ -164,7 +164,7 @@ impl ClaimValidationService for ClaimValidationApi {
             resume: header.resume,
             expected_item_count: header.expected_item_count,
         };
-        let opened = self.batches.open(&header, &caller.0).await?;
+        let opened = self.batches.open(&header, &caller.submitter).await?;
         let accepted = pb::ValidateClaimBatchResponse {
             kind: Some(pb::validate_claim_batch_response::Kind::Accepted(
                 pb::BatchAccepted {
@@ -175,7 +175,7 @@ impl ClaimValidationService for ClaimValidationApi {
         };
         let outputs = self.batches.stream(
             opened,
-            caller.0.to_string(),
+            caller.submitter.to_string(),
             batch_inputs(stream, self.limits),
             self.stop.child_token(),
         );

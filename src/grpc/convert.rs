@@ -7,13 +7,14 @@ use tonic::Status;
 
 use crate::app::audit::AuditRecord;
 use crate::app::batch::{BatchOutput, BatchRow, ItemResult};
-use crate::app::decision::{Decision, StoredFinding};
+use crate::app::decision::Decision;
 use crate::app::lookup::{CodeVerdict, ConceptView};
 use crate::app::profile::Profile;
+use crate::domain::batch_state::BatchState;
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
 use crate::domain::concept::Concept;
-use crate::domain::finding::{Disposition, Severity};
+use crate::domain::finding::{Disposition, Finding, Severity};
 use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::domain::procedures::{Applicability, Relationship, band_display};
 use crate::domain::validity::Validity;
@@ -469,10 +470,9 @@ pub fn batch_to_pb(batch: &BatchRow) -> pb::Batch {
         name: format!("batches/{}", batch.batch_id),
         batch_id: batch.batch_id.to_string(),
         submitter: batch.submitter.clone(),
-        state: if batch.state == "completed" {
-            pb::BatchState::Completed
-        } else {
-            pb::BatchState::Open
+        state: match batch.state {
+            BatchState::Open => pb::BatchState::Open,
+            BatchState::Completed => pb::BatchState::Completed,
         }
         .into(),
         expected_item_count: batch
@@ -554,7 +554,7 @@ pub fn severity_to_pb(severity: Severity) -> pb::Severity {
 }
 
 /// A finding as its protobuf form.
-pub fn finding_to_pb(f: StoredFinding) -> pb::Finding {
+pub fn finding_to_pb(f: Finding) -> pb::Finding {
     pb::Finding {
         rule_id: f.rule_id,
         severity: severity_to_pb(f.severity).into(),
@@ -581,14 +581,9 @@ pub fn decision_to_pb(decision: Decision) -> pb::ValidationResult {
         code_system_versions: decision
             .versions
             .into_iter()
-            .filter_map(|v| {
-                v.system
-                    .parse::<CodeSystem>()
-                    .ok()
-                    .map(|system| pb::CodeSystemVersionRef {
-                        system: code_system_to_pb(system).into(),
-                        version: v.version,
-                    })
+            .map(|v| pb::CodeSystemVersionRef {
+                system: code_system_to_pb(v.system).into(),
+                version: v.version,
             })
             .collect(),
     }
@@ -602,11 +597,11 @@ pub fn record_to_pb(record: AuditRecord) -> pb::AuditRecord {
         request_id: record.request_id.unwrap_or_default(),
         batch_id: record
             .batch_item
-            .map(|(batch, _)| batch.to_string())
+            .map(|key| key.batch_id.to_string())
             .unwrap_or_default(),
         sequence: record
             .batch_item
-            .and_then(|(_, sequence)| u64::try_from(sequence).ok()),
+            .and_then(|key| u64::try_from(key.sequence).ok()),
         submitter: record.submitter,
         claim: Some(claim_to_pb(record.claim)),
         result: Some(decision_to_pb(record.decision)),
@@ -615,7 +610,7 @@ pub fn record_to_pb(record: AuditRecord) -> pb::AuditRecord {
     }
 }
 
-pub fn stored_finding_to_pb(finding: Option<StoredFinding>) -> Option<pb::Finding> {
+pub fn stored_finding_to_pb(finding: Option<Finding>) -> Option<pb::Finding> {
     finding.map(finding_to_pb)
 }
 

@@ -65,7 +65,7 @@ mod tests {
     use crate::rules::RuleSet;
     use crate::rules::test_support::{catalog, clean_claim};
 
-    fn rule_ids(payer: &str, indications: &[&str]) -> Vec<&'static str> {
+    fn rule_ids(payer: &str, indications: &[&str]) -> Vec<String> {
         let mut catalog = catalog();
         catalog.payer_rules = crate::domain::default_data::parse()
             .expect("defaults")

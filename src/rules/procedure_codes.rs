@@ -251,13 +251,16 @@ mod tests {
             catalog: snapshot,
             history: &[],
         };
-        let mut out = Vec::new();
+        let mut found = Vec::new();
         for rule in rules() {
+            let mut out = Vec::new();
             rule.evaluate(&context, &mut out);
+            found.extend(
+                out.into_iter()
+                    .map(|f| (rule.id(), f.severity, f.field_path)),
+            );
         }
-        out.into_iter()
-            .map(|f| (f.rule_id, f.severity, f.field_path))
-            .collect()
+        found
     }
 
     fn official(system: CodeSystem) -> CodeSystemVersion {

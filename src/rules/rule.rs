@@ -114,7 +114,7 @@ pub fn finding(
     message: impl Into<String>,
 ) -> Finding {
     Finding {
-        rule_id: rule.id(),
+        rule_id: rule.id().to_owned(),
         severity: rule.default_severity(),
         line_number,
         field_path: field_path.into(),

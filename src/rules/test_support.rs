@@ -221,6 +221,6 @@ pub fn fired(rule: &dyn super::Rule, claim: &Claim) -> Vec<(&'static str, u32, S
     let mut out = Vec::new();
     rule.evaluate(&context, &mut out);
     out.into_iter()
-        .map(|f| (f.rule_id, f.line_number, f.field_path))
+        .map(|f| (rule.id(), f.line_number, f.field_path))
         .collect()
 }

@@ -8,6 +8,15 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::storage::WriteError;
 
+/// Which batch item a decision is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchItemKey {
+    /// The batch.
+    pub batch_id: Uuid,
+    /// The item's sequence.
+    pub sequence: i64,
+}
+
 /// One decision to store.
 #[derive(Debug, Clone)]
 pub struct AuditRow {
@@ -18,7 +27,7 @@ pub struct AuditRow {
     /// The unary call's idempotency key.
     pub request_id: Option<String>,
     /// The batch and sequence of a batch item.
-    pub batch_item: Option<(Uuid, i64)>,
+    pub batch_item: Option<BatchItemKey>,
     /// sha256 of the canonical claim (with the member hash), to spot a reused request id.
     pub claim_sha256: Vec<u8>,
     /// Caller.
@@ -189,8 +198,8 @@ pub async fn insert_records(
     .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.create_time).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.request_id.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.batch_item.map(|(b, _)| b)).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.batch_item.map(|(_, s)| s)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.batch_item.map(|k| k.batch_id)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.batch_item.map(|k| k.sequence)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.submitter.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.claim_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.payer_id.as_str()).collect::<Vec<_>>())

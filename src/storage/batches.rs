@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::batch_state::BatchState;
 use crate::error::AppError;
 use crate::storage::WriteError;
 use crate::storage::audit::{AuditRow, StoredDecision, insert_records};
@@ -27,8 +28,9 @@ pub struct BatchRow {
     pub ruleset_version: String,
     /// As announced in the first header.
     pub expected_item_count: Option<i64>,
-    /// `open` or `completed`.
-    pub state: String,
+    /// Open or completed.
+    #[sqlx(try_from = "String")]
+    pub state: BatchState,
     /// Items stored.
     pub items_received: i64,
     /// ACCEPT decisions.

@@ -22,8 +22,10 @@ use super::{
 };
 use crate::app::audit_writer::lock_and_recheck;
 use crate::app::decision::{Origin, PendingDecision};
+use crate::domain::batch_state::BatchState;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::error::{AppError, ErrorReason};
+use crate::storage::audit::BatchItemKey;
 use crate::storage::batches::{self, ItemRow};
 use crate::storage::{self, WriteError, audit};
 
@@ -179,7 +181,7 @@ impl BatchValidator {
         let mut gate = SequenceGate::new(
             opened.next_expected_sequence,
             opened.batch.expected_item_count.map(as_u64),
-            opened.batch.state == "completed",
+            opened.batch.state == BatchState::Completed,
         );
         let mut recent = RecentClaims::default();
         let mut received = Vec::with_capacity(MAX_CHUNK);
@@ -295,7 +297,10 @@ impl BatchValidator {
                         &snapshot,
                         claim,
                         history,
-                        Origin::BatchItem(batch_id, i64::try_from(sequence).unwrap_or(i64::MAX)),
+                        Origin::BatchItem(BatchItemKey {
+                            batch_id,
+                            sequence: i64::try_from(sequence).unwrap_or(i64::MAX),
+                        }),
                         submitter,
                     )?;
                     if pending.decision.disposition.is_accepted()
@@ -467,7 +472,7 @@ impl BatchValidator {
         let received = batch.durable_through_sequence + 1;
         if let Some(expected) = batch.expected_item_count
             && received != expected
-            && batch.state == "open"
+            && batch.state == BatchState::Open
         {
             return BatchOutput::Failed(AppError::FailedPrecondition {
                 reason: ErrorReason::BatchIncomplete,
@@ -477,7 +482,7 @@ impl BatchValidator {
                 ),
             });
         }
-        let completed = if batch.state == "open" {
+        let completed = if batch.state == BatchState::Open {
             match batches::complete(&self.pool, batch.batch_id).await {
                 Ok(Some(row)) => row,
                 Ok(None) => batch,
