@@ -160,7 +160,7 @@ impl PreparedClaim {
                     .claim
                     .lines
                     .iter()
-                    .map(|l| (l.procedure_code.trim().to_owned(), l.modifiers.clone()))
+                    .map(|l| (l.procedure_code.clone(), l.modifiers.clone()))
                     .collect(),
             },
         ))
@@ -292,10 +292,10 @@ fn decide_claim(
         claim_sha256: prepared.claim_sha256.clone(),
         submitter: submitter.to_owned(),
         claim_id: claim.claim_id.clone(),
-        payer_id: claim.payer_id.clone(),
+        payer_id: claim.payer_id.to_string(),
         date_of_service: claim.date_of_service,
         member_hash: prepared.member_hash.clone(),
-        rendering_npi: Some(claim.rendering_provider.npi.clone()).filter(|n| !n.is_empty()),
+        rendering_npi: Some(claim.rendering_provider.npi.to_string()).filter(|n| !n.is_empty()),
         disposition: disposition.as_i16(),
         ruleset_version: rules.version.to_owned(),
         code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
@@ -305,7 +305,7 @@ fn decide_claim(
         procedure_codes: claim
             .lines
             .iter()
-            .map(|l| l.procedure_code.trim().to_owned())
+            .map(|l| l.procedure_code.to_string())
             .collect(),
         diagnosis_codes: claim
             .diagnosis_codes

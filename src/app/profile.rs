@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 
 use crate::app::catalog::Catalog;
 use crate::domain::catalog::{CatalogSnapshot, FeeScheduleRow, ProcedureAttributes};
+use crate::domain::claim::{PayerId, ProcedureCode};
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
 use crate::domain::concept::Concept;
@@ -145,12 +146,13 @@ fn procedure_display(
 /// GetProcedureProfile.
 pub fn profile(
     catalog: &Catalog,
-    code: &str,
+    code: &ProcedureCode,
     date: NaiveDate,
-    payer_id: &str,
+    payer_id: &PayerId,
 ) -> Result<Profile, AppError> {
     let snapshot = catalog.snapshot();
-    let code = code.trim().to_ascii_uppercase();
+    let payer_id = payer_id.as_str();
+    let code = code.to_string();
     let system = codes::procedure_system(&code);
     if !codes::has_valid_format(system, &code) {
         return Err(AppError::invalid_field(

@@ -1,8 +1,130 @@
 //! A professional claim (CMS-1500 / X12 837P shape), as the rules see it:
 //! already read from the wire, with dates parsed and numbers finite.
 
+use std::fmt;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+/// A code field of a claim, normalised once where the claim is read
+/// (surrounding spaces dropped; modifiers in upper case) so no rule
+/// trims or folds it again. Reading one from stored JSON parses it too.
+macro_rules! claim_code {
+    ($(#[$doc:meta])* $name:ident, $normalise:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The field as sent, normalised.
+            pub fn parse(raw: &str) -> Self {
+                let normalise: fn(&str) -> String = $normalise;
+                Self(normalise(raw))
+            }
+
+            /// The normalised text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Whether the field was sent empty.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(raw: &str) -> Self {
+                Self::parse(raw)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(raw: String) -> Self {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(code: $name) -> Self {
+                code.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok(Self::parse(&String::deserialize(deserializer)?))
+            }
+        }
+    };
+}
+
+fn trimmed(raw: &str) -> String {
+    raw.trim().to_owned()
+}
+
+claim_code!(
+    /// A CPT or HCPCS code (SV101-2), trimmed and in upper case.
+    ProcedureCode,
+    |raw| raw.trim().to_ascii_uppercase()
+);
+claim_code!(
+    /// A procedure modifier (SV101-3..6), trimmed and in upper case.
+    ModifierCode,
+    |raw| raw.trim().to_ascii_uppercase()
+);
+claim_code!(
+    /// An ICD-10-CM code as sent (HI), trimmed; with or without the dot.
+    DiagnosisCode,
+    trimmed
+);
+claim_code!(
+    /// claimscrub's payer id, trimmed.
+    PayerId,
+    trimmed
+);
+claim_code!(
+    /// A provider's NPI (NM109), trimmed.
+    Npi,
+    trimmed
+);
+claim_code!(
+    /// A NUCC taxonomy code (PRV03), trimmed.
+    TaxonomyCode,
+    trimmed
+);
 
 /// Side of the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -38,9 +160,9 @@ pub enum Sex {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Provider {
     /// NPI.
-    pub npi: String,
+    pub npi: Npi,
     /// NUCC taxonomy code.
-    pub taxonomy_code: String,
+    pub taxonomy_code: TaxonomyCode,
 }
 
 /// The patient.
@@ -57,10 +179,10 @@ pub struct Patient {
 /// One service line.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ServiceLine {
-    /// CPT or HCPCS code, as sent.
-    pub procedure_code: String,
-    /// Modifiers, as sent.
-    pub modifiers: Vec<String>,
+    /// CPT or HCPCS code.
+    pub procedure_code: ProcedureCode,
+    /// Modifiers.
+    pub modifiers: Vec<ModifierCode>,
     /// Units.
     pub units: u32,
     /// 1-based diagnosis pointers.
@@ -87,7 +209,7 @@ pub struct Claim {
     /// CLM01.
     pub claim_id: String,
     /// Payer id.
-    pub payer_id: String,
+    pub payer_id: PayerId,
     /// Claim date of service.
     pub date_of_service: Option<NaiveDate>,
     /// Place of service.
@@ -99,7 +221,7 @@ pub struct Claim {
     /// Patient.
     pub patient: Patient,
     /// ICD-10-CM codes as sent (with or without the dot).
-    pub diagnosis_codes: Vec<String>,
+    pub diagnosis_codes: Vec<DiagnosisCode>,
     /// Service lines.
     pub lines: Vec<ServiceLine>,
 }
@@ -119,11 +241,9 @@ impl Claim {
 }
 
 impl ServiceLine {
-    /// Whether the line carries `modifier` (case-insensitive).
+    /// Whether the line carries `modifier` (given in upper case).
     pub fn has_modifier(&self, modifier: &str) -> bool {
-        self.modifiers
-            .iter()
-            .any(|m| m.trim().eq_ignore_ascii_case(modifier))
+        self.modifiers.iter().any(|m| m == modifier)
     }
 }
 
@@ -136,7 +256,7 @@ pub struct PriorClaim {
     /// Its date of service.
     pub date_of_service: NaiveDate,
     /// Its rendering NPI.
-    pub rendering_npi: String,
+    pub rendering_npi: Npi,
     /// Its lines as (procedure code, modifiers).
-    pub lines: Vec<(String, Vec<String>)>,
+    pub lines: Vec<(ProcedureCode, Vec<ModifierCode>)>,
 }

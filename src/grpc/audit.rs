@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::app::audit::{AuditFilter, AuditQueries, AuditRecord, Change, StatsGroup};
+use crate::domain::claim::ProcedureCode;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::limits::{self, CodeAlphabet, Screen};
@@ -134,7 +135,7 @@ pub fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, Ap
         payer_id: text(filter.payer_id),
         disposition,
         rule_id: text(filter.rule_id).map(|r| r.to_ascii_uppercase()),
-        procedure_code: text(filter.procedure_code).map(|c| c.to_ascii_uppercase()),
+        procedure_code: text(filter.procedure_code).map(|c| ProcedureCode::parse(&c).to_string()),
         diagnosis_code: text(filter.diagnosis_code)
             .map(|c| codes::canonical(CodeSystem::Icd10Cm, &c)),
     })

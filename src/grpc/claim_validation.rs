@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::app::batch::{BatchHeader, BatchInput, BatchValidator};
 use crate::app::validate::ClaimValidator;
+use crate::domain::claim::PayerId;
 use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::error::AppError;
 use crate::grpc::pb;
@@ -243,7 +244,8 @@ impl ClaimValidationService for ClaimValidationApi {
             CodeAlphabet::Alphanumeric,
         );
         screen.finish()?;
-        let payer = request.payer_id.trim();
+        let payer = PayerId::parse(&request.payer_id);
+        let payer = payer.as_str();
         let snapshot = self.validator.catalog().snapshot();
         if !payer.is_empty() && !snapshot.payers.contains_key(payer) {
             return Err(AppError::NotFound {

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use crate::app::catalog::Catalog;
 use crate::app::lookup::{self};
 use crate::app::profile::{self};
+use crate::domain::claim::{PayerId, ProcedureCode};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::domain::procedures::Behavior;
@@ -148,8 +149,12 @@ impl CodeLookupService for CodeLookupApi {
             CodeAlphabet::Alphanumeric,
         );
         screen.finish()?;
-        let profile =
-            profile::profile(&self.catalog, &request.code, date, request.payer_id.trim())?;
+        let profile = profile::profile(
+            &self.catalog,
+            &ProcedureCode::parse(&request.code),
+            date,
+            &PayerId::parse(&request.payer_id),
+        )?;
         Ok(Response::new(pb::GetProcedureProfileResponse {
             profile: Some(convert::profile_to_pb(profile)),
         }))

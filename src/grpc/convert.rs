@@ -168,8 +168,8 @@ pub fn claim_from_pb(
             CodeAlphabet::Alphanumeric,
         );
         Provider {
-            npi: p.npi,
-            taxonomy_code: p.taxonomy_code,
+            npi: p.npi.into(),
+            taxonomy_code: p.taxonomy_code.into(),
         }
     };
     let rendering_provider = provider(claim.rendering_provider, "rendering_provider", &mut screen);
@@ -236,7 +236,7 @@ pub fn claim_from_pb(
     }
     Ok(Claim {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id,
+        payer_id: claim.payer_id.into(),
         date_of_service,
         place_of_service: claim.place_of_service,
         rendering_provider,
@@ -246,7 +246,7 @@ pub fn claim_from_pb(
             birth_date,
             sex,
         },
-        diagnosis_codes: claim.diagnosis_codes,
+        diagnosis_codes: claim.diagnosis_codes.into_iter().map(Into::into).collect(),
         lines,
     })
 }
@@ -363,8 +363,8 @@ fn service_line_from_pb(
         screen,
     );
     ServiceLine {
-        procedure_code: line.procedure_code,
-        modifiers: line.modifiers,
+        procedure_code: line.procedure_code.into(),
+        modifiers: line.modifiers.into_iter().map(Into::into).collect(),
         units: line.units,
         diagnosis_pointers: line.diagnosis_pointers,
         excised_diameter_cm: line.excised_diameter_cm,
@@ -382,12 +382,12 @@ fn service_line_from_pb(
 pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
     use crate::domain::claim::{Laterality, Provider, Sex};
     let provider = |p: Provider| pb::Provider {
-        npi: p.npi,
-        taxonomy_code: p.taxonomy_code,
+        npi: p.npi.into(),
+        taxonomy_code: p.taxonomy_code.into(),
     };
     pb::Claim {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id,
+        payer_id: claim.payer_id.into(),
         date_of_service: claim.date_of_service.map(date_to_pb),
         place_of_service: claim.place_of_service,
         rendering_provider: Some(provider(claim.rendering_provider)),
@@ -403,13 +403,13 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
             }
             .into(),
         }),
-        diagnosis_codes: claim.diagnosis_codes,
+        diagnosis_codes: claim.diagnosis_codes.into_iter().map(Into::into).collect(),
         lines: claim
             .lines
             .into_iter()
             .map(|line| pb::ServiceLine {
-                procedure_code: line.procedure_code,
-                modifiers: line.modifiers,
+                procedure_code: line.procedure_code.into(),
+                modifiers: line.modifiers.into_iter().map(Into::into).collect(),
                 units: line.units,
                 diagnosis_pointers: line.diagnosis_pointers,
                 excised_diameter_cm: line.excised_diameter_cm,

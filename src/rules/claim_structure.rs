@@ -34,7 +34,7 @@ impl Rule for ClaimStructure {
         if claim.date_of_service.is_none() {
             claim_level("date_of_service", "the claim has no date of service".into());
         }
-        if claim.payer_id.trim().is_empty() {
+        if claim.payer_id.as_str().is_empty() {
             claim_level("payer_id", "the claim names no payer".into());
         }
         if claim.lines.is_empty() {

@@ -35,7 +35,7 @@ impl Rule for AbscessOnExcision {
                 .catalog
                 .procedures
                 .attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type == service_type::EXCISION);
             let pointed: Vec<String> = line
                 .diagnosis_pointers
@@ -60,7 +60,7 @@ impl Rule for AbscessOnExcision {
                     format!("lines[{}].procedure_code", number - 1),
                     format!(
                         "{} is an excision but its diagnoses are abscesses",
-                        line.procedure_code.trim()
+                        line.procedure_code.as_str()
                     ),
                 );
                 f.suggested_code = Some("10060".into());

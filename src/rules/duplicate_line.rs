@@ -15,14 +15,10 @@ fn signature(
     Option<u64>,
     Option<u64>,
 ) {
-    let mut modifiers: Vec<String> = line
-        .modifiers
-        .iter()
-        .map(|m| m.trim().to_ascii_uppercase())
-        .collect();
+    let mut modifiers: Vec<String> = line.modifiers.iter().map(|m| m.to_string()).collect();
     modifiers.sort();
     (
-        line.procedure_code.trim().to_owned(),
+        line.procedure_code.to_string(),
         modifiers,
         line.anatomic_site.clone(),
         line.excised_diameter_cm.map(f64::to_bits),

@@ -35,12 +35,12 @@ impl Rule for EmWithoutModifier25 {
         };
         let lines: Vec<_> = context.lines().collect();
         for (number, line, date) in &lines {
-            if !is_em(line.procedure_code.trim()) || line.has_modifier("25") {
+            if !is_em(line.procedure_code.as_str()) || line.has_modifier("25") {
                 continue;
             }
             let Some(date) = date else { continue };
             let minor = lines.iter().find_map(|(_, other, other_date)| {
-                let code = other.procedure_code.trim();
+                let code = other.procedure_code.as_str();
                 let global = context
                     .catalog
                     .fee_schedule(*date)?
@@ -59,7 +59,7 @@ impl Rule for EmWithoutModifier25 {
                     format!("lines[{}].modifiers", number - 1),
                     format!(
                         "{} on the day of {code} ({global}-day global) has no modifier 25",
-                        line.procedure_code.trim()
+                        line.procedure_code.as_str()
                     ),
                 );
                 f.suggestion = Some(

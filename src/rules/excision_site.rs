@@ -27,7 +27,7 @@ impl Rule for AnatomicSiteMismatch {
             let Some(site) = line.anatomic_site.as_deref() else {
                 continue;
             };
-            let Some(this) = knowledge.attributes.get(line.procedure_code.trim()) else {
+            let Some(this) = knowledge.attributes.get(line.procedure_code.as_str()) else {
                 continue;
             };
             let Some(family) = this
@@ -46,7 +46,7 @@ impl Rule for AnatomicSiteMismatch {
                 format!("lines[{}].anatomic_site", number - 1),
                 format!(
                     "{} covers {}, not {site}",
-                    line.procedure_code.trim(),
+                    line.procedure_code.as_str(),
                     family.display
                 ),
             );

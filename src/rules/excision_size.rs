@@ -51,7 +51,7 @@ impl Rule for SizeBandMismatch {
                 .catalog
                 .procedures
                 .attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
             else {
                 continue;
             };
@@ -68,7 +68,7 @@ impl Rule for SizeBandMismatch {
                 format!("lines[{}].{field}", number - 1),
                 format!(
                     "{value} cm is outside the band of {} ({})",
-                    line.procedure_code.trim(),
+                    line.procedure_code.as_str(),
                     band_display(attributes)
                 ),
             );

@@ -5,21 +5,20 @@
 use chrono::Days;
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::claim::ServiceLine;
+use crate::domain::claim::{ModifierCode, ProcedureCode, ServiceLine};
 use crate::domain::finding::{Finding, Severity};
 use crate::domain::procedures::service_type;
 
+/// A claim's lines as a comparable set: each line's code with its
+/// modifiers in order, the lines in order.
 fn signature<'a>(
-    lines: impl Iterator<Item = (&'a str, &'a [String])>,
-) -> Vec<(String, Vec<String>)> {
-    let mut lines: Vec<(String, Vec<String>)> = lines
+    lines: impl Iterator<Item = (&'a ProcedureCode, &'a [ModifierCode])>,
+) -> Vec<(&'a ProcedureCode, Vec<&'a ModifierCode>)> {
+    let mut lines: Vec<(&ProcedureCode, Vec<&ModifierCode>)> = lines
         .map(|(code, modifiers)| {
-            let mut modifiers: Vec<String> = modifiers
-                .iter()
-                .map(|m| m.trim().to_ascii_uppercase())
-                .collect();
+            let mut modifiers: Vec<&ModifierCode> = modifiers.iter().collect();
             modifiers.sort();
-            (code.trim().to_owned(), modifiers)
+            (code, modifiers)
         })
         .collect();
     lines.sort();
@@ -53,12 +52,12 @@ impl Rule for DuplicateClaim {
             claim
                 .lines
                 .iter()
-                .map(|l: &ServiceLine| (l.procedure_code.as_str(), l.modifiers.as_slice())),
+                .map(|l: &ServiceLine| (&l.procedure_code, l.modifiers.as_slice())),
         );
         let earlier = context.history.iter().find(|prior| {
             prior.date_of_service == date
                 && prior.rendering_npi == claim.rendering_provider.npi
-                && signature(prior.lines.iter().map(|(c, m)| (c.as_str(), m.as_slice()))) == ours
+                && signature(prior.lines.iter().map(|(c, m)| (c, m.as_slice()))) == ours
         });
         if let Some(prior) = earlier {
             let mut f = finding(
@@ -103,7 +102,7 @@ impl Rule for EmInGlobalPeriod {
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
             let em = attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT);
             if !em || ["24", "25", "79"].iter().any(|m| line.has_modifier(m)) {
                 continue;
@@ -135,7 +134,7 @@ impl Rule for EmInGlobalPeriod {
                     format!("lines[{}].modifiers", number - 1),
                     format!(
                         "{} falls within the {days}-day global period of {code} performed on {on}",
-                        line.procedure_code.trim()
+                        line.procedure_code.as_str()
                     ),
                 );
                 f.suggestion = Some("append 24 if the visit is unrelated to the surgery; otherwise it is included and not billed".into());
@@ -172,7 +171,7 @@ mod tests {
             rendering_npi: "1234567893".into(),
             lines: lines
                 .iter()
-                .map(|(c, m)| ((*c).to_owned(), m.iter().map(|x| (*x).to_owned()).collect()))
+                .map(|(c, m)| ((*c).into(), m.iter().map(|x| (*x).into()).collect()))
                 .collect(),
         }
     }

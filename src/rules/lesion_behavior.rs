@@ -55,7 +55,7 @@ impl Rule for LesionBehaviorMismatch {
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let knowledge = &context.catalog.procedures;
         for (number, line, _) in context.lines() {
-            let Some(this) = knowledge.attributes.get(line.procedure_code.trim()) else {
+            let Some(this) = knowledge.attributes.get(line.procedure_code.as_str()) else {
                 continue;
             };
             let Some(behavior) = this.lesion_behavior.as_deref() else {
@@ -83,7 +83,7 @@ impl Rule for LesionBehaviorMismatch {
                     format!("lines[{}].procedure_code", number - 1),
                     format!(
                         "{} is a benign excision code but the line's diagnosis is an in-situ neoplasm",
-                        line.procedure_code.trim()
+                        line.procedure_code.as_str()
                     ),
                 );
                 f.severity = Severity::Warning;
@@ -106,7 +106,7 @@ impl Rule for LesionBehaviorMismatch {
                 format!("lines[{}].procedure_code", number - 1),
                 format!(
                     "{} is a {behavior} excision code but the line's diagnoses are {diagnosed}",
-                    line.procedure_code.trim()
+                    line.procedure_code.as_str()
                 ),
             );
             let twin = knowledge.attributes.iter().find(|(_, a)| {

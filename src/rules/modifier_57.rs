@@ -33,7 +33,7 @@ impl Rule for DecisionForMinorSurgery {
         for (number, line, date) in &lines {
             let Some(date) = date else { continue };
             let em = attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT);
             if !em || !line.has_modifier("57") {
                 continue;
@@ -44,7 +44,7 @@ impl Rule for DecisionForMinorSurgery {
                 if other_date != *date && other_date != next_day {
                     return None;
                 }
-                let code = other.procedure_code.trim();
+                let code = other.procedure_code.as_str();
                 let global = context.catalog.fee_schedule(other_date)?.global_row(code)?;
                 matches!(global.global_days.as_str(), "000" | "010").then(|| code.to_owned())
             });

@@ -58,7 +58,7 @@ impl Rule for ModifierInvalid {
                     self,
                     number,
                     format!("lines[{}].modifiers[{j}]", number - 1),
-                    format!("{:?} is not a modifier", modifier.trim()),
+                    format!("{modifier:?} is not a modifier"),
                 ));
             }
         }
@@ -97,7 +97,7 @@ impl Rule for ModifierTerminated {
                     self,
                     number,
                     format!("lines[{}].modifiers[{j}]", number - 1),
-                    format!("modifier {} was terminated{ended}", modifier.trim()),
+                    format!("modifier {modifier} was terminated{ended}"),
                 ));
             }
         }

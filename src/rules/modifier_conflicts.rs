@@ -92,7 +92,7 @@ mod tests {
         ] {
             let mut claim = clean_claim();
             claim.lines.push(excision("11402", 1.5, "arm", &[1]));
-            claim.lines[1].modifiers = modifiers.iter().map(|m| (*m).to_owned()).collect();
+            claim.lines[1].modifiers = modifiers.iter().map(|m| (*m).into()).collect();
             assert_eq!(fired(&ModifierConflict, &claim).len(), 1, "{modifiers:?}");
         }
         let mut alone = clean_claim();

@@ -42,7 +42,7 @@ impl Rule for ModifierNotAllowed {
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let refuses_50 = context.parameter(self.id(), "accept_modifier_50") == Some("false");
         for (number, line, date) in context.lines() {
-            let code = line.procedure_code.trim().to_ascii_uppercase();
+            let code = line.procedure_code.to_string();
             let fees = date
                 .and_then(|d| context.catalog.fee_schedule(d))
                 .and_then(|f| f.global_row(&code));
@@ -51,7 +51,7 @@ impl Rule for ModifierNotAllowed {
                 continue;
             }
             for (j, modifier) in line.modifiers.iter().enumerate() {
-                let modifier = modifier.trim().to_ascii_uppercase();
+                let modifier = modifier.to_string();
                 let field = format!("lines[{}].modifiers[{j}]", number - 1);
                 let (applicability, reason) = modifier_applicability(&modifier, service, fees);
                 if applicability == Applicability::NotAllowed {
@@ -139,7 +139,7 @@ mod tests {
             "bilateral indicator 1 allows 50"
         );
         snapshot.payer_rules.push(PayerRuleSetting {
-            payer_id: claim.payer_id.clone(),
+            payer_id: claim.payer_id.to_string(),
             rule_id: "MODIFIER_NOT_ALLOWED_FOR_PROCEDURE".into(),
             effective_from: date("2000-01-01"),
             effective_to: None,

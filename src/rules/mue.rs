@@ -29,7 +29,7 @@ impl Rule for MueExceeded {
         let mut per_day: BTreeMap<(String, chrono::NaiveDate), (u64, u32)> = BTreeMap::new();
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
-            let code = line.procedure_code.trim();
+            let code = line.procedure_code.as_str();
             let Some(table) = context.catalog.mue_release(date) else {
                 continue;
             };

@@ -41,14 +41,14 @@ impl Rule for NcciPtpEdit {
             let Some(table) = context.catalog.ptp_release(*date) else {
                 continue;
             };
-            let Some(edits) = table.edits.get(line.procedure_code.trim()) else {
+            let Some(edits) = table.edits.get(line.procedure_code.as_str()) else {
                 continue;
             };
             for (other_number, other, other_date) in &lines {
                 if other_number == number || other_date.as_ref() != Some(date) {
                     continue;
                 }
-                let column2 = other.procedure_code.trim();
+                let column2 = other.procedure_code.as_str();
                 let Some(edit) = edits
                     .iter()
                     .find(|e| e.column2 == column2 && e.is_active_on(*date))
@@ -74,7 +74,7 @@ impl Rule for NcciPtpEdit {
                         format!("lines[{}].procedure_code", other_number - 1),
                         format!(
                             "{column2} is bundled into {} on the same day (NCCI {}, modifier indicator {}: {})",
-                            line.procedure_code.trim(),
+                            line.procedure_code.as_str(),
                             table.version.version,
                             edit.modifier_indicator,
                             edit.rationale

@@ -36,7 +36,7 @@ impl Rule for BenignRemovalWithoutIndication {
                 .catalog
                 .procedures
                 .attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| {
                     a.service_type == service_type::EXCISION
                         && a.lesion_behavior.as_deref() == Some("benign")

@@ -88,7 +88,7 @@ impl Rule for TelehealthProcedure {
                 .catalog
                 .procedures
                 .attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type != service_type::EVALUATION_MANAGEMENT);
             if hands_on && TELEHEALTH.contains(&place) {
                 let mut f = finding(
@@ -97,7 +97,7 @@ impl Rule for TelehealthProcedure {
                     format!("lines[{}].procedure_code", number - 1),
                     format!(
                         "{} cannot be performed by telehealth (place of service {place})",
-                        line.procedure_code.trim()
+                        line.procedure_code.as_str()
                     ),
                 );
                 f.suggestion = Some(

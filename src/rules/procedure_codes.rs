@@ -116,7 +116,7 @@ impl Rule for ProcedureRule {
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
-            let code = line.procedure_code.trim();
+            let code = line.procedure_code.as_str();
             if code.is_empty() {
                 continue;
             }
@@ -196,7 +196,7 @@ impl ProcedureRule {
         line: &crate::domain::claim::ServiceLine,
         date: NaiveDate,
     ) -> Option<Finding> {
-        let code = line.procedure_code.trim().to_ascii_uppercase();
+        let code = line.procedure_code.to_string();
         let fees = context.catalog.fee_schedule(date)?;
         let status = fees.global_row(&code)?.status.as_str();
         if !UNPAYABLE_STATUSES.contains(&status) {
@@ -206,7 +206,7 @@ impl ProcedureRule {
         let acknowledged = line
             .modifiers
             .iter()
-            .any(|m| NON_COVERED_ACKNOWLEDGED.contains(&m.trim().to_ascii_uppercase().as_str()));
+            .any(|m| NON_COVERED_ACKNOWLEDGED.contains(&m.as_str()));
         if non_covered && acknowledged {
             return None;
         }

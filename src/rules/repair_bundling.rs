@@ -29,7 +29,7 @@ impl Rule for SimpleRepairIncluded {
         let kind = |code: &str| attributes.get(code).map(|a| a.service_type.as_str());
         let lines: Vec<_> = context.lines().collect();
         for (number, line, date) in &lines {
-            if kind(line.procedure_code.trim()) != Some(service_type::SIMPLE_REPAIR)
+            if kind(line.procedure_code.as_str()) != Some(service_type::SIMPLE_REPAIR)
                 || DISTINCT_SERVICE_MODIFIERS
                     .iter()
                     .any(|m| line.has_modifier(m))
@@ -38,7 +38,7 @@ impl Rule for SimpleRepairIncluded {
             }
             let excision = lines.iter().find(|(_, other, other_date)| {
                 other_date == date
-                    && kind(other.procedure_code.trim()) == Some(service_type::EXCISION)
+                    && kind(other.procedure_code.as_str()) == Some(service_type::EXCISION)
                     && other.anatomic_site.is_some()
                     && other.anatomic_site == line.anatomic_site
             });
@@ -49,8 +49,8 @@ impl Rule for SimpleRepairIncluded {
                     format!("lines[{}].procedure_code", number - 1),
                     format!(
                         "simple repair {} at the site of excision {} (line {excision_line}) is included in the excision",
-                        line.procedure_code.trim(),
-                        excision.procedure_code.trim()
+                        line.procedure_code.as_str(),
+                        excision.procedure_code.as_str()
                     ),
                 );
                 f.suggestion = Some(

@@ -38,7 +38,7 @@ impl<'a> RuleContext<'a> {
     pub fn setting(&self, rule_id: &str) -> Option<&'a PayerRuleSetting> {
         let date = self.claim.date_of_service?;
         self.catalog
-            .payer_setting(self.claim.payer_id.trim(), rule_id, date)
+            .payer_setting(self.claim.payer_id.as_str(), rule_id, date)
     }
 
     /// A parameter of the payer's setting of `rule_id`.

@@ -29,7 +29,7 @@ impl Rule for SizeDocumentation {
                 .catalog
                 .procedures
                 .attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
             else {
                 continue;
             };

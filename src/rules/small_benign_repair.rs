@@ -31,7 +31,7 @@ impl Rule for SmallBenignExcisionRepair {
             .iter()
             .filter_map(|(_, l, date)| {
                 attributes
-                    .get(l.procedure_code.trim())
+                    .get(l.procedure_code.as_str())
                     .filter(|a| a.service_type == service_type::EXCISION)
                     .map(|a| (a, date))
             })
@@ -46,7 +46,7 @@ impl Rule for SmallBenignExcisionRepair {
         }
         for (number, line, date) in &lines {
             let layered = attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type == service_type::INTERMEDIATE_REPAIR);
             let same_day = excisions.iter().any(|(_, d)| *d == date);
             if layered
@@ -61,7 +61,7 @@ impl Rule for SmallBenignExcisionRepair {
                     format!("lines[{}].procedure_code", number - 1),
                     format!(
                         "{} is included in a benign excision of 0.5 cm or less",
-                        line.procedure_code.trim()
+                        line.procedure_code.as_str()
                     ),
                 );
                 f.suggestion = Some(

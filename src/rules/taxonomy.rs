@@ -24,7 +24,7 @@ impl Rule for TaxonomyInvalid {
         &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        let code = context.claim.rendering_provider.taxonomy_code.trim();
+        let code = context.claim.rendering_provider.taxonomy_code.as_str();
         let Some(date) = context.claim.date_of_service else {
             return;
         };

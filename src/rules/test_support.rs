@@ -203,7 +203,7 @@ pub fn excision(code: &str, diameter: f64, site: &str, pointers: &[u32]) -> Serv
 pub fn line(code: &str, modifiers: &[&str], pointers: &[u32]) -> ServiceLine {
     ServiceLine {
         procedure_code: code.into(),
-        modifiers: modifiers.iter().map(|m| (*m).to_owned()).collect(),
+        modifiers: modifiers.iter().map(|m| (*m).into()).collect(),
         units: 1,
         diagnosis_pointers: pointers.to_vec(),
         ..ServiceLine::default()

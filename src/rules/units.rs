@@ -65,7 +65,7 @@ impl Rule for EmUnitsExceedOne {
                 .catalog
                 .procedures
                 .attributes
-                .get(line.procedure_code.trim())
+                .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT);
             if em && line.units > 1 {
                 let mut f = finding(

@@ -327,22 +327,19 @@ pub async fn accepted_histories_on(
         history.push(crate::domain::claim::PriorClaim {
             claim_id: row.claim_id,
             date_of_service: row.date_of_service,
-            rendering_npi: row.rendering_npi.unwrap_or_default(),
+            rendering_npi: row.rendering_npi.unwrap_or_default().into(),
             lines: row
                 .lines
                 .as_array()
                 .into_iter()
                 .flatten()
                 .map(|line| {
-                    let code = line["procedure_code"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let code = line["procedure_code"].as_str().unwrap_or_default().into();
                     let modifiers = line["modifiers"]
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .filter_map(|m| m.as_str().map(str::to_owned))
+                        .filter_map(|m| m.as_str().map(Into::into))
                         .collect();
                     (code, modifiers)
                 })
