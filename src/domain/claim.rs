@@ -156,6 +156,31 @@ pub enum Sex {
     Unknown,
 }
 
+/// A documented indication for removing a benign lesion (extra evidence a
+/// protobuf claim may carry; an 837P has no field for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Indication {
+    /// The lesion bleeds.
+    Bleeding,
+    /// Intense itching.
+    Itching,
+    /// Pain.
+    Pain,
+    /// Physical evidence of inflammation or infection.
+    Inflammation,
+    /// It obstructs an orifice or restricts vision.
+    Obstruction,
+    /// Recent enlargement or change in appearance.
+    RecentChange,
+    /// Clinical uncertainty about malignancy.
+    SuspectedMalignancy,
+    /// A prior biopsy suggests or shows malignancy.
+    PriorBiopsy,
+    /// Recurrent trauma to the lesion.
+    RecurrentTrauma,
+}
+
 /// A provider.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Provider {
@@ -200,7 +225,7 @@ pub struct ServiceLine {
     /// Line place of service, when it differs from the claim's.
     pub place_of_service: Option<String>,
     /// Documented indications (medical-necessity policies).
-    pub documented_indications: Vec<String>,
+    pub documented_indications: Vec<Indication>,
 }
 
 /// A claim.

@@ -11,6 +11,7 @@ use crate::app::decision::Decision;
 use crate::app::lookup::{CodeVerdict, ConceptView};
 use crate::app::profile::Profile;
 use crate::domain::batch_state::BatchState;
+use crate::domain::claim::Indication;
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
 use crate::domain::concept::Concept;
@@ -344,16 +345,14 @@ fn service_line_from_pb(
     };
     let mut documented_indications = Vec::with_capacity(line.documented_indications.len());
     for (n, value) in line.documented_indications.iter().enumerate() {
-        match pb::Indication::try_from(*value) {
-            Ok(pb::Indication::Unspecified) | Err(_) => screen.refuse(
+        match pb::Indication::try_from(*value)
+            .ok()
+            .and_then(indication_from_pb)
+        {
+            Some(indication) => documented_indications.push(indication),
+            None => screen.refuse(
                 format!("{path}.documented_indications[{n}]"),
                 "not an Indication value",
-            ),
-            Ok(indication) => documented_indications.push(
-                indication
-                    .as_str_name()
-                    .trim_start_matches("INDICATION_")
-                    .to_ascii_lowercase(),
             ),
         }
     }
@@ -374,6 +373,36 @@ fn service_line_from_pb(
         date_of_service,
         place_of_service: line.place_of_service,
         documented_indications,
+    }
+}
+
+/// A known indication; `None` for UNSPECIFIED.
+fn indication_from_pb(indication: pb::Indication) -> Option<Indication> {
+    Some(match indication {
+        pb::Indication::Unspecified => return None,
+        pb::Indication::Bleeding => Indication::Bleeding,
+        pb::Indication::Itching => Indication::Itching,
+        pb::Indication::Pain => Indication::Pain,
+        pb::Indication::Inflammation => Indication::Inflammation,
+        pb::Indication::Obstruction => Indication::Obstruction,
+        pb::Indication::RecentChange => Indication::RecentChange,
+        pb::Indication::SuspectedMalignancy => Indication::SuspectedMalignancy,
+        pb::Indication::PriorBiopsy => Indication::PriorBiopsy,
+        pb::Indication::RecurrentTrauma => Indication::RecurrentTrauma,
+    })
+}
+
+fn indication_to_pb(indication: Indication) -> pb::Indication {
+    match indication {
+        Indication::Bleeding => pb::Indication::Bleeding,
+        Indication::Itching => pb::Indication::Itching,
+        Indication::Pain => pb::Indication::Pain,
+        Indication::Inflammation => pb::Indication::Inflammation,
+        Indication::Obstruction => pb::Indication::Obstruction,
+        Indication::RecentChange => pb::Indication::RecentChange,
+        Indication::SuspectedMalignancy => pb::Indication::SuspectedMalignancy,
+        Indication::PriorBiopsy => pb::Indication::PriorBiopsy,
+        Indication::RecurrentTrauma => pb::Indication::RecurrentTrauma,
     }
 }
 
@@ -426,14 +455,8 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
                 place_of_service: line.place_of_service,
                 documented_indications: line
                     .documented_indications
-                    .iter()
-                    .filter_map(|name| {
-                        pb::Indication::from_str_name(&format!(
-                            "INDICATION_{}",
-                            name.to_ascii_uppercase()
-                        ))
-                    })
-                    .map(i32::from)
+                    .into_iter()
+                    .map(|i| i32::from(indication_to_pb(i)))
                     .collect(),
             })
             .collect(),

@@ -62,18 +62,18 @@ impl Rule for BenignRemovalWithoutIndication {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::claim::Indication;
     use crate::rules::RuleSet;
     use crate::rules::test_support::{catalog, clean_claim};
 
-    fn rule_ids(payer: &str, indications: &[&str]) -> Vec<String> {
+    fn rule_ids(payer: &str, indications: &[Indication]) -> Vec<String> {
         let mut catalog = catalog();
         catalog.payer_rules = crate::domain::default_data::parse()
             .expect("defaults")
             .payer_rules;
         let mut claim = clean_claim();
         claim.payer_id = payer.into();
-        claim.lines[0].documented_indications =
-            indications.iter().map(|i| (*i).to_owned()).collect();
+        claim.lines[0].documented_indications = indications.to_vec();
         RuleSet::standard()
             .evaluate(&claim, &catalog, &[])
             .1
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn medicare_warns_without_an_indication_and_payers_without_the_policy_do_not() {
         assert_eq!(rule_ids("MEDICARE", &[]), ["BENIGN_REMOVAL_NO_INDICATION"]);
-        assert!(rule_ids("MEDICARE", &["bleeding"]).is_empty());
+        assert!(rule_ids("MEDICARE", &[Indication::Bleeding]).is_empty());
         assert!(rule_ids("BCBS", &[]).is_empty(), "not enabled for BCBS");
     }
 }
