@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::concept::Concept;
+use crate::domain::mpfs_status::MpfsStatus;
 use crate::domain::search::SearchIndex;
 
 /// Something that belongs to a release (for [`resolve`]).
@@ -79,8 +80,8 @@ impl Versioned for ConceptRelease {
 /// MPFS indicators of one code and modifier row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeeScheduleRow {
-    /// Status code (A, I, X, ...).
-    pub status: String,
+    /// Status code.
+    pub status: MpfsStatus,
     /// PC/TC indicator.
     pub pctc: String,
     /// Global days (000, 010, 090, XXX, YYY, ZZZ).

@@ -14,6 +14,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::concept::Concept;
 use crate::domain::finding::Severity;
+use crate::domain::mpfs_status::MpfsStatus;
 
 /// The embedded files, by name.
 const FILES: [(&str, &str); 9] = [
@@ -262,7 +263,10 @@ pub fn parse() -> Result<DefaultDataSet, DefaultDataError> {
             row.code.clone(),
             String::new(),
             FeeScheduleRow {
-                status: row.status,
+                status: MpfsStatus::parse(&row.status).ok_or_else(|| DefaultDataError {
+                    file: "procedures.csv",
+                    reason: format!("{}: {:?} is not an MPFS status", row.code, row.status),
+                })?,
                 pctc: row.pctc,
                 global_days: row.global_days,
                 mult_proc: row.mult_proc,
@@ -463,7 +467,7 @@ mod tests {
             .expect("11404");
         assert_eq!(
             (
-                row.status.as_str(),
+                row.status.letter(),
                 row.pctc.as_str(),
                 row.global_days.as_str(),
                 row.mult_proc.as_str()

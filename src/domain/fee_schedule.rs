@@ -6,7 +6,11 @@ use crate::domain::catalog::FeeScheduleRow;
 /// The indicators of a row as (property name, value, meaning).
 pub fn describe(row: &FeeScheduleRow) -> Vec<(&'static str, String, &'static str)> {
     vec![
-        ("status", row.status.clone(), status(&row.status)),
+        (
+            "status",
+            row.status.letter().to_owned(),
+            row.status.meaning(),
+        ),
         ("pctc", row.pctc.clone(), pctc(&row.pctc)),
         (
             "global_days",
@@ -23,25 +27,6 @@ pub fn describe(row: &FeeScheduleRow) -> Vec<(&'static str, String, &'static str
         ("co_surg", row.co_surg.clone(), co_team(&row.co_surg)),
         ("team_surg", row.team_surg.clone(), co_team(&row.team_surg)),
     ]
-}
-
-/// Status code meaning.
-pub fn status(value: &str) -> &'static str {
-    match value {
-        "A" => "active code, paid separately under the fee schedule",
-        "B" => "bundled code, payment included in other services",
-        "C" => "carrier-priced code",
-        "D" => "deleted code",
-        "E" => "excluded from the fee schedule by regulation",
-        "I" => "not valid for Medicare purposes",
-        "M" => "measurement code, for reporting only",
-        "N" => "non-covered service",
-        "P" => "bundled or excluded code",
-        "R" => "restricted coverage",
-        "T" => "injection service, paid only when no other service is billed",
-        "X" => "statutory exclusion, not a Medicare benefit",
-        _ => "see the CMS PPRRVU record layout",
-    }
 }
 
 /// PC/TC indicator meaning.
@@ -132,7 +117,7 @@ mod tests {
     #[test]
     fn the_11404_indicators_read_as_the_seed_errata_say() {
         let row = FeeScheduleRow {
-            status: "A".into(),
+            status: crate::domain::mpfs_status::MpfsStatus::Active,
             pctc: "0".into(),
             global_days: "010".into(),
             mult_proc: "2".into(),

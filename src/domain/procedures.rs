@@ -721,7 +721,7 @@ mod tests {
     #[test]
     fn modifiers_follow_the_11404_indicators() {
         let row = FeeScheduleRow {
-            status: "A".into(),
+            status: crate::domain::mpfs_status::MpfsStatus::Active,
             pctc: "0".into(),
             global_days: "010".into(),
             mult_proc: "2".into(),

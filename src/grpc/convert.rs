@@ -784,7 +784,7 @@ pub fn profile_to_pb(profile: Profile) -> pb::ProcedureProfile {
         fee_schedule: profile
             .fee_schedule
             .map(|(row, version)| pb::FeeScheduleIndicators {
-                status: row.status,
+                status: row.status.letter().to_owned(),
                 pctc: row.pctc,
                 global_days: row.global_days,
                 multiple_procedure: row.mult_proc,

@@ -7,6 +7,8 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::mpfs_status::MpfsStatus;
+
 use super::{
     FirstSeen, ParseError, ReleaseHint, Skipped, column_count_error, count_lines, csv_records,
     is_hcpcs_code, is_upper_alnum, no_data, perr, quarter_month, split_digits, utf8_field,
@@ -34,8 +36,8 @@ pub struct MpfsRecord {
     pub code: String,
     /// `26`, `TC`, `53`, … for component rows; `None` for the global row.
     pub modifier: Option<String>,
-    /// STATUS CODE (A active, I invalid for Medicare, X statutory exclusion, …).
-    pub status: String,
+    /// STATUS CODE.
+    pub status: MpfsStatus,
     /// PCTC IND (0 = no 26/TC split, 1 = diagnostic test with 26/TC rows, …).
     pub pctc: String,
     /// GLOB DAYS (000, 010, 090, XXX, YYY, ZZZ, …).
@@ -183,10 +185,15 @@ fn parse_row(line: u64, record: &csv::ByteRecord) -> Result<MpfsRecord, ParseErr
             format!("MOD {modifier:?} is not a 2-character modifier"),
         ));
     }
-    let status = text(STATUS)?;
-    if status.is_empty() {
-        return Err(perr(line, "STATUS CODE is blank"));
-    }
+    let status = match text(STATUS)? {
+        "" => return Err(perr(line, "STATUS CODE is blank")),
+        letter => MpfsStatus::parse(letter).ok_or_else(|| {
+            perr(
+                line,
+                format!("STATUS CODE {letter:?} is not an MPFS status"),
+            )
+        })?,
+    };
     let number = |index: usize, name: &str| -> Result<Option<f64>, ParseError> {
         let value = text(index)?;
         if value.is_empty() {
@@ -203,7 +210,7 @@ fn parse_row(line: u64, record: &csv::ByteRecord) -> Result<MpfsRecord, ParseErr
         line,
         code: code.to_owned(),
         modifier: (!modifier.is_empty()).then(|| modifier.to_owned()),
-        status: status.to_owned(),
+        status,
         pctc: text(PCTC)?.to_owned(),
         global_days: text(GLOB_DAYS)?.to_owned(),
         mult_proc: text(MULT_PROC)?.to_owned(),
@@ -310,6 +317,31 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_status_letter_is_refused_at_its_line() {
+        let file = fixture().replace(
+            &row(
+                "11404",
+                "",
+                "Invented excision text",
+                "A",
+                "2.11",
+                "0,010,0.10,0.80,0.10,2,0,1,0,0",
+            ),
+            &row(
+                "11404",
+                "",
+                "Invented excision text",
+                "K",
+                "2.11",
+                "0,010,0.10,0.80,0.10,2,0,1,0,0",
+            ),
+        );
+        let error = parse(file.as_bytes(), "PPRRVU25_JAN.csv").expect_err("refused");
+        assert_eq!(error.line, 5);
+        assert!(error.reason.contains("\"K\""), "{}", error.reason);
+    }
+
+    #[test]
     fn parses_rows_after_the_heading() {
         let file = parse(fixture().as_bytes(), "PPRRVU23_JAN.csv").unwrap();
         assert_eq!(file.lines_read, 9);
@@ -318,7 +350,7 @@ mod tests {
         assert_eq!(excision.line, 5);
         assert_eq!(
             (
-                excision.status.as_str(),
+                excision.status.letter(),
                 excision.pctc.as_str(),
                 excision.global_days.as_str(),
                 excision.mult_proc.as_str(),
@@ -423,7 +455,7 @@ mod tests {
         let r = find("11404", None);
         assert_eq!(
             [
-                &r.status,
+                r.status.letter(),
                 &r.pctc,
                 &r.global_days,
                 &r.mult_proc,

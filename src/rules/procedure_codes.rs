@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::codes;
-use crate::domain::fee_schedule;
 use crate::domain::finding::{Finding, Severity};
+use crate::domain::mpfs_status::MpfsStatus;
 use crate::domain::validity::{self, CodeCheck, Validity};
 
 /// What went wrong with a procedure code.
@@ -28,9 +28,6 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
         Box::new(ProcedureRule(Problem::FeeScheduleStatus)),
     ]
 }
-
-/// MPFS statuses that mean Medicare will not pay the code as billed.
-const UNPAYABLE_STATUSES: [&str; 5] = ["D", "E", "I", "N", "X"];
 
 /// Modifiers by which a submitter says a non-covered service is billed
 /// knowingly: an ABN is on file (GA, GX) or none is needed (GY, GZ).
@@ -198,11 +195,11 @@ impl ProcedureRule {
     ) -> Option<Finding> {
         let code = line.procedure_code.to_string();
         let fees = context.catalog.fee_schedule(date)?;
-        let status = fees.global_row(&code)?.status.as_str();
-        if !UNPAYABLE_STATUSES.contains(&status) {
+        let status = fees.global_row(&code)?.status;
+        if !status.is_unpayable() {
             return None;
         }
-        let non_covered = matches!(status, "E" | "N" | "X");
+        let non_covered = status.is_non_covered();
         let acknowledged = line
             .modifiers
             .iter()
@@ -215,15 +212,16 @@ impl ProcedureRule {
             number,
             format!("lines[{}].procedure_code", number - 1),
             format!(
-                "{code} has fee-schedule status {status} ({}) in {}",
-                fee_schedule::status(status),
+                "{code} has fee-schedule status {} ({}) in {}",
+                status.letter(),
+                status.meaning(),
                 fees.version.version
             ),
         );
         f.suggestion = Some(
             match status {
-                "I" => "Medicare pays this service under another code (often a HCPCS Level II code); bill that code",
-                "D" => "the code was deleted; bill its replacement",
+                MpfsStatus::NotValidForMedicare => "Medicare pays this service under another code (often a HCPCS Level II code); bill that code",
+                MpfsStatus::Deleted => "the code was deleted; bill its replacement",
                 _ => {
                     "not a covered benefit: append GY to obtain a denial, or GA when an advance beneficiary notice is on file"
                 }
@@ -278,7 +276,7 @@ mod tests {
                 .get(&("11404".to_owned(), String::new()))
                 .expect("11404 row")
                 .clone();
-            row.status = status.into();
+            row.status = MpfsStatus::parse(status).expect("a status letter");
             rows.insert((code.to_owned(), String::new()), row);
         }
         snapshot.fee_schedules.push(Arc::new(FeeScheduleRelease {

@@ -16,6 +16,7 @@ use crate::domain::catalog::{
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::concept::Concept;
 use crate::domain::finding::Severity;
+use crate::domain::mpfs_status::MpfsStatus;
 use crate::error::AppError;
 
 /// Rows per bulk INSERT: constant SQL text with one array per column (UNNEST).
@@ -212,7 +213,9 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
         fees_by_version.entry(row.version_id).or_default().insert(
             (row.code, row.modifier),
             FeeScheduleRow {
-                status: row.status,
+                status: MpfsStatus::parse(&row.status).ok_or_else(|| {
+                    AppError::internal(format!("stored MPFS status {:?} is unknown", row.status))
+                })?,
                 pctc: row.pctc,
                 global_days: row.global_days,
                 mult_proc: row.mult_proc,
@@ -563,7 +566,7 @@ pub async fn insert_fee_schedule(
         .bind(version_id)
         .bind(chunk.iter().map(|(code, _, _)| code.as_str()).collect::<Vec<_>>())
         .bind(chunk.iter().map(|(_, modifier, _)| modifier.as_str()).collect::<Vec<_>>())
-        .bind(column(|r| &r.status))
+        .bind(column(|r| r.status.letter()))
         .bind(column(|r| &r.pctc))
         .bind(column(|r| &r.global_days))
         .bind(column(|r| &r.mult_proc))
