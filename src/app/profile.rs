@@ -256,7 +256,7 @@ pub fn profile(
         versions.push(release.version.clone());
     }
 
-    let service = attributes.as_ref().map_or("", |a| a.service_type.as_str());
+    let service = attributes.as_ref().map(|a| a.service_type);
     let modifier_links = links("modifier");
     let modifiers = PROFILE_MODIFIERS
         .iter()

@@ -16,6 +16,7 @@ use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::concept::Concept;
 use crate::domain::mpfs_status::MpfsStatus;
 use crate::domain::search::SearchIndex;
+use crate::domain::service_type::ServiceType;
 
 /// Something that belongs to a release (for [`resolve`]).
 pub trait Versioned {
@@ -189,7 +190,7 @@ impl Versioned for MueRelease {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcedureAttributes {
     /// excision, simple_repair, intermediate_repair, ...
-    pub service_type: String,
+    pub service_type: ServiceType,
     /// benign or malignant, for excisions.
     pub lesion_behavior: Option<String>,
     /// Site family id.

@@ -15,6 +15,7 @@ use crate::domain::catalog::{
 use crate::domain::concept::Concept;
 use crate::domain::finding::Severity;
 use crate::domain::mpfs_status::MpfsStatus;
+use crate::domain::service_type::ServiceType;
 
 /// The embedded files, by name.
 const FILES: [(&str, &str); 9] = [
@@ -250,7 +251,15 @@ pub fn parse() -> Result<DefaultDataSet, DefaultDataError> {
         knowledge.attributes.insert(
             row.code.clone(),
             ProcedureAttributes {
-                service_type: row.service_type,
+                service_type: ServiceType::parse(&row.service_type).ok_or_else(|| {
+                    DefaultDataError {
+                        file: "procedures.csv",
+                        reason: format!(
+                            "{}: {:?} is not a service type",
+                            row.code, row.service_type
+                        ),
+                    }
+                })?,
                 lesion_behavior: non_empty(row.lesion_behavior),
                 site_family: non_empty(row.site_family),
                 size_measure: non_empty(row.size_measure),

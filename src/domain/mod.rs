@@ -13,4 +13,5 @@ pub mod limits;
 pub mod mpfs_status;
 pub mod procedures;
 pub mod search;
+pub mod service_type;
 pub mod validity;

@@ -4,20 +4,7 @@
 //! modifiers apply to a code given its fee-schedule indicators.
 
 use crate::domain::catalog::{FeeScheduleRow, ProcedureAttributes, ProcedureKnowledge};
-
-/// Service types of the default data set.
-pub mod service_type {
-    /// Lesion excision.
-    pub const EXCISION: &str = "excision";
-    /// Simple (single-layer) repair.
-    pub const SIMPLE_REPAIR: &str = "simple_repair";
-    /// Intermediate (layered) repair.
-    pub const INTERMEDIATE_REPAIR: &str = "intermediate_repair";
-    /// Surgical pathology.
-    pub const SURGICAL_PATHOLOGY: &str = "surgical_pathology";
-    /// Evaluation and management visit.
-    pub const EVALUATION_MANAGEMENT: &str = "evaluation_management";
-}
+use crate::domain::service_type::ServiceType;
 
 /// Modifiers that mark a distinct procedural service: 59 first, then the
 /// more specific X{EPSU} (separate encounter, practitioner, structure,
@@ -120,8 +107,8 @@ pub fn finer_than_one_decimal(value: f64) -> bool {
 /// The profile scope id of a code (the key of its profile guidance).
 pub fn profile_scope(attributes: &ProcedureAttributes) -> String {
     let family = attributes.site_family.as_deref().unwrap_or_default();
-    match attributes.service_type.as_str() {
-        service_type::EXCISION => {
+    match attributes.service_type {
+        ServiceType::Excision => {
             let region = if family.starts_with("face") {
                 "face"
             } else {
@@ -132,9 +119,9 @@ pub fn profile_scope(attributes: &ProcedureAttributes) -> String {
                 attributes.lesion_behavior.as_deref().unwrap_or("benign")
             )
         }
-        service_type::SIMPLE_REPAIR => "repair_simple".to_owned(),
-        service_type::INTERMEDIATE_REPAIR => "repair_intermediate".to_owned(),
-        other => other.to_owned(),
+        ServiceType::SimpleRepair => "repair_simple".to_owned(),
+        ServiceType::IntermediateRepair => "repair_intermediate".to_owned(),
+        other => other.as_str().to_owned(),
     }
 }
 
@@ -152,7 +139,7 @@ pub fn suggest_excision(
         knowledge
             .attributes
             .iter()
-            .filter(|(_, a)| a.service_type == service_type::EXCISION)
+            .filter(|(_, a)| a.service_type == ServiceType::Excision)
     };
     let covers_site = |a: &ProcedureAttributes| {
         a.site_family
@@ -253,7 +240,7 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
         a.size_lower_exclusive == this.size_lower_exclusive
             && a.size_upper_inclusive == this.size_upper_inclusive
     };
-    if this.service_type == service_type::EXCISION {
+    if this.service_type == ServiceType::Excision {
         let mut siblings: Vec<(&String, &ProcedureAttributes)> = all
             .iter()
             .copied()
@@ -287,7 +274,7 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
         }
         for (c, a) in all
             .iter()
-            .filter(|(_, a)| a.service_type == service_type::EXCISION && same_band(a))
+            .filter(|(_, a)| a.service_type == ServiceType::Excision && same_band(a))
         {
             if a.site_family == this.site_family && a.lesion_behavior != this.lesion_behavior {
                 let relationship = if a.lesion_behavior.as_deref() == Some("malignant") {
@@ -327,7 +314,7 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
             if !overlaps {
                 continue;
             }
-            if a.service_type == service_type::SIMPLE_REPAIR {
+            if a.service_type == ServiceType::SimpleRepair {
                 out.push((
                     (*c).clone(),
                     Relationship::RepairIncluded,
@@ -335,7 +322,7 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
                      wound, with 59/XS"
                         .to_owned(),
                 ));
-            } else if a.service_type == service_type::INTERMEDIATE_REPAIR {
+            } else if a.service_type == ServiceType::IntermediateRepair {
                 let (relationship, note) = if benign_half_cm {
                     (
                         Relationship::RepairIncluded,
@@ -352,17 +339,17 @@ pub fn related(knowledge: &ProcedureKnowledge, code: &str) -> Vec<(String, Relat
         }
     }
     if matches!(
-        this.service_type.as_str(),
-        service_type::EXCISION | service_type::SIMPLE_REPAIR | service_type::INTERMEDIATE_REPAIR
+        this.service_type,
+        ServiceType::Excision | ServiceType::SimpleRepair | ServiceType::IntermediateRepair
     ) {
         for (c, a) in &all {
-            match a.service_type.as_str() {
-                service_type::SURGICAL_PATHOLOGY if this.service_type == service_type::EXCISION => out.push((
+            match a.service_type {
+                ServiceType::SurgicalPathology if this.service_type == ServiceType::Excision => out.push((
                     (*c).clone(),
                     Relationship::Pathology,
                     "examination of the excised specimen, billed by the pathologist".to_owned(),
                 )),
-                service_type::EVALUATION_MANAGEMENT => out.push((
+                ServiceType::EvaluationManagement => out.push((
                     (*c).clone(),
                     Relationship::SameDayEvaluation,
                     "a significant, separately identifiable same-day visit is billed with modifier 25 on the E/M"
@@ -386,15 +373,16 @@ pub enum Applicability {
     Informational,
 }
 
-/// Applicability of `modifier` to a code of `service` with fee-schedule row
-/// `fees`, with the reason (derived from the indicators where they decide).
+/// Applicability of `modifier` to a code of `service` (when known) with
+/// fee-schedule row `fees`, with the reason (derived from the indicators
+/// where they decide).
 pub fn modifier_applicability(
     modifier: &str,
-    service: &str,
+    service: Option<ServiceType>,
     fees: Option<&FeeScheduleRow>,
 ) -> (Applicability, String) {
     use Applicability::{Allowed, Informational, NotAllowed};
-    let is_em = service == service_type::EVALUATION_MANAGEMENT;
+    let is_em = service == Some(ServiceType::EvaluationManagement);
     let indicator = |f: fn(&FeeScheduleRow) -> &str| fees.map(f);
     match modifier {
         "26" | "TC" => match indicator(|r| &r.pctc) {
@@ -563,7 +551,7 @@ mod tests {
         upper: Option<f64>,
     ) -> ProcedureAttributes {
         ProcedureAttributes {
-            service_type: service_type::EXCISION.into(),
+            service_type: ServiceType::Excision,
             lesion_behavior: Some(behavior.into()),
             site_family: Some(family.into()),
             size_measure: Some("excised_diameter_cm".into()),
@@ -731,7 +719,8 @@ mod tests {
             team_surg: "0".into(),
             work_rvu: None,
         };
-        let on_excision = |m: &str| modifier_applicability(m, service_type::EXCISION, Some(&row)).0;
+        let on_excision =
+            |m: &str| modifier_applicability(m, Some(ServiceType::Excision), Some(&row)).0;
         assert_eq!(on_excision("26"), Applicability::NotAllowed);
         assert_eq!(on_excision("TC"), Applicability::NotAllowed);
         assert_eq!(on_excision("50"), Applicability::NotAllowed);
@@ -742,7 +731,7 @@ mod tests {
         assert_eq!(on_excision("RT"), Applicability::Informational);
         assert_eq!(on_excision("51"), Applicability::Informational);
         assert_eq!(
-            modifier_applicability("25", service_type::EVALUATION_MANAGEMENT, None).0,
+            modifier_applicability("25", Some(ServiceType::EvaluationManagement), None).0,
             Applicability::Allowed
         );
     }

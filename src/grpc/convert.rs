@@ -774,7 +774,7 @@ pub fn profile_to_pb(profile: Profile) -> pb::ProcedureProfile {
         }
         .into(),
         service_type: attributes
-            .map(|a| a.service_type.clone())
+            .map(|a| a.service_type.as_str().to_owned())
             .unwrap_or_default(),
         typical_places_of_service: profile
             .places_of_service

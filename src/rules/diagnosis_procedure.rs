@@ -6,7 +6,7 @@ use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 
 /// ICD-10-CM categories of cutaneous abscesses, furuncles and carbuncles.
 const ABSCESS_CATEGORIES: [&str; 1] = ["L02"];
@@ -36,7 +36,7 @@ impl Rule for AbscessOnExcision {
                 .procedures
                 .attributes
                 .get(line.procedure_code.as_str())
-                .is_some_and(|a| a.service_type == service_type::EXCISION);
+                .is_some_and(|a| a.service_type == ServiceType::Excision);
             let pointed: Vec<String> = line
                 .diagnosis_pointers
                 .iter()

@@ -4,7 +4,7 @@
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 
 /// An E/M line without 25 next to a minor procedure of the same day.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +31,7 @@ impl Rule for EmWithoutModifier25 {
                 .procedures
                 .attributes
                 .get(code)
-                .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT)
+                .is_some_and(|a| a.service_type == ServiceType::EvaluationManagement)
         };
         let lines: Vec<_> = context.lines().collect();
         for (number, line, date) in &lines {

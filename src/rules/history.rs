@@ -7,7 +7,7 @@ use chrono::Days;
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::{ModifierCode, ProcedureCode, ServiceLine};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 
 /// A claim's lines as a comparable set: each line's code with its
 /// modifiers in order, the lines in order.
@@ -103,7 +103,7 @@ impl Rule for EmInGlobalPeriod {
             let Some(date) = date else { continue };
             let em = attributes
                 .get(line.procedure_code.as_str())
-                .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT);
+                .is_some_and(|a| a.service_type == ServiceType::EvaluationManagement);
             if !em || ["24", "25", "79"].iter().any(|m| line.has_modifier(m)) {
                 continue;
             }

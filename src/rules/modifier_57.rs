@@ -7,7 +7,7 @@ use chrono::Days;
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 
 /// A 57 visit before a minor procedure.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +34,7 @@ impl Rule for DecisionForMinorSurgery {
             let Some(date) = date else { continue };
             let em = attributes
                 .get(line.procedure_code.as_str())
-                .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT);
+                .is_some_and(|a| a.service_type == ServiceType::EvaluationManagement);
             if !em || !line.has_modifier("57") {
                 continue;
             }

@@ -7,17 +7,18 @@
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::{Applicability, modifier_applicability, service_type};
+use crate::domain::procedures::{Applicability, modifier_applicability};
+use crate::domain::service_type::ServiceType;
 
 /// The service type of `code`: from claimscrub's procedure knowledge, or for
 /// codes it has none of, E/M by the CPT E/M range.
-fn service_type_of<'a>(context: &RuleContext<'a>, code: &str) -> &'a str {
+fn service_type_of(context: &RuleContext<'_>, code: &str) -> Option<ServiceType> {
     match context.catalog.procedures.attributes.get(code) {
-        Some(attributes) => &attributes.service_type,
+        Some(attributes) => Some(attributes.service_type),
         None if ("99202"..="99499").contains(&code) && code.len() == 5 => {
-            service_type::EVALUATION_MANAGEMENT
+            Some(ServiceType::EvaluationManagement)
         }
-        None => "",
+        None => None,
     }
 }
 
@@ -47,7 +48,7 @@ impl Rule for ModifierNotAllowed {
                 .and_then(|d| context.catalog.fee_schedule(d))
                 .and_then(|f| f.global_row(&code));
             let service = service_type_of(context, &code);
-            if fees.is_none() && service.is_empty() {
+            if fees.is_none() && service.is_none() {
                 continue;
             }
             for (j, modifier) in line.modifiers.iter().enumerate() {

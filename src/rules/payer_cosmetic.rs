@@ -7,7 +7,7 @@
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 
 /// A benign excision with no documented indication.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ impl Rule for BenignRemovalWithoutIndication {
                 .attributes
                 .get(line.procedure_code.as_str())
                 .is_some_and(|a| {
-                    a.service_type == service_type::EXCISION
+                    a.service_type == ServiceType::Excision
                         && a.lesion_behavior.as_deref() == Some("benign")
                 });
             if benign_excision && line.documented_indications.is_empty() {

@@ -4,7 +4,7 @@
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 use crate::domain::validity::{self, Validity};
 
 /// Telehealth places of service (02 other than home, 10 in the patient's home).
@@ -89,7 +89,7 @@ impl Rule for TelehealthProcedure {
                 .procedures
                 .attributes
                 .get(line.procedure_code.as_str())
-                .is_some_and(|a| a.service_type != service_type::EVALUATION_MANAGEMENT);
+                .is_some_and(|a| a.service_type != ServiceType::EvaluationManagement);
             if hands_on && TELEHEALTH.contains(&place) {
                 let mut f = finding(
                     self,

@@ -4,7 +4,8 @@
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
+use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
+use crate::domain::service_type::ServiceType;
 
 /// A simple repair at the site of a same-day excision.
 #[derive(Debug, Clone, Copy)]
@@ -26,10 +27,10 @@ impl Rule for SimpleRepairIncluded {
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let attributes = &context.catalog.procedures.attributes;
-        let kind = |code: &str| attributes.get(code).map(|a| a.service_type.as_str());
+        let kind = |code: &str| attributes.get(code).map(|a| a.service_type);
         let lines: Vec<_> = context.lines().collect();
         for (number, line, date) in &lines {
-            if kind(line.procedure_code.as_str()) != Some(service_type::SIMPLE_REPAIR)
+            if kind(line.procedure_code.as_str()) != Some(ServiceType::SimpleRepair)
                 || DISTINCT_SERVICE_MODIFIERS
                     .iter()
                     .any(|m| line.has_modifier(m))
@@ -38,7 +39,7 @@ impl Rule for SimpleRepairIncluded {
             }
             let excision = lines.iter().find(|(_, other, other_date)| {
                 other_date == date
-                    && kind(other.procedure_code.as_str()) == Some(service_type::EXCISION)
+                    && kind(other.procedure_code.as_str()) == Some(ServiceType::Excision)
                     && other.anatomic_site.is_some()
                     && other.anatomic_site == line.anatomic_site
             });

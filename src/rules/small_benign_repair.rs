@@ -4,7 +4,8 @@
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::{DISTINCT_SERVICE_MODIFIERS, service_type};
+use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
+use crate::domain::service_type::ServiceType;
 
 /// A layered repair billed with only benign excisions of 0.5 cm or less.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +33,7 @@ impl Rule for SmallBenignExcisionRepair {
             .filter_map(|(_, l, date)| {
                 attributes
                     .get(l.procedure_code.as_str())
-                    .filter(|a| a.service_type == service_type::EXCISION)
+                    .filter(|a| a.service_type == ServiceType::Excision)
                     .map(|a| (a, date))
             })
             .collect();
@@ -47,7 +48,7 @@ impl Rule for SmallBenignExcisionRepair {
         for (number, line, date) in &lines {
             let layered = attributes
                 .get(line.procedure_code.as_str())
-                .is_some_and(|a| a.service_type == service_type::INTERMEDIATE_REPAIR);
+                .is_some_and(|a| a.service_type == ServiceType::IntermediateRepair);
             let same_day = excisions.iter().any(|(_, d)| *d == date);
             if layered
                 && same_day

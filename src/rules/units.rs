@@ -2,7 +2,7 @@
 
 use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{Finding, Severity};
-use crate::domain::procedures::service_type;
+use crate::domain::service_type::ServiceType;
 
 /// The unit rules.
 pub fn rules() -> Vec<Box<dyn Rule>> {
@@ -66,7 +66,7 @@ impl Rule for EmUnitsExceedOne {
                 .procedures
                 .attributes
                 .get(line.procedure_code.as_str())
-                .is_some_and(|a| a.service_type == service_type::EVALUATION_MANAGEMENT);
+                .is_some_and(|a| a.service_type == ServiceType::EvaluationManagement);
             if em && line.units > 1 {
                 let mut f = finding(
                     self,

@@ -17,6 +17,7 @@ use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::concept::Concept;
 use crate::domain::finding::Severity;
 use crate::domain::mpfs_status::MpfsStatus;
+use crate::domain::service_type::ServiceType;
 use crate::error::AppError;
 
 /// Rows per bulk INSERT: constant SQL text with one array per column (UNNEST).
@@ -379,10 +380,16 @@ async fn load_procedure_knowledge(
         attributes: attributes
             .into_iter()
             .map(|row| {
-                (
+                let service_type = ServiceType::parse(&row.service_type).ok_or_else(|| {
+                    AppError::internal(format!(
+                        "stored service type {:?} is unknown",
+                        row.service_type
+                    ))
+                })?;
+                Ok((
                     row.code,
                     ProcedureAttributes {
-                        service_type: row.service_type,
+                        service_type,
                         lesion_behavior: row.lesion_behavior,
                         site_family: row.site_family,
                         size_measure: row.size_measure,
@@ -390,9 +397,9 @@ async fn load_procedure_knowledge(
                         size_upper_inclusive: row.size_upper_inclusive,
                         typical_pos: row.typical_pos,
                     },
-                )
+                ))
             })
-            .collect(),
+            .collect::<Result<_, AppError>>()?,
         site_families: families
             .into_iter()
             .map(|row| {
