@@ -75,7 +75,7 @@ pub struct Replay {
 }
 
 fn record_from_stored(stored: StoredRecord) -> Result<AuditRecord, AppError> {
-    let claim: Claim = serde_json::from_str(&stored.claim).map_err(AppError::internal)?;
+    let claim = stored.claim.0;
     Ok(AuditRecord {
         create_time: stored.create_time,
         request_id: stored.request_id,

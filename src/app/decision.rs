@@ -7,27 +7,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
-use crate::domain::code_system::CodeSystem;
+use crate::domain::code_system::{CodeSystem, UsedVersion};
 use crate::domain::codes;
 use crate::domain::finding::{Disposition, Finding};
 use crate::error::AppError;
 use crate::rules::RuleSet;
 use crate::storage::audit::{self, AuditRow, BatchItemKey, HistoryQuery};
-
-/// A release a decision read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UsedVersion {
-    /// The code system (stored as its id, `icd10cm`, ...).
-    pub system: CodeSystem,
-    /// Version label.
-    pub version: String,
-}
 
 /// A decision.
 #[derive(Debug, Clone)]
@@ -332,10 +322,9 @@ impl Decision {
             audit_record_id: record.id,
             disposition: Disposition::from_i16(record.disposition)
                 .ok_or_else(|| AppError::internal("stored disposition out of range"))?,
-            findings: serde_json::from_str(&record.findings).map_err(AppError::internal)?,
+            findings: record.findings.0,
             ruleset_version: record.ruleset_version,
-            versions: serde_json::from_str(&record.code_set_versions)
-                .map_err(AppError::internal)?,
+            versions: record.code_set_versions.0,
         })
     }
 }

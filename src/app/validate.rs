@@ -11,11 +11,12 @@ use sqlx::PgPool;
 use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
 use crate::app::decision::{
-    Decision, Origin, PendingDecision, PreparedClaim, UsedVersion, history_start, versions_used,
+    Decision, Origin, PendingDecision, PreparedClaim, history_start, versions_used,
 };
 use crate::app::history_reader::HistoryReader;
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
+use crate::domain::code_system::UsedVersion;
 use crate::domain::finding::{Disposition, Finding};
 use crate::error::{AppError, ErrorReason};
 use crate::rules::RuleSet;

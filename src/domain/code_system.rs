@@ -78,6 +78,15 @@ impl<'de> serde::Deserialize<'de> for CodeSystem {
     }
 }
 
+/// A release a decision read: its system and version label.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UsedVersion {
+    /// The code system (stored as its id, `icd10cm`, ...).
+    pub system: CodeSystem,
+    /// Version label.
+    pub version: String,
+}
+
 /// An identifier that names no code system.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown code system {0:?}")]

@@ -2,9 +2,13 @@
 //! commit, one UNNEST statement per table) and read back by id or request id.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use crate::domain::claim::Claim;
+use crate::domain::code_system::UsedVersion;
+use crate::domain::finding::Finding;
 use crate::error::AppError;
 use crate::storage::WriteError;
 
@@ -71,10 +75,10 @@ pub struct StoredDecision {
     pub disposition: i16,
     /// Rule set version.
     pub ruleset_version: String,
-    /// Code-set releases used, JSON text.
-    pub code_set_versions: String,
-    /// Findings, JSON text.
-    pub findings: String,
+    /// Code-set releases used.
+    pub code_set_versions: Json<Vec<UsedVersion>>,
+    /// Findings.
+    pub findings: Json<Vec<Finding>>,
 }
 
 /// What became of a row in a group commit.
@@ -236,8 +240,8 @@ pub async fn find_request(
 /// A stored decision by record id.
 pub async fn get_decision(pool: &PgPool, id: Uuid) -> Result<Option<StoredDecision>, AppError> {
     Ok(sqlx::query_as(
-        "select id, disposition, ruleset_version, code_set_versions::text as code_set_versions, \
-                findings::text as findings from audit_record where id = $1",
+        "select id, disposition, ruleset_version, code_set_versions, findings \
+           from audit_record where id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -396,18 +400,17 @@ pub struct StoredRecord {
     /// Rule set version.
     pub ruleset_version: String,
     /// Code-set releases used, JSON text.
-    pub code_set_versions: String,
+    pub code_set_versions: Json<Vec<UsedVersion>>,
     /// Canonical claim without the member id, JSON text.
-    pub claim: String,
+    pub claim: Json<Claim>,
     /// Findings, JSON text.
-    pub findings: String,
+    pub findings: Json<Vec<Finding>>,
     /// Time spent deciding.
     pub processing_micros: i64,
 }
 
 const RECORD_COLUMNS: &str = "id, create_time, request_id, batch_id, sequence, submitter, member_hash, \
-     disposition, ruleset_version, code_set_versions::text as code_set_versions, claim::text as claim, \
-     findings::text as findings, processing_micros";
+     disposition, ruleset_version, code_set_versions, claim, findings, processing_micros";
 
 /// Appends `where` conditions for `filter` (and a keyset position) to `query`.
 fn push_filter(

@@ -9,11 +9,14 @@
 //! per `(batch_id, sequence)`.
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::batch_state::BatchState;
-use crate::error::AppError;
+use crate::domain::code_system::UsedVersion;
+use crate::domain::finding::Finding;
+use crate::error::{AppError, ErrorReason, FieldViolation};
 use crate::storage::WriteError;
 use crate::storage::audit::{AuditRow, StoredDecision, insert_records};
 
@@ -188,6 +191,45 @@ pub async fn complete(pool: &PgPool, batch_id: Uuid) -> Result<Option<BatchRow>,
     .await?)
 }
 
+/// An item error as stored in `batch_item.error`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredItemError {
+    message: String,
+    violations: Vec<(String, String)>,
+}
+
+impl StoredItemError {
+    /// The stored form of an item's error.
+    pub fn of(error: &AppError) -> Self {
+        let violations = match error {
+            AppError::InvalidArgument { violations, .. } => violations
+                .iter()
+                .map(|v| (v.field.clone(), v.description.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            message: error.to_string(),
+            violations,
+        }
+    }
+
+    /// The error again, as INVALID_ARGUMENT with its field violations.
+    pub fn into_error(self) -> AppError {
+        AppError::InvalidArgument {
+            reason: ErrorReason::InvalidRequest,
+            violations: if self.violations.is_empty() {
+                vec![FieldViolation::new("item", self.message)]
+            } else {
+                self.violations
+                    .into_iter()
+                    .map(|(field, description)| FieldViolation::new(field, description))
+                    .collect()
+            },
+        }
+    }
+}
+
 /// A stored item with its decision.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredItem {
@@ -196,7 +238,7 @@ pub struct StoredItem {
     /// The client's id for the claim.
     pub correlation_id: String,
     /// google.rpc.Status as JSON, for an item error.
-    pub error: Option<serde_json::Value>,
+    pub error: Option<Json<StoredItemError>>,
     /// Audit record id, for a readable claim.
     pub id: Option<Uuid>,
     /// claimscrub.v1.Disposition number.
@@ -204,9 +246,9 @@ pub struct StoredItem {
     /// Rule set version.
     pub ruleset_version: Option<String>,
     /// Code-set releases used, JSON.
-    pub code_set_versions: Option<String>,
+    pub code_set_versions: Option<Json<Vec<UsedVersion>>>,
     /// Findings, JSON.
-    pub findings: Option<String>,
+    pub findings: Option<Json<Vec<Finding>>>,
 }
 
 impl StoredItem {
@@ -231,8 +273,7 @@ pub async fn items(
 ) -> Result<Vec<StoredItem>, AppError> {
     Ok(sqlx::query_as(
         "select b.sequence, b.correlation_id, b.error, \
-                a.id, a.disposition, a.ruleset_version, a.code_set_versions::text as code_set_versions, \
-                a.findings::text as findings \
+                a.id, a.disposition, a.ruleset_version, a.code_set_versions, a.findings \
            from batch_item b \
            left join audit_record a on a.id = b.audit_record_id \
           where b.batch_id = $1 and b.sequence > $2 \

@@ -23,14 +23,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::app::decision::Decision;
 use crate::app::validate::ClaimValidator;
 use crate::domain::claim::Claim;
-use crate::error::{AppError, ErrorReason, FieldViolation};
+use crate::error::{AppError, ErrorReason};
 
 pub use crate::storage::batches::BatchRow;
 
@@ -104,43 +103,6 @@ pub enum BatchOutput {
     },
     /// The stream ends with this error, after everything before it.
     Failed(AppError),
-}
-
-/// An item error as stored in `batch_item.error`.
-#[derive(Serialize, Deserialize)]
-struct StoredItemError {
-    message: String,
-    violations: Vec<(String, String)>,
-}
-
-impl StoredItemError {
-    fn of(error: &AppError) -> Self {
-        let violations = match error {
-            AppError::InvalidArgument { violations, .. } => violations
-                .iter()
-                .map(|v| (v.field.clone(), v.description.clone()))
-                .collect(),
-            _ => Vec::new(),
-        };
-        Self {
-            message: error.to_string(),
-            violations,
-        }
-    }
-
-    fn into_error(self) -> AppError {
-        AppError::InvalidArgument {
-            reason: ErrorReason::InvalidRequest,
-            violations: if self.violations.is_empty() {
-                vec![FieldViolation::new("item", self.message)]
-            } else {
-                self.violations
-                    .into_iter()
-                    .map(|(field, description)| FieldViolation::new(field, description))
-                    .collect()
-            },
-        }
-    }
 }
 
 /// Batches: opening, the stream pipeline and the stored results.

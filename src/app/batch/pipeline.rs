@@ -16,17 +16,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::sequence_gate::{Admission, SequenceGate};
-use super::{
-    BatchInput, BatchOutput, BatchRow, BatchValidator, ItemResult, OpenedBatch, StoredItemError,
-    as_u64,
-};
+use super::{BatchInput, BatchOutput, BatchRow, BatchValidator, ItemResult, OpenedBatch, as_u64};
 use crate::app::audit_writer::lock_and_recheck;
 use crate::app::decision::{Origin, PendingDecision};
 use crate::domain::batch_state::BatchState;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::error::{AppError, ErrorReason};
 use crate::storage::audit::BatchItemKey;
-use crate::storage::batches::{self, ItemRow};
+use crate::storage::batches::{self, ItemRow, StoredItemError};
 use crate::storage::{self, WriteError, audit};
 
 /// Most items evaluated and committed together.

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{BatchRow, BatchValidator, ItemResult, StoredItemError, as_u64, not_found};
+use super::{BatchRow, BatchValidator, ItemResult, as_u64, not_found};
 use crate::app::decision::Decision;
 use crate::app::page_token;
 use crate::error::AppError;
@@ -42,9 +42,7 @@ impl BatchValidator {
             let sequence = as_u64(item.sequence);
             let outcome = match (item.decision(), item.error) {
                 (Some(decision), _) => Ok(Decision::from_stored(decision)?),
-                (None, Some(error)) => Err(serde_json::from_value::<StoredItemError>(error)
-                    .map_err(AppError::internal)?
-                    .into_error()),
+                (None, Some(error)) => Err(error.0.into_error()),
                 (None, None) => {
                     return Err(AppError::internal("batch item without result or error"));
                 }
