@@ -326,7 +326,7 @@ impl AuditQueries {
     }
 
     /// Creates the monthly partitions of this month and the
-    /// [`PARTITIONS_AHEAD`] next ones that do not exist yet; returns their
+    /// `PARTITIONS_AHEAD` next ones that do not exist yet; returns their
     /// names. A month whose records already sit in the default partition
     /// stays there (moving them would mean deleting audit rows).
     pub async fn create_partitions_ahead(pool: &PgPool) -> Result<Vec<String>, AppError> {

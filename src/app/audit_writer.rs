@@ -10,7 +10,7 @@
 //!   member's advisory lock and reads the member's accepted history again,
 //!   so of N identical claims decided at once (here or on another replica)
 //!   exactly one is accepted and the others become `DUPLICATE_CLAIM`
-//!   ([`lock_and_recheck`], shared with the batch writer).
+//!   (`lock_and_recheck`, shared with the batch writer).
 
 use std::collections::HashMap;
 use std::sync::Arc;

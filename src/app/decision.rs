@@ -22,13 +22,9 @@ use crate::storage::audit::{self, AuditRow, BatchItemKey, HistoryQuery};
 /// A decision.
 #[derive(Debug, Clone)]
 pub struct Decision {
-    /// Audit record id.
     pub audit_record_id: Uuid,
-    /// Disposition.
     pub disposition: Disposition,
-    /// Findings.
     pub findings: Vec<Finding>,
-    /// Rule set version.
     pub ruleset_version: String,
     /// Releases read.
     pub versions: Vec<UsedVersion>,

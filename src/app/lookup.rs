@@ -34,7 +34,6 @@ pub struct ConceptView {
     pub active: bool,
     /// Parent concept.
     pub parent: Option<Concept>,
-    /// Children.
     pub children: Vec<Concept>,
     /// The release that answered.
     pub version: CodeSystemVersion,

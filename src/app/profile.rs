@@ -28,7 +28,6 @@ pub struct ModifierView {
     pub modifier: String,
     /// Its description (loaded modifier set).
     pub description: String,
-    /// Applicability.
     pub applicability: Applicability,
     /// Why.
     pub reason: String,
@@ -39,15 +38,11 @@ pub struct ModifierView {
 /// A taxonomy on a profile.
 #[derive(Debug, Clone)]
 pub struct TaxonomyView {
-    /// Code.
     pub code: String,
     /// Label from the taxonomy release in effect.
     pub display: String,
-    /// Classification.
     pub classification: String,
-    /// Specialization.
     pub specialization: String,
-    /// Note.
     pub note: String,
 }
 
@@ -60,9 +55,7 @@ pub struct DiagnosisView {
     pub display: String,
     /// Billable on the date.
     pub billable: bool,
-    /// Relevance.
     pub relevance: String,
-    /// Note.
     pub note: String,
     /// Billable children of a header.
     pub billable_children: Vec<Concept>,
@@ -71,33 +64,25 @@ pub struct DiagnosisView {
 /// A related procedure on a profile.
 #[derive(Debug, Clone)]
 pub struct RelatedView {
-    /// Code.
     pub code: String,
     /// Descriptor.
     pub display: String,
-    /// Relationship.
     pub relationship: Relationship,
-    /// Note.
     pub note: String,
 }
 
 /// A payer on a profile.
 #[derive(Debug, Clone)]
 pub struct PayerView {
-    /// Payer id.
     pub payer_id: String,
-    /// Name.
     pub name: String,
-    /// Notes.
     pub notes: Vec<String>,
 }
 
 /// A procedure profile.
 #[derive(Debug, Clone)]
 pub struct Profile {
-    /// Code.
     pub code: String,
-    /// Descriptor.
     pub descriptor: String,
     /// cpt_licensed or claimscrub.
     pub descriptor_source: String,
@@ -109,15 +94,11 @@ pub struct Profile {
     pub places_of_service: Vec<(String, String)>,
     /// Fee-schedule row and its release.
     pub fee_schedule: Option<(FeeScheduleRow, CodeSystemVersion)>,
-    /// Modifiers.
     pub modifiers: Vec<ModifierView>,
-    /// Taxonomies.
     pub taxonomies: Vec<TaxonomyView>,
-    /// Diagnoses.
     pub diagnoses: Vec<DiagnosisView>,
     /// Related procedures.
     pub related: Vec<RelatedView>,
-    /// Payers.
     pub payers: Vec<PayerView>,
     /// Fields with no data and why.
     pub missing: Vec<(String, String)>,

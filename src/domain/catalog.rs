@@ -97,7 +97,6 @@ pub struct FeeScheduleRow {
     pub co_surg: String,
     /// Team surgery indicator.
     pub team_surg: String,
-    /// Work RVU.
     pub work_rvu: Option<f64>,
 }
 
@@ -210,7 +209,6 @@ pub struct ProcedureAttributes {
 pub struct SiteFamily {
     /// Display name.
     pub display: String,
-    /// Anatomic sites.
     pub anatomic_sites: Vec<String>,
 }
 
@@ -245,20 +243,16 @@ pub struct ProcedureKnowledge {
 pub struct Payer {
     /// Payer id, e.g. MEDICARE.
     pub payer_id: String,
-    /// Name.
     pub name: String,
     /// medicare, commercial, ...
     pub payer_type: String,
-    /// Notes.
     pub notes: String,
 }
 
 /// A payer's setting for one rule from a date: rules as data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PayerRuleSetting {
-    /// Payer id.
     pub payer_id: String,
-    /// Rule id.
     pub rule_id: String,
     /// First date of service the setting applies to.
     pub effective_from: NaiveDate,

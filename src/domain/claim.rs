@@ -133,9 +133,7 @@ pub enum Laterality {
     /// Not given.
     #[default]
     Unspecified,
-    /// Left.
     Left,
-    /// Right.
     Right,
     /// Both sides.
     Bilateral,
@@ -148,9 +146,7 @@ pub enum Sex {
     /// Not given.
     #[default]
     Unspecified,
-    /// Female.
     Female,
-    /// Male.
     Male,
     /// Given as unknown.
     Unknown,
@@ -165,7 +161,6 @@ pub enum Indication {
     Bleeding,
     /// Intense itching.
     Itching,
-    /// Pain.
     Pain,
     /// Physical evidence of inflammation or infection.
     Inflammation,
@@ -184,7 +179,6 @@ pub enum Indication {
 /// A provider.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Provider {
-    /// NPI.
     pub npi: Npi,
     /// NUCC taxonomy code.
     pub taxonomy_code: TaxonomyCode,
@@ -197,7 +191,6 @@ pub struct Patient {
     pub member_id: String,
     /// Date of birth.
     pub birth_date: Option<NaiveDate>,
-    /// Sex.
     pub sex: Sex,
 }
 
@@ -206,9 +199,7 @@ pub struct Patient {
 pub struct ServiceLine {
     /// CPT or HCPCS code.
     pub procedure_code: ProcedureCode,
-    /// Modifiers.
     pub modifiers: Vec<ModifierCode>,
-    /// Units.
     pub units: u32,
     /// 1-based diagnosis pointers.
     pub diagnosis_pointers: Vec<u32>,
@@ -233,17 +224,12 @@ pub struct ServiceLine {
 pub struct Claim {
     /// CLM01.
     pub claim_id: String,
-    /// Payer id.
     pub payer_id: PayerId,
     /// Claim date of service.
     pub date_of_service: Option<NaiveDate>,
-    /// Place of service.
     pub place_of_service: String,
-    /// Rendering provider.
     pub rendering_provider: Provider,
-    /// Billing provider.
     pub billing_provider: Provider,
-    /// Patient.
     pub patient: Patient,
     /// ICD-10-CM codes as sent (with or without the dot).
     pub diagnosis_codes: Vec<DiagnosisCode>,

@@ -116,7 +116,6 @@ pub struct CodeSystemVersion {
     pub effective_to: Option<NaiveDate>,
     /// Part of claimscrub's own default data set.
     pub builtin: bool,
-    /// Source file name.
     pub source_file_name: String,
     /// sha256 of the decompressed source.
     pub sha256: String,

@@ -11,7 +11,6 @@ pub struct Concept {
     pub code: String,
     /// Short title.
     pub display: String,
-    /// Long description.
     pub long_description: Option<String>,
     /// Billable (false for ICD-10-CM headers).
     pub billable: bool,

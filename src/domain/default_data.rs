@@ -73,13 +73,11 @@ pub struct DefaultDataSet {
     pub fee_schedule: Vec<(String, String, FeeScheduleRow)>,
     /// Modifiers the rules use.
     pub modifiers: Vec<Concept>,
-    /// Places of service.
     pub places_of_service: Vec<Concept>,
     /// Taxonomies the profiles reference.
     pub taxonomies: Vec<Concept>,
     /// ICD-10-CM codes the profiles reference.
     pub diagnoses: Vec<Concept>,
-    /// Payers.
     pub payers: Vec<Payer>,
     /// Default payer rule settings.
     pub payer_rules: Vec<PayerRuleSetting>,

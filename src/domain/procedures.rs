@@ -14,9 +14,7 @@ pub const DISTINCT_SERVICE_MODIFIERS: [&str; 5] = ["59", "XE", "XP", "XS", "XU"]
 /// Lesion behaviour as the coder states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
-    /// Benign.
     Benign,
-    /// Malignant.
     Malignant,
     /// Uncertain: coded as benign until pathology says otherwise.
     Uncertain,

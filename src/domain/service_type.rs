@@ -13,7 +13,6 @@ pub enum ServiceType {
     IntermediateRepair,
     /// Repair of a wound dehiscence.
     WoundDehiscenceRepair,
-    /// Surgical pathology.
     SurgicalPathology,
     /// Evaluation and management visit.
     EvaluationManagement,

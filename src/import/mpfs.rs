@@ -52,7 +52,6 @@ pub struct MpfsRecord {
     pub co_surg: String,
     /// TEAM SURG indicator.
     pub team_surg: String,
-    /// WORK RVU.
     pub work_rvu: Option<f64>,
     /// PRE OP share of the global package.
     pub pre_op: Option<f64>,

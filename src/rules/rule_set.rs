@@ -13,7 +13,6 @@ use crate::domain::finding::{Disposition, Finding, Severity};
 
 /// A versioned, ordered rule set.
 pub struct RuleSet {
-    /// Version.
     pub version: &'static str,
     /// Rules in evaluation order.
     pub rules: Vec<Box<dyn Rule>>,

@@ -44,11 +44,9 @@ pub struct AuditRow {
     pub date_of_service: Option<NaiveDate>,
     /// HMAC of the member id.
     pub member_hash: Option<Vec<u8>>,
-    /// Rendering NPI.
     pub rendering_npi: Option<String>,
     /// claimscrub.v1.Disposition number.
     pub disposition: i16,
-    /// Rule set version.
     pub ruleset_version: String,
     /// Code-set releases used, JSON text.
     pub code_set_versions: String,
@@ -73,18 +71,15 @@ pub struct StoredDecision {
     pub id: Uuid,
     /// claimscrub.v1.Disposition number.
     pub disposition: i16,
-    /// Rule set version.
     pub ruleset_version: String,
     /// Code-set releases used.
     pub code_set_versions: Json<Vec<UsedVersion>>,
-    /// Findings.
     pub findings: Json<Vec<Finding>>,
 }
 
 /// What became of a row in a group commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendOutcome {
-    /// Stored.
     Stored,
     /// Its request id was already taken: nothing stored.
     RequestIdTaken,
@@ -397,7 +392,6 @@ pub struct StoredRecord {
     pub member_hash: Option<Vec<u8>>,
     /// claimscrub.v1.Disposition number.
     pub disposition: i16,
-    /// Rule set version.
     pub ruleset_version: String,
     /// Code-set releases used, JSON text.
     pub code_set_versions: Json<Vec<UsedVersion>>,

@@ -98,7 +98,6 @@ pub async fn get(pool: &PgPool, batch_id: Uuid) -> Result<Option<BatchRow>, AppE
 /// One stored item of a chunk: a decision (its audit row) or an item error.
 #[derive(Debug, Clone)]
 pub struct ItemRow<'a> {
-    /// Sequence.
     pub sequence: i64,
     /// The client's id for the claim.
     pub correlation_id: &'a str,
@@ -233,7 +232,6 @@ impl StoredItemError {
 /// A stored item with its decision.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredItem {
-    /// Sequence.
     pub sequence: i64,
     /// The client's id for the claim.
     pub correlation_id: String,
@@ -243,7 +241,6 @@ pub struct StoredItem {
     pub id: Option<Uuid>,
     /// claimscrub.v1.Disposition number.
     pub disposition: Option<i16>,
-    /// Rule set version.
     pub ruleset_version: Option<String>,
     /// Code-set releases used, JSON.
     pub code_set_versions: Option<Json<Vec<UsedVersion>>>,

@@ -172,7 +172,6 @@ fn database_unavailable() -> AppError {
 /// a group commit retries the others without them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// SQLSTATE.
     pub sqlstate: String,
     /// The constraint named, if any.
     pub constraint: Option<String>,

@@ -428,7 +428,6 @@ async fn load_procedure_knowledge(
 /// A release about to be written.
 #[derive(Debug, Clone)]
 pub struct NewRelease {
-    /// System.
     pub system: CodeSystem,
     /// Version label.
     pub version: String,
@@ -438,7 +437,6 @@ pub struct NewRelease {
     pub effective_to: Option<NaiveDate>,
     /// Part of the default data set.
     pub builtin: bool,
-    /// Source file name.
     pub source_file_name: String,
     /// sha256 of the decompressed source.
     pub sha256: String,

@@ -63,7 +63,6 @@ pub struct OpenedBatch {
 pub enum BatchInput {
     /// An item; `claim` is the error when it could not be read as a claim.
     Item {
-        /// Sequence.
         sequence: u64,
         /// The client's id for the claim.
         correlation_id: String,
@@ -79,7 +78,6 @@ pub enum BatchInput {
 /// One item's outcome: its decision, or why it was not a readable claim.
 #[derive(Debug)]
 pub struct ItemResult {
-    /// Sequence.
     pub sequence: u64,
     /// The client's id for the claim.
     pub correlation_id: String,
