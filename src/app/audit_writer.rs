@@ -121,25 +121,22 @@ pub(crate) async fn lock_and_recheck(
     rules: &RuleSet,
     group: &mut [&mut PendingDecision],
 ) -> Result<(), WriteError> {
-    let checked: Vec<usize> = (0..group.len())
-        .filter(|&i| group[i].recheck_query().is_some())
-        .collect();
+    let (checked, queries): (Vec<usize>, Vec<audit::HistoryQuery>) = group
+        .iter()
+        .enumerate()
+        .filter_map(|(i, pending)| Some((i, pending.recheck_query()?)))
+        .unzip();
     if checked.is_empty() {
         return Ok(());
     }
-    let (members, queries): (Vec<&[u8]>, Vec<audit::HistoryQuery>) = checked
-        .iter()
-        .filter_map(|&i| group[i].recheck_query())
-        .unzip();
+    let members: Vec<&[u8]> = queries.iter().map(|q| q.member_hash.as_slice()).collect();
     audit::lock_members(connection, &members).await?;
     let fresh = audit::accepted_histories_on(connection, &queries).await?;
-    let mut earlier: HashMap<Vec<u8>, Vec<PriorClaim>> = HashMap::new();
-    for (i, mut history) in checked.into_iter().zip(fresh) {
-        let pending = &mut *group[i];
-        if let Some((member, _)) = pending.recheck_query() {
-            history.extend(earlier.get(member).into_iter().flatten().cloned());
-        }
-        if let Some((member, prior)) = pending.recheck(rules, history)? {
+    let mut earlier: HashMap<&[u8], Vec<PriorClaim>> = HashMap::new();
+    for ((i, query), mut history) in checked.into_iter().zip(&queries).zip(fresh) {
+        let member = query.member_hash.as_slice();
+        history.extend(earlier.get(member).into_iter().flatten().cloned());
+        if let Some(prior) = group[i].recheck(rules, history)? {
             earlier.entry(member).or_default().push(prior);
         }
     }

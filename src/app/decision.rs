@@ -63,13 +63,10 @@ pub struct PendingDecision {
 }
 
 impl PendingDecision {
-    /// The member and history lookup to check again under the lock.
-    pub(crate) fn recheck_query(&self) -> Option<(&[u8], HistoryQuery)> {
-        let basis = self.basis.as_ref()?;
-        Some((
-            basis.prepared.member_hash.as_deref()?,
-            basis.prepared.history_query()?,
-        ))
+    /// The history lookup (its member included) to check again under the
+    /// lock; `None` when the decision cannot change.
+    pub(crate) fn recheck_query(&self) -> Option<HistoryQuery> {
+        self.basis.as_ref()?.prepared.history_query()
     }
 
     /// Decides again with `history` if it holds a claim the decision did
@@ -80,7 +77,7 @@ impl PendingDecision {
         &mut self,
         rules: &RuleSet,
         history: Vec<PriorClaim>,
-    ) -> Result<Option<(Vec<u8>, PriorClaim)>, AppError> {
+    ) -> Result<Option<PriorClaim>, AppError> {
         let Some(basis) = &self.basis else {
             return Ok(None);
         };
@@ -96,6 +93,7 @@ impl PendingDecision {
             )?;
             row.id = self.row.id;
             row.create_time = self.row.create_time;
+            row.claim = std::mem::take(&mut self.row.claim);
             self.row = row;
             self.decision = Decision {
                 audit_record_id: self.row.id,
@@ -106,7 +104,11 @@ impl PendingDecision {
                 return Ok(None);
             }
         }
-        Ok(self.basis.as_ref().and_then(|b| b.prepared.as_prior()))
+        Ok(self
+            .basis
+            .as_ref()
+            .and_then(|b| b.prepared.as_prior())
+            .map(|(_, prior)| prior))
     }
 }
 
@@ -219,7 +221,7 @@ impl PendingDecision {
     pub(crate) fn new(
         rules: &RuleSet,
         snapshot: &Arc<CatalogSnapshot>,
-        prepared: PreparedClaim,
+        mut prepared: PreparedClaim,
         history: Vec<PriorClaim>,
         origin: Origin<'_>,
         submitter: &str,
@@ -228,9 +230,12 @@ impl PendingDecision {
             Origin::Request(id) => (Some(id.to_owned()).filter(|id| !id.is_empty()), None),
             Origin::BatchItem(key) => (None, Some(key)),
         };
-        let (row, decision) = decide_claim(
+        let (mut row, decision) = decide_claim(
             rules, snapshot, &prepared, &history, request_id, batch_item, submitter,
         )?;
+        // The canonical JSON moves into the row once; a re-check takes it
+        // from there.
+        row.claim = std::mem::take(&mut prepared.canonical);
         let basis =
             (decision.disposition.is_accepted() && prepared.member_hash.is_some()).then(|| {
                 DecisionBasis {
@@ -253,7 +258,8 @@ pub(crate) fn history_start(date: NaiveDate) -> NaiveDate {
         .unwrap_or(date)
 }
 
-/// The rules over one prepared claim: the audit row and the decision.
+/// The rules over one prepared claim: the audit row (its `claim` JSON left
+/// for the caller to move in) and the decision.
 fn decide_claim(
     rules: &RuleSet,
     snapshot: &CatalogSnapshot,
@@ -266,7 +272,6 @@ fn decide_claim(
     let claim = &prepared.claim;
     let (disposition, findings) = rules.evaluate(claim, snapshot, history);
     let versions = versions_used(snapshot, claim.date_of_service);
-    let findings: Vec<Finding> = findings.into_iter().collect();
     let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
     rule_ids.sort();
     rule_ids.dedup();
@@ -285,7 +290,7 @@ fn decide_claim(
         disposition: disposition.as_i16(),
         ruleset_version: rules.version.to_owned(),
         code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
-        claim: prepared.canonical.clone(),
+        claim: String::new(),
         findings: serde_json::to_string(&findings).map_err(AppError::internal)?,
         rule_ids,
         procedure_codes: claim

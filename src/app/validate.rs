@@ -191,7 +191,7 @@ impl ClaimValidator {
         let (disposition, findings) = self.rules.evaluate(claim, &snapshot, &history);
         Ok((
             disposition,
-            findings.into_iter().collect(),
+            findings,
             versions_used(&snapshot, claim.date_of_service),
         ))
     }

@@ -8,6 +8,9 @@
 //! configurable downwards (a clearinghouse may want fewer lines per claim);
 //! the element lengths are the standard's and fixed.
 
+use std::fmt;
+
+use crate::domain::claim::{PayerId, ProcedureCode};
 use crate::error::{AppError, FieldViolation};
 
 /// CLM01, patient control number.
@@ -81,7 +84,8 @@ pub enum CodeAlphabet {
 }
 
 /// Collects the violations of one request, so the answer names every
-/// offending field at once.
+/// offending field at once. Field paths are taken as `Display` (a
+/// `format_args!`), so a valid request builds none of them.
 #[derive(Debug, Default)]
 pub struct Screen {
     violations: Vec<FieldViolation>,
@@ -98,9 +102,9 @@ impl Screen {
     }
 
     /// Records a violation.
-    pub fn refuse(&mut self, field: impl Into<String>, description: impl Into<String>) {
+    pub fn refuse(&mut self, field: impl fmt::Display, description: impl Into<String>) {
         self.violations
-            .push(FieldViolation::new(field, description));
+            .push(FieldViolation::new(field.to_string(), description));
     }
 
     /// The violations found, in the order the fields were checked.
@@ -117,10 +121,12 @@ impl Screen {
     /// answer names the request's fields and the nested ones together.
     pub fn finish_with<T>(mut self, result: Result<T, AppError>) -> Result<T, AppError> {
         match result {
-            Err(AppError::InvalidArgument { violations, .. }) => {
+            Err(AppError::InvalidArgument { reason, violations }) => {
                 self.violations.extend(violations);
-                Err(AppError::from_violations(self.violations)
-                    .unwrap_or_else(|| AppError::internal("violations vanished")))
+                Err(AppError::InvalidArgument {
+                    reason,
+                    violations: self.violations,
+                })
             }
             Err(other) => Err(other),
             Ok(value) => self.finish().map(|()| value),
@@ -134,7 +140,7 @@ impl Screen {
 
     /// Free text: at most `max` characters and no control characters (a
     /// NUL or other C0/C1 character has no place in any element).
-    pub fn text(&mut self, field: &str, value: &str, max: usize) {
+    pub fn text(&mut self, field: impl fmt::Display, value: &str, max: usize) {
         let length = value.chars().count();
         if length > max {
             self.refuse(
@@ -151,7 +157,13 @@ impl Screen {
     /// and digits (plus the dot for [`CodeAlphabet::WithDot`]) of at most
     /// `max` characters. A full-width digit is refused, not normalised:
     /// no payer would read it as the digit.
-    pub fn code(&mut self, field: &str, value: &str, max: usize, alphabet: CodeAlphabet) {
+    pub fn code(
+        &mut self,
+        field: impl fmt::Display,
+        value: &str,
+        max: usize,
+        alphabet: CodeAlphabet,
+    ) {
         let code = value.trim_matches(' ');
         let length = code.chars().count();
         let allowed =
@@ -172,8 +184,21 @@ impl Screen {
         }
     }
 
+    /// A payer id (checked as a code of at most [`PAYER_ID_MAX`]), parsed.
+    pub fn payer_id(&mut self, field: impl fmt::Display, value: &str) -> PayerId {
+        self.code(field, value, PAYER_ID_MAX, CodeAlphabet::Alphanumeric);
+        PayerId::parse(value)
+    }
+
+    /// A procedure code (checked as a code of at most
+    /// [`PROCEDURE_CODE_MAX`]), parsed.
+    pub fn procedure_code(&mut self, field: impl fmt::Display, value: &str) -> ProcedureCode {
+        self.code(field, value, PROCEDURE_CODE_MAX, CodeAlphabet::Alphanumeric);
+        ProcedureCode::parse(value)
+    }
+
     /// A modifier: exactly two ASCII letters or digits.
-    pub fn modifier(&mut self, field: &str, value: &str) {
+    pub fn modifier(&mut self, field: impl fmt::Display, value: &str) {
         let modifier = value.trim_matches(' ');
         if modifier.len() != MODIFIER_LEN || !modifier.chars().all(|c| c.is_ascii_alphanumeric()) {
             self.refuse(field, "a modifier is exactly two ASCII letters or digits");
@@ -181,7 +206,7 @@ impl Screen {
     }
 
     /// A repeated field of at most `max` entries.
-    pub fn count(&mut self, field: &str, count: usize, max: usize) -> bool {
+    pub fn count(&mut self, field: impl fmt::Display, count: usize, max: usize) -> bool {
         if count > max {
             self.refuse(field, format!("{count} entries; at most {max} are allowed"));
             return false;
@@ -190,7 +215,7 @@ impl Screen {
     }
 
     /// A size in centimetres: finite, above zero and at most `max`.
-    pub fn size_cm(&mut self, field: &str, value: f64, max: f64) {
+    pub fn size_cm(&mut self, field: impl fmt::Display, value: f64, max: f64) {
         if !value.is_finite() {
             self.refuse(field, "must be a finite number");
         } else if value <= 0.0 || value > max {

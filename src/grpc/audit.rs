@@ -19,7 +19,7 @@ use crate::domain::limits::{self, CodeAlphabet, Screen};
 use crate::error::{AppError, FieldViolation};
 use crate::grpc::pb;
 use crate::grpc::pb::audit_service_server::AuditService;
-use crate::grpc::{MESSAGE_BUDGET, convert, element_len};
+use crate::grpc::{convert, element_len, take_within_budget};
 
 /// Export pages waiting for a slow client.
 const EXPORT_QUEUE: usize = 4;
@@ -141,24 +141,22 @@ pub fn filter_from_pb(filter: Option<pb::AuditFilter>) -> Result<AuditFilter, Ap
     })
 }
 
-/// A page of an export as messages of at most [`MESSAGE_BUDGET`] bytes of
+/// A page of an export as messages of at most [`crate::grpc::MESSAGE_BUDGET`] bytes of
 /// records each (one record always fits).
 fn chunks_within_budget(records: Vec<AuditRecord>) -> Vec<pb::ExportAuditRecordsResponse> {
+    let mut elements = records
+        .into_iter()
+        .map(|record| {
+            let element = convert::record_to_pb(record);
+            let len = element_len(&element);
+            (element, len)
+        })
+        .peekable();
     let mut chunks = Vec::new();
-    let mut chunk = pb::ExportAuditRecordsResponse::default();
-    let mut bytes = 0;
-    for record in records {
-        let element = convert::record_to_pb(record);
-        let len = element_len(&element);
-        if !chunk.audit_records.is_empty() && bytes + len > MESSAGE_BUDGET {
-            chunks.push(std::mem::take(&mut chunk));
-            bytes = 0;
-        }
-        bytes += len;
-        chunk.audit_records.push(element);
-    }
-    if !chunk.audit_records.is_empty() {
-        chunks.push(chunk);
+    while elements.peek().is_some() {
+        chunks.push(pb::ExportAuditRecordsResponse {
+            audit_records: take_within_budget(&mut elements),
+        });
     }
     chunks
 }
@@ -188,24 +186,22 @@ impl AuditService for AuditApi {
             .queries
             .list(&filter, request.page_size, &request.page_token)
             .await?;
-        let count = records.len();
+        let mut elements = records
+            .into_iter()
+            .map(|record| {
+                let position = AuditQueries::position_of(&record);
+                let element = convert::record_to_pb(record);
+                let len = element_len(&element);
+                ((position, element), len)
+            })
+            .peekable();
+        let page = take_within_budget(&mut elements);
+        more |= elements.peek().is_some();
         let mut response = pb::ListAuditRecordsResponse::default();
-        let (mut bytes, mut last) = (0, None);
-        for (i, record) in records.into_iter().enumerate() {
-            let position = AuditQueries::position_of(&record);
-            let element = convert::record_to_pb(record);
-            let len = element_len(&element);
-            if last.is_some() && bytes + len > MESSAGE_BUDGET {
-                more = more || i < count;
-                break;
-            }
-            bytes += len;
-            last = Some(position);
-            response.audit_records.push(element);
+        if let (true, Some((last, _))) = (more, page.last()) {
+            response.next_page_token = AuditQueries::list_token(&filter, *last);
         }
-        if let (true, Some(last)) = (more, last) {
-            response.next_page_token = AuditQueries::list_token(&filter, last);
-        }
+        response.audit_records = page.into_iter().map(|(_, record)| record).collect();
         Ok(Response::new(response))
     }
 

@@ -11,12 +11,11 @@ use uuid::Uuid;
 
 use crate::app::batch::{BatchHeader, BatchInput, BatchValidator};
 use crate::app::validate::ClaimValidator;
-use crate::domain::claim::PayerId;
-use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
+use crate::domain::limits::{self, ClaimLimits, Screen};
 use crate::error::AppError;
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
-use crate::grpc::{MESSAGE_BUDGET, convert, element_len, interceptor};
+use crate::grpc::{convert, element_len, interceptor, take_within_budget};
 
 /// The ClaimValidationService implementation.
 #[derive(Clone)]
@@ -206,26 +205,26 @@ impl ClaimValidationService for ClaimValidationApi {
             .batches
             .results(batch_id, request.page_size, &request.page_token)
             .await?;
+        let mut elements = stored
+            .into_iter()
+            .map(|item| {
+                let sequence = item.sequence;
+                let element = convert::item_to_pb(item);
+                let len = element.as_ref().map_or_else(element_len, element_len);
+                ((sequence, element), len)
+            })
+            .peekable();
+        let page = take_within_budget(&mut elements);
+        more |= elements.peek().is_some();
         let mut response = pb::ListBatchResultsResponse::default();
-        let (mut bytes, mut last) = (0, None);
-        let count = stored.len();
-        for (i, item) in stored.into_iter().enumerate() {
-            let sequence = item.sequence;
-            let element = convert::item_to_pb(item);
-            let len = element.as_ref().map_or_else(element_len, element_len);
-            if last.is_some() && bytes + len > MESSAGE_BUDGET {
-                more = more || i < count;
-                break;
-            }
-            bytes += len;
-            last = Some(sequence);
+        if let (true, Some((last, _))) = (more, page.last()) {
+            response.next_page_token = BatchValidator::results_token(batch_id, *last);
+        }
+        for (_, element) in page {
             match element {
                 Ok(result) => response.results.push(result),
                 Err(error) => response.item_errors.push(error),
             }
-        }
-        if let (true, Some(last)) = (more, last) {
-            response.next_page_token = BatchValidator::results_token(batch_id, last);
         }
         Ok(Response::new(response))
     }
@@ -237,14 +236,8 @@ impl ClaimValidationService for ClaimValidationApi {
         let request = request.into_inner();
         let date = convert::date_or_today(request.effective_date.as_ref(), "effective_date")?;
         let mut screen = Screen::new();
-        screen.code(
-            "payer_id",
-            &request.payer_id,
-            limits::PAYER_ID_MAX,
-            CodeAlphabet::Alphanumeric,
-        );
+        let payer = screen.payer_id("payer_id", &request.payer_id);
         screen.finish()?;
-        let payer = PayerId::parse(&request.payer_id);
         let payer = payer.as_str();
         let snapshot = self.validator.catalog().snapshot();
         if !payer.is_empty() && !snapshot.payers.contains_key(payer) {

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use crate::app::catalog::Catalog;
 use crate::app::lookup::{self};
 use crate::app::profile::{self};
-use crate::domain::claim::{PayerId, ProcedureCode};
+use crate::domain::claim::ProcedureCode;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::domain::procedures::Behavior;
@@ -142,18 +142,13 @@ impl CodeLookupService for CodeLookupApi {
             limits::LOOKUP_CODE_MAX,
             CodeAlphabet::WithDot,
         );
-        screen.code(
-            "payer_id",
-            &request.payer_id,
-            limits::PAYER_ID_MAX,
-            CodeAlphabet::Alphanumeric,
-        );
+        let payer = screen.payer_id("payer_id", &request.payer_id);
         screen.finish()?;
         let profile = profile::profile(
             &self.catalog,
             &ProcedureCode::parse(&request.code),
             date,
-            &PayerId::parse(&request.payer_id),
+            &payer,
         )?;
         Ok(Response::new(pb::GetProcedureProfileResponse {
             profile: Some(convert::profile_to_pb(profile)),

@@ -138,18 +138,13 @@ pub fn claim_from_pb(
     };
     let mut screen = Screen::new();
     screen.text(
-        &format!("{field}.claim_id"),
+        format_args!("{field}.claim_id"),
         &claim.claim_id,
         limits::CLAIM_ID_MAX,
     );
+    let payer_id = screen.payer_id(format_args!("{field}.payer_id"), &claim.payer_id);
     screen.code(
-        &format!("{field}.payer_id"),
-        &claim.payer_id,
-        limits::PAYER_ID_MAX,
-        CodeAlphabet::Alphanumeric,
-    );
-    screen.code(
-        &format!("{field}.place_of_service"),
+        format_args!("{field}.place_of_service"),
         &claim.place_of_service,
         limits::PLACE_OF_SERVICE_MAX,
         CodeAlphabet::Alphanumeric,
@@ -157,13 +152,13 @@ pub fn claim_from_pb(
     let provider = |p: Option<pb::Provider>, name: &str, screen: &mut Screen| {
         let p = p.unwrap_or_default();
         screen.code(
-            &format!("{field}.{name}.npi"),
+            format_args!("{field}.{name}.npi"),
             &p.npi,
             limits::NPI_MAX,
             CodeAlphabet::Alphanumeric,
         );
         screen.code(
-            &format!("{field}.{name}.taxonomy_code"),
+            format_args!("{field}.{name}.taxonomy_code"),
             &p.taxonomy_code,
             limits::TAXONOMY_MAX,
             CodeAlphabet::Alphanumeric,
@@ -177,18 +172,18 @@ pub fn claim_from_pb(
     let billing_provider = provider(claim.billing_provider, "billing_provider", &mut screen);
     let date_of_service = date_field(
         claim.date_of_service.as_ref(),
-        &format!("{field}.date_of_service"),
+        format_args!("{field}.date_of_service"),
         &mut screen,
     );
     let patient = claim.patient.unwrap_or_default();
     screen.text(
-        &format!("{field}.patient.member_id"),
+        format_args!("{field}.patient.member_id"),
         &patient.member_id,
         limits::MEMBER_ID_MAX,
     );
     let birth_date = date_field(
         patient.birth_date.as_ref(),
-        &format!("{field}.patient.birth_date"),
+        format_args!("{field}.patient.birth_date"),
         &mut screen,
     );
     let sex = match pb::Sex::try_from(patient.sex) {
@@ -204,13 +199,13 @@ pub fn claim_from_pb(
     // Beyond a count limit only the count is reported: a claim of 10,000
     // lines gets one violation, not 10,000.
     if screen.count(
-        &format!("{field}.diagnosis_codes"),
+        format_args!("{field}.diagnosis_codes"),
         claim.diagnosis_codes.len(),
         limits.max_diagnoses,
     ) {
         for (i, code) in claim.diagnosis_codes.iter().enumerate() {
             screen.code(
-                &format!("{field}.diagnosis_codes[{i}]"),
+                format_args!("{field}.diagnosis_codes[{i}]"),
                 code,
                 limits::DIAGNOSIS_CODE_MAX,
                 CodeAlphabet::WithDot,
@@ -219,14 +214,14 @@ pub fn claim_from_pb(
     }
     let mut lines = Vec::with_capacity(claim.lines.len().min(limits.max_service_lines));
     if screen.count(
-        &format!("{field}.lines"),
+        format_args!("{field}.lines"),
         claim.lines.len(),
         limits.max_service_lines,
     ) {
         for (i, line) in claim.lines.into_iter().enumerate() {
             lines.push(service_line_from_pb(
                 line,
-                &format!("{field}.lines[{i}]"),
+                &format_args!("{field}.lines[{i}]"),
                 limits,
                 &mut screen,
             ));
@@ -237,7 +232,7 @@ pub fn claim_from_pb(
     }
     Ok(Claim {
         claim_id: claim.claim_id,
-        payer_id: claim.payer_id.into(),
+        payer_id,
         date_of_service,
         place_of_service: claim.place_of_service,
         rendering_provider,
@@ -253,12 +248,16 @@ pub fn claim_from_pb(
 }
 
 /// A date field that must be a calendar date when present.
-fn date_field(value: Option<&Date>, path: &str, screen: &mut Screen) -> Option<NaiveDate> {
-    match date_from_pb(value?, path) {
+fn date_field(
+    value: Option<&Date>,
+    path: impl std::fmt::Display,
+    screen: &mut Screen,
+) -> Option<NaiveDate> {
+    match date_from_pb(value?, "") {
         Ok(date) => Some(date),
         Err(AppError::InvalidArgument { violations, .. }) => {
             for v in violations {
-                screen.refuse(v.field, v.description);
+                screen.refuse(&path, v.description);
             }
             None
         }
@@ -268,29 +267,25 @@ fn date_field(value: Option<&Date>, path: &str, screen: &mut Screen) -> Option<N
 
 fn service_line_from_pb(
     line: pb::ServiceLine,
-    path: &str,
+    path: &dyn std::fmt::Display,
     limits: &ClaimLimits,
     screen: &mut Screen,
 ) -> crate::domain::claim::ServiceLine {
     use crate::domain::claim::{Laterality, ServiceLine};
 
-    screen.code(
-        &format!("{path}.procedure_code"),
-        &line.procedure_code,
-        limits::PROCEDURE_CODE_MAX,
-        CodeAlphabet::Alphanumeric,
-    );
+    let procedure_code =
+        screen.procedure_code(format_args!("{path}.procedure_code"), &line.procedure_code);
     if screen.count(
-        &format!("{path}.modifiers"),
+        format_args!("{path}.modifiers"),
         line.modifiers.len(),
         limits.max_modifiers,
     ) {
         for (m, modifier) in line.modifiers.iter().enumerate() {
-            screen.modifier(&format!("{path}.modifiers[{m}]"), modifier);
+            screen.modifier(format_args!("{path}.modifiers[{m}]"), modifier);
         }
     }
     if screen.count(
-        &format!("{path}.diagnosis_pointers"),
+        format_args!("{path}.diagnosis_pointers"),
         line.diagnosis_pointers.len(),
         limits.max_pointers,
     ) {
@@ -317,17 +312,17 @@ fn service_line_from_pb(
         (line.repair_length_cm, "repair_length_cm"),
     ] {
         if let Some(value) = value {
-            screen.size_cm(&format!("{path}.{name}"), value, limits.max_size_cm);
+            screen.size_cm(format_args!("{path}.{name}"), value, limits.max_size_cm);
         }
     }
     screen.text(
-        &format!("{path}.anatomic_site"),
+        format_args!("{path}.anatomic_site"),
         &line.anatomic_site,
         limits::TEXT_MAX,
     );
     if let Some(place) = &line.place_of_service {
         screen.code(
-            &format!("{path}.place_of_service"),
+            format_args!("{path}.place_of_service"),
             place,
             limits::PLACE_OF_SERVICE_MAX,
             CodeAlphabet::Alphanumeric,
@@ -358,11 +353,11 @@ fn service_line_from_pb(
     }
     let date_of_service = date_field(
         line.date_of_service.as_ref(),
-        &format!("{path}.date_of_service"),
+        format_args!("{path}.date_of_service"),
         screen,
     );
     ServiceLine {
-        procedure_code: line.procedure_code.into(),
+        procedure_code,
         modifiers: line.modifiers.into_iter().map(Into::into).collect(),
         units: line.units,
         diagnosis_pointers: line.diagnosis_pointers,

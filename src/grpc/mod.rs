@@ -23,6 +23,22 @@ pub fn element_len(message: &impl prost::Message) -> usize {
     1 + prost::length_delimiter_len(len) + len
 }
 
+/// Takes from `elements` (each with its encoded length) the run that fits
+/// one message: as many as stay within [`MESSAGE_BUDGET`], at least one.
+/// What does not fit stays in `elements` for the next message or page.
+pub fn take_within_budget<T>(
+    elements: &mut std::iter::Peekable<impl Iterator<Item = (T, usize)>>,
+) -> Vec<T> {
+    let (mut run, mut bytes) = (Vec::new(), 0);
+    while let Some((element, len)) =
+        elements.next_if(|(_, len)| run.is_empty() || bytes + len <= MESSAGE_BUDGET)
+    {
+        bytes += len;
+        run.push(element);
+    }
+    run
+}
+
 /// Generated protobuf and gRPC code for `claimscrub.v1`.
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
 pub mod pb {

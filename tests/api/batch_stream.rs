@@ -19,7 +19,7 @@ use tonic::{Code, Streaming};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{excision_claim, pool_url, spawn_app, start_serve, wait_settled};
+use crate::helpers::{drain, excision_claim, pool_url, spawn_app, start_serve, wait_settled};
 
 /// How long a stream may take to come to rest on a busy machine.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(120);
@@ -82,20 +82,6 @@ fn item(sequence: u64) -> pb::ValidateClaimBatchRequest {
 fn end() -> pb::ValidateClaimBatchRequest {
     pb::ValidateClaimBatchRequest {
         kind: Some(In::End(pb::BatchEnd {})),
-    }
-}
-
-/// Every response until the stream ends, and how it ended.
-async fn drain(
-    mut responses: Streaming<pb::ValidateClaimBatchResponse>,
-) -> (Vec<Out>, Result<(), tonic::Status>) {
-    let mut out = Vec::new();
-    loop {
-        match responses.message().await {
-            Ok(Some(response)) => out.push(response.kind.expect("kind")),
-            Ok(None) => return (out, Ok(())),
-            Err(status) => return (out, Err(status)),
-        }
     }
 }
 

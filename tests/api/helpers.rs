@@ -325,3 +325,20 @@ pub(crate) async fn wait_settled<T: PartialEq + Clone>(
     })
     .await
 }
+
+/// Every response until the stream ends, and how it ended.
+pub(crate) async fn drain(
+    mut responses: tonic::Streaming<pb::ValidateClaimBatchResponse>,
+) -> (
+    Vec<pb::validate_claim_batch_response::Kind>,
+    Result<(), tonic::Status>,
+) {
+    let mut out = Vec::new();
+    loop {
+        match responses.message().await {
+            Ok(Some(response)) => out.push(response.kind.expect("kind")),
+            Ok(None) => return (out, Ok(())),
+            Err(status) => return (out, Err(status)),
+        }
+    }
+}

@@ -24,7 +24,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, excision_claim, spawn_app};
+use crate::helpers::{TestApp, drain, excision_claim, spawn_app};
 
 /// The server under attack and its database.
 struct Target {
@@ -675,21 +675,13 @@ async fn stream(
     target: &Target,
     requests: Vec<pb::ValidateClaimBatchRequest>,
 ) -> (Vec<Out>, Result<(), Status>) {
-    let mut responses = match target
+    match target
         .validation()
         .validate_claim_batch(tokio_stream::iter(requests))
         .await
     {
-        Ok(responses) => responses.into_inner(),
-        Err(status) => return (Vec::new(), Err(status)),
-    };
-    let mut out = Vec::new();
-    loop {
-        match responses.message().await {
-            Ok(Some(message)) => out.push(message.kind.expect("kind")),
-            Ok(None) => return (out, Ok(())),
-            Err(status) => return (out, Err(status)),
-        }
+        Ok(responses) => drain(responses.into_inner()).await,
+        Err(status) => (Vec::new(), Err(status)),
     }
 }
 

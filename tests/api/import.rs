@@ -12,7 +12,7 @@ use claimscrub::grpc::pb;
 use sqlx::PgPool;
 use tokio::process::Command;
 
-use crate::helpers::{BINARY, pool_url, shared_data, spawn_app};
+use crate::helpers::{BINARY, pool_url, shared_data, spawn_app, wait_for};
 
 async fn run_import(pool: &PgPool, args: &[&str]) -> Output {
     Command::new(BINARY)
@@ -207,26 +207,24 @@ async fn every_official_file_imports_and_a_running_server_serves_it_without_rest
     assert!(output.status.success(), "pos: {}", text(&output.stderr));
 
     // The server was started before the imports: it must pick them up.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let versions = loop {
-        let versions = client
-            .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
-                page_size: 200,
-                ..Default::default()
-            })
-            .await
-            .expect("list")
-            .into_inner()
-            .code_system_versions;
-        if versions.iter().filter(|v| !v.builtin).count() == OFFICIAL.len() + 1 {
-            break versions;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "server did not reload: {versions:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let versions = wait_for(
+        "the server to reload the imported releases",
+        Duration::from_secs(60),
+        async || {
+            let versions = client
+                .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
+                    page_size: 200,
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .into_inner()
+                .code_system_versions;
+            (versions.iter().filter(|v| !v.builtin).count() == OFFICIAL.len() + 1)
+                .then_some(versions)
+        },
+    )
+    .await;
     let find = |system: &str, version: &str| {
         versions
             .iter()
