@@ -81,27 +81,23 @@ async fn a_key_names_the_submitter_and_unknown_or_revoked_keys_are_refused(pool:
     assert_eq!(stored, 1, "only the key's sha256 is stored");
 
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
-    client
-        .validate_claim(request(
-            "k-1",
-            Some(("authorization", format!("Bearer {key}"))),
-        ))
-        .await
-        .expect("valid key");
+    app.validate_claim(request(
+        "k-1",
+        Some(("authorization", format!("Bearer {key}"))),
+    ))
+    .await
+    .expect("valid key");
     assert_eq!(submitter_of(&pool, "k-1").await, "clearinghouse-a");
-    client
-        .validate_claim(request("k-2", Some(("x-api-key", key.clone()))))
+    app.validate_claim(request("k-2", Some(("x-api-key", key.clone()))))
         .await
         .expect("valid key in x-api-key");
     assert_eq!(submitter_of(&pool, "k-2").await, "clearinghouse-a");
-    client
-        .validate_claim(request("k-3", None))
+    app.validate_claim(request("k-3", None))
         .await
         .expect("keys are optional on this server");
     assert_eq!(submitter_of(&pool, "k-3").await, "anonymous");
 
-    let refused = client
+    let refused = app
         .validate_claim(request("k-4", Some(("x-api-key", "csk_not-a-key".into()))))
         .await
         .expect_err("unknown key");
@@ -118,7 +114,7 @@ async fn a_key_names_the_submitter_and_unknown_or_revoked_keys_are_refused(pool:
     wait_for(
         "the revoked key to be refused",
         claimscrub::app::api_keys::REFRESH_EVERY * 12,
-        async || match client
+        async || match app
             .validate_claim(request("k-5", Some(("x-api-key", key.clone()))))
             .await
         {
@@ -136,8 +132,7 @@ async fn a_server_that_requires_keys_refuses_calls_without_one(pool: PgPool) {
     let mut settings = test_settings();
     settings.require_api_key = true;
     let app = spawn_app_with(pool.clone(), settings).await;
-    let mut client = app.claim_validation();
-    let refused = client
+    let refused = app
         .validate_claim(request("n-1", None))
         .await
         .expect_err("no key");
@@ -146,16 +141,14 @@ async fn a_server_that_requires_keys_refuses_calls_without_one(pool: PgPool) {
         refused.get_details_error_info().expect("info").reason,
         "API_KEY_REQUIRED"
     );
-    client
-        .validate_claim(request(
-            "n-2",
-            Some(("authorization", format!("Bearer {key}"))),
-        ))
-        .await
-        .expect("valid key");
+    app.validate_claim(request(
+        "n-2",
+        Some(("authorization", format!("Bearer {key}"))),
+    ))
+    .await
+    .expect("valid key");
     assert_eq!(submitter_of(&pool, "n-2").await, "clearinghouse-b");
     let lookups = app
-        .code_lookup()
         .lookup_code(pb::LookupCodeRequest {
             system: pb::CodeSystem::Icd10cm.into(),
             code: "D23.5".into(),

@@ -10,18 +10,16 @@ use std::time::Duration;
 
 use claimscrub::app::audit::AuditFilter;
 use claimscrub::grpc::pb;
-use claimscrub::grpc::pb::audit_service_client::AuditServiceClient;
 use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::grpc::pb::validate_claim_batch_request::Kind as In;
 use claimscrub::grpc::pb::validate_claim_batch_response::Kind as Out;
 use futures::StreamExt as _;
 use sqlx::PgPool;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, wait_for};
+use crate::helpers::{Api, assert_invalid_field, spawn_app, wait_for};
 
 /// How long a running server may take to see a change made in the
 /// database (it re-reads keys every few seconds; reloads follow NOTIFY).
@@ -120,7 +118,7 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
     let (_, key) = claimscrub::app::api_keys::create(pool, "clearinghouse-b")
         .await
         .expect("key");
-    let client = app.claim_validation();
+    let client = app.api();
     // Running servers re-read keys every few seconds.
     wait_for("the server to know the new key", KEY_DEADLINE, async || {
         let mut request = tonic::Request::new(pb::ListRulesRequest::default());
@@ -132,7 +130,7 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
     .await;
     let mut records: Vec<Made> = futures::stream::iter(0..1_500)
         .map(|i| {
-            let mut client = client.clone();
+            let client = client.clone();
             let key = key.clone();
             async move {
                 let claim = claim(i);
@@ -152,7 +150,6 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
                     .validate_claim(request)
                     .await
                     .expect("validated")
-                    .into_inner()
                     .result
                     .expect("result");
                 made(&claim, &result, submitter, None)
@@ -184,8 +181,7 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
         .clone()
         .validate_claim_batch(tokio_stream::iter(requests))
         .await
-        .expect("batch opens")
-        .into_inner();
+        .expect("batch opens");
     while let Some(response) = responses.message().await.expect("batch streams") {
         if let Some(Out::Result(r)) = response.kind {
             let claim = claim(2_000 + r.sequence as usize);
@@ -202,11 +198,7 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
 }
 
 /// Every page of a filter; checks newest-first order across pages.
-async fn list_all(
-    client: &mut AuditServiceClient<Channel>,
-    filter: &pb::AuditFilter,
-    page_size: i32,
-) -> Vec<pb::AuditRecord> {
+async fn list_all(client: &Api, filter: &pb::AuditFilter, page_size: i32) -> Vec<pb::AuditRecord> {
     let mut all: Vec<pb::AuditRecord> = Vec::new();
     let mut token = String::new();
     loop {
@@ -217,8 +209,7 @@ async fn list_all(
                 page_token: token,
             })
             .await
-            .expect("page")
-            .into_inner();
+            .expect("page");
         assert!(page.audit_records.len() <= page_size as usize);
         all.extend(page.audit_records);
         if page.next_page_token.is_empty() {
@@ -252,10 +243,10 @@ fn expected(made: &[Made], keep: impl Fn(&Made) -> bool) -> BTreeSet<String> {
 async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let (made, batch_id) = make_records(&app, &pool).await;
-    let mut audit = app.audit();
+    let audit = app.api();
 
     // The whole store, for the time-range cases.
-    let everything = list_all(&mut audit, &pb::AuditFilter::default(), 500).await;
+    let everything = list_all(&audit, &pb::AuditFilter::default(), 500).await;
     assert_eq!(ids(&everything), expected(&made, |_| true));
     let middle = everything[everything.len() / 2].create_time;
     let newer = expected(&made, |m| {
@@ -376,17 +367,16 @@ async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: 
             wanted.len() < made.len(),
             "{name}: the filter excludes something"
         );
-        let listed = list_all(&mut audit, filter, 97).await;
+        let listed = list_all(&audit, filter, 97).await;
         assert_eq!(&ids(&listed), wanted, "{name}: list");
         for run in 0..2 {
             let mut exported = Vec::new();
-            let mut stream = audit
+            let mut stream = app
                 .export_audit_records(pb::ExportAuditRecordsRequest {
                     filter: Some(filter.clone()),
                 })
                 .await
-                .expect("export")
-                .into_inner();
+                .expect("export");
             while let Some(page) = stream.message().await.expect("export page") {
                 exported.extend(page.audit_records);
             }
@@ -409,14 +399,13 @@ async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: 
         (pb::AuditStatsGroupBy::Payer, 1),
         (pb::AuditStatsGroupBy::Rule, 2),
     ] {
-        let stats = audit
+        let stats = app
             .get_audit_stats(pb::GetAuditStatsRequest {
                 filter: Some(window.clone()),
                 group_by: group.into(),
             })
             .await
-            .expect("stats")
-            .into_inner();
+            .expect("stats");
         assert_eq!(stats.total_records, in_window.len() as u64);
         let mut wanted: BTreeMap<String, u64> = BTreeMap::new();
         for m in &in_window {
@@ -445,14 +434,13 @@ async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: 
             "largest first"
         );
     }
-    let days = audit
+    let days = app
         .get_audit_stats(pb::GetAuditStatsRequest {
             filter: None,
             group_by: pb::AuditStatsGroupBy::Day.into(),
         })
         .await
-        .expect("stats")
-        .into_inner();
+        .expect("stats");
     assert_eq!(
         days.buckets.iter().map(|b| b.count).sum::<u64>(),
         made.len() as u64
@@ -468,24 +456,20 @@ async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: 
 #[sqlx::test]
 async fn tokens_are_bound_to_their_filter_and_pages_have_documented_sizes(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut validation = app.claim_validation();
     for i in 0..120 {
-        validation
-            .validate_claim(pb::ValidateClaimRequest {
-                request_id: String::new(),
-                claim: Some(claim(i)),
-            })
-            .await
-            .expect("validated");
+        app.validate_claim(pb::ValidateClaimRequest {
+            request_id: String::new(),
+            claim: Some(claim(i)),
+        })
+        .await
+        .expect("validated");
     }
-    let mut audit = app.audit();
-    let first = audit
+    let first = app
         .list_audit_records(pb::ListAuditRecordsRequest::default())
         .await
-        .expect("page")
-        .into_inner();
+        .expect("page");
     assert_eq!(first.audit_records.len(), 50, "default page size");
-    let reused = audit
+    let reused = app
         .list_audit_records(pb::ListAuditRecordsRequest {
             filter: Some(pb::AuditFilter {
                 payer_id: "AETNA".into(),
@@ -501,7 +485,7 @@ async fn tokens_are_bound_to_their_filter_and_pages_have_documented_sizes(pool: 
         reused.get_details_error_info().expect("info").reason,
         "INVALID_PAGE_TOKEN"
     );
-    let bad = audit
+    let bad = app
         .list_audit_records(pb::ListAuditRecordsRequest {
             filter: Some(pb::AuditFilter {
                 batch_id: "not-a-uuid".into(),
@@ -511,39 +495,30 @@ async fn tokens_are_bound_to_their_filter_and_pages_have_documented_sizes(pool: 
         })
         .await
         .expect_err("malformed filter");
-    assert_eq!(
-        bad.get_details_bad_request()
-            .expect("bad request")
-            .field_violations[0]
-            .field,
-        "filter.batch_id"
-    );
+    assert_invalid_field(&bad, "filter.batch_id");
 }
 
 #[sqlx::test]
 async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut validation = app.claim_validation();
+    let validation = app.api();
     // BCBS, 11404 at 4.5 cm: SIZE_BAND_MISMATCH.
     let sent = claim(9);
-    let result = validation
+    let result = app
         .validate_claim(pb::ValidateClaimRequest {
             request_id: "replay-1".into(),
             claim: Some(sent.clone()),
         })
         .await
         .expect("validated")
-        .into_inner()
         .result
         .expect("result");
     assert_eq!(result.disposition(), pb::Disposition::Reject);
     let name = format!("auditRecords/{}", result.audit_record_id);
-    let mut audit = app.audit();
-    let record = audit
+    let record = app
         .get_audit_record(pb::GetAuditRecordRequest { name: name.clone() })
         .await
         .expect("record")
-        .into_inner()
         .audit_record
         .expect("record");
     assert_eq!(record.request_id, "replay-1");
@@ -559,11 +534,10 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
     );
     assert!(record.processing_time.is_some());
 
-    let unchanged = audit
+    let unchanged = app
         .replay_audit_record(pb::ReplayAuditRecordRequest { name: name.clone() })
         .await
-        .expect("replay")
-        .into_inner();
+        .expect("replay");
     assert!(
         unchanged.differences.is_empty(),
         "{:?}",
@@ -582,7 +556,7 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
     .execute(&pool)
     .await
     .expect("setting stored");
-    let mut rules = validation.clone();
+    let rules = validation.clone();
     wait_for(
         "the server to reload the payer setting",
         KEY_DEADLINE,
@@ -597,8 +571,7 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
                     }),
                 })
                 .await
-                .expect("rules")
-                .into_inner();
+                .expect("rules");
             listed
                 .rules
                 .iter()
@@ -607,11 +580,10 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
         },
     )
     .await;
-    let changed = audit
+    let changed = app
         .replay_audit_record(pb::ReplayAuditRecordRequest { name })
         .await
-        .expect("replay")
-        .into_inner();
+        .expect("replay");
     assert_eq!(
         changed.replayed.expect("replayed").disposition(),
         pb::Disposition::Accept
@@ -627,7 +599,7 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
         "SIZE_BAND_MISMATCH"
     );
 
-    let missing = audit
+    let missing = app
         .get_audit_record(pb::GetAuditRecordRequest {
             name: format!("auditRecords/{}", Uuid::new_v4()),
         })
@@ -652,14 +624,12 @@ async fn refused(connection: &mut sqlx::PgConnection, statement: &str) -> String
 #[sqlx::test]
 async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut validation = app.claim_validation();
-    validation
-        .validate_claim(pb::ValidateClaimRequest {
-            request_id: "append-only-1".into(),
-            claim: Some(claim(0)),
-        })
-        .await
-        .expect("validated");
+    app.validate_claim(pb::ValidateClaimRequest {
+        request_id: "append-only-1".into(),
+        claim: Some(claim(0)),
+    })
+    .await
+    .expect("validated");
     let batch = [
         pb::ValidateClaimBatchRequest {
             kind: Some(In::Header(pb::BatchHeader {
@@ -675,11 +645,10 @@ async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
             })),
         },
     ];
-    let mut responses = validation
+    let mut responses = app
         .validate_claim_batch(tokio_stream::iter(batch))
         .await
-        .expect("batch")
-        .into_inner();
+        .expect("batch");
     while responses.message().await.expect("streams").is_some() {}
     let month: String = sqlx::query_scalar(
         "select tableoid::regclass::text from audit_record where request_id = 'append-only-1'",

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use claimscrub::grpc::pb;
-use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
 use claimscrub::grpc::pb::validate_claim_batch_request::Kind as In;
 use claimscrub::grpc::pb::validate_claim_batch_response::Kind as Out;
 use sqlx::PgPool;
@@ -19,7 +18,10 @@ use tonic::{Code, Streaming};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{drain, excision_claim, pool_url, spawn_app, start_serve, wait_settled};
+use crate::helpers::{
+    Api, assert_invalid_field, drain, excision_claim, pool_url, spawn_app, start_serve,
+    wait_settled,
+};
 
 /// How long a stream may take to come to rest on a busy machine.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(120);
@@ -87,14 +89,13 @@ fn end() -> pb::ValidateClaimBatchRequest {
 
 /// Sends `requests` on one stream and reads every response.
 async fn send_all(
-    client: &mut ClaimValidationServiceClient<Channel>,
+    client: &Api,
     requests: Vec<pb::ValidateClaimBatchRequest>,
 ) -> (Vec<Out>, Result<(), tonic::Status>) {
     let responses = client
         .validate_claim_batch(tokio_stream::iter(requests))
         .await
-        .expect("stream opens")
-        .into_inner();
+        .expect("stream opens");
     drain(responses).await
 }
 
@@ -169,17 +170,13 @@ async fn stored_counts(pool: &PgPool, batch_id: Uuid) -> (i64, i64, i64) {
 }
 
 /// The batch as GetBatch reports it.
-async fn get_batch(
-    client: &mut ClaimValidationServiceClient<Channel>,
-    batch_id: Uuid,
-) -> pb::Batch {
+async fn get_batch(client: &Api, batch_id: Uuid) -> pb::Batch {
     client
         .get_batch(pb::GetBatchRequest {
             name: format!("batches/{batch_id}"),
         })
         .await
         .expect("batch")
-        .into_inner()
         .batch
         .expect("batch")
 }
@@ -219,7 +216,7 @@ fn feed(
 
 /// Every stored result through ListBatchResults, in pages of `page_size`.
 async fn stored_results(
-    client: &mut ClaimValidationServiceClient<Channel>,
+    client: &Api,
     batch_id: Uuid,
     page_size: i32,
 ) -> Vec<(u64, Option<pb::Disposition>)> {
@@ -233,8 +230,7 @@ async fn stored_results(
                 page_token: token,
             })
             .await
-            .expect("page")
-            .into_inner();
+            .expect("page");
         let mut items: Vec<(u64, Option<pb::Disposition>)> = page
             .results
             .iter()
@@ -272,12 +268,12 @@ fn check_stored(results: &[(u64, Option<pb::Disposition>)], items: u64) {
 async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPool) {
     const ITEMS: u64 = 20_000;
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
+    let client = app.api();
     let batch_id = Uuid::new_v4();
     let requests = std::iter::once(header(batch_id, false, Some(ITEMS)))
         .chain((0..ITEMS).map(item))
         .chain(std::iter::once(end()));
-    let (responses, ended) = send_all(&mut client, requests.collect()).await;
+    let (responses, ended) = send_all(&client, requests.collect()).await;
     ended.expect("the stream ends OK");
     check_order(&responses, 0, ITEMS - 1);
     let Some(Out::Summary(summary)) = responses.last() else {
@@ -294,12 +290,12 @@ async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPoo
         "a checkpoint per chunk of at most 500 items: {checkpoints}"
     );
 
-    let batch = get_batch(&mut client, batch_id).await;
+    let batch = get_batch(&client, batch_id).await;
     assert_eq!(batch.state(), pb::BatchState::Completed);
     assert_eq!(batch.counts, Some(expected_counts(ITEMS)));
     assert_eq!(batch.submitter, "anonymous");
     assert!(batch.complete_time.is_some());
-    check_stored(&stored_results(&mut client, batch_id, 1_000).await, ITEMS);
+    check_stored(&stored_results(&client, batch_id, 1_000).await, ITEMS);
     assert_stored_exactly_once(
         &pool,
         batch_id,
@@ -311,7 +307,7 @@ async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPoo
 
 /// Opens a stream fed from a channel, so the test decides when to stop.
 async fn open_stream(
-    client: &mut ClaimValidationServiceClient<Channel>,
+    client: &Api,
     first: pb::ValidateClaimBatchRequest,
 ) -> (
     mpsc::Sender<pb::ValidateClaimBatchRequest>,
@@ -321,8 +317,7 @@ async fn open_stream(
     requests.send(first).await.expect("header queued");
     let opened = client
         .validate_claim_batch(ReceiverStream::new(outgoing))
-        .await
-        .map(tonic::Response::into_inner);
+        .await;
     (requests, opened)
 }
 
@@ -344,11 +339,7 @@ async fn until_checkpoint(
 /// Resumes `batch_id` from wherever it stands: resends the 50 items before
 /// the server's next expected sequence (ignored), then the rest through
 /// `items`, then ends the batch.
-async fn resume_and_finish(
-    client: &mut ClaimValidationServiceClient<Channel>,
-    batch_id: Uuid,
-    items: u64,
-) -> (Vec<Out>, u64) {
+async fn resume_and_finish(client: &Api, batch_id: Uuid, items: u64) -> (Vec<Out>, u64) {
     let (requests, opened) = open_stream(client, header(batch_id, true, Some(items))).await;
     let mut responses = opened.expect("resume accepted");
     let Some(Out::Accepted(accepted)) = responses.message().await.expect("ok").expect("open").kind
@@ -367,9 +358,9 @@ async fn resume_and_finish(
 async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool: PgPool) {
     const ITEMS: u64 = 5_000;
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
+    let client = app.api();
     let batch_id = Uuid::new_v4();
-    let (requests, opened) = open_stream(&mut client, header(batch_id, false, Some(ITEMS))).await;
+    let (requests, opened) = open_stream(&client, header(batch_id, false, Some(ITEMS))).await;
     let mut responses = opened.expect("stream opens");
     // The request stream stays open: the client vanishes instead of ending.
     let feeder = feed(requests, 0..3_000, false);
@@ -382,31 +373,31 @@ async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool:
         "the dropped stream to settle",
         SETTLE_DEADLINE,
         5,
-        async || get_batch(&mut client, batch_id).await,
+        async || get_batch(&client, batch_id).await,
     )
     .await;
     assert_eq!(batch.state(), pb::BatchState::Open);
     let stored = batch.durable_through_sequence.expect("some items stored");
     assert!(stored >= durable);
 
-    let (responses, next) = resume_and_finish(&mut client, batch_id, ITEMS).await;
+    let (responses, next) = resume_and_finish(&client, batch_id, ITEMS).await;
     assert_eq!(next, stored + 1, "resume starts after the durable sequence");
     check_order(&responses, next, ITEMS - 1);
     let Some(Out::Summary(summary)) = responses.last() else {
         panic!("summary last");
     };
     assert_eq!(summary.counts, Some(expected_counts(ITEMS)));
-    check_stored(&stored_results(&mut client, batch_id, 700).await, ITEMS);
+    check_stored(&stored_results(&client, batch_id, 700).await, ITEMS);
     assert_stored_exactly_once(&pool, batch_id, ITEMS, "after the resume").await;
 }
 
 #[sqlx::test]
 async fn a_gap_ends_the_stream_out_of_range_after_storing_what_came_before(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
+    let client = app.api();
     let batch_id = Uuid::new_v4();
     let requests = vec![header(batch_id, false, None), item(0), item(1), item(3)];
-    let (responses, ended) = send_all(&mut client, requests).await;
+    let (responses, ended) = send_all(&client, requests).await;
     let status = ended.expect_err("gap");
     assert_eq!(status.code(), Code::OutOfRange);
     assert_eq!(
@@ -425,10 +416,10 @@ async fn a_gap_ends_the_stream_out_of_range_after_storing_what_came_before(pool:
 #[sqlx::test]
 async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
+    let client = app.api();
     let batch_id = Uuid::new_v4();
     let requests = vec![header(batch_id, false, Some(10)), item(0), item(1)];
-    let (_, ended) = send_all(&mut client, requests).await;
+    let (_, ended) = send_all(&client, requests).await;
     let incomplete = ended.expect_err("ended before the announced count");
     assert_eq!(incomplete.code(), Code::FailedPrecondition);
     assert_eq!(
@@ -444,7 +435,7 @@ async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
         ),
         (true, Some(11), "another announced count"),
     ] {
-        let status = client
+        let status = app
             .validate_claim_batch(tokio_stream::iter(vec![header(batch_id, resume, expected)]))
             .await
             .expect_err(why);
@@ -456,12 +447,12 @@ async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
         );
     }
 
-    let status = client
+    let status = app
         .validate_claim_batch(tokio_stream::iter(vec![item(0)]))
         .await
         .expect_err("no header");
-    assert_eq!(status.code(), Code::InvalidArgument);
-    let status = client
+    assert_invalid_field(&status, "header");
+    let status = app
         .validate_claim_batch(tokio_stream::iter(vec![pb::ValidateClaimBatchRequest {
             kind: Some(In::Header(pb::BatchHeader {
                 batch_id: "batch-1".into(),
@@ -470,16 +461,9 @@ async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
         }]))
         .await
         .expect_err("not a UUID");
-    assert_eq!(
-        status
-            .get_details_bad_request()
-            .expect("bad request")
-            .field_violations[0]
-            .field,
-        "header.batch_id"
-    );
+    assert_invalid_field(&status, "header.batch_id");
 
-    let missing = client
+    let missing = app
         .get_batch(pb::GetBatchRequest {
             name: format!("batches/{}", Uuid::new_v4()),
         })
@@ -492,7 +476,6 @@ async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
 async fn a_client_that_stops_reading_holds_the_server_back(pool: PgPool) {
     const ITEMS: u64 = 60_000;
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
     let batch_id = Uuid::new_v4();
     let pulled = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&pulled);
@@ -502,11 +485,10 @@ async fn a_client_that_stops_reading_holds_the_server_back(pool: PgPool) {
             item(s)
         }))
         .chain(std::iter::once(end()));
-    let responses = client
+    let responses = app
         .validate_claim_batch(tokio_stream::iter(requests))
         .await
-        .expect("opens")
-        .into_inner();
+        .expect("opens");
     // Not reading: the server stops taking items (the count stays the same
     // over ten looks in a row).
     let stalled = wait_settled(
@@ -532,9 +514,9 @@ async fn a_client_that_stops_reading_holds_the_server_back(pool: PgPool) {
 #[sqlx::test]
 async fn shutdown_sends_a_final_checkpoint_then_unavailable(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
+    let client = app.api();
     let batch_id = Uuid::new_v4();
-    let (requests, opened) = open_stream(&mut client, header(batch_id, false, None)).await;
+    let (requests, opened) = open_stream(&client, header(batch_id, false, None)).await;
     let mut responses = opened.expect("opens");
     for sequence in 0..600 {
         requests.send(item(sequence)).await.expect("queued");
@@ -561,7 +543,7 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
     const ITEMS: u64 = 6_000;
     let url = pool_url(&pool);
     let connect = |address: String| async move {
-        ClaimValidationServiceClient::new(
+        Api::new(
             Channel::from_shared(format!("http://{address}"))
                 .expect("uri")
                 .connect()
@@ -570,9 +552,9 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
         )
     };
     let (mut server, address) = start_serve(&url, 2).await;
-    let mut client = connect(address).await;
+    let client = connect(address).await;
     let batch_id = Uuid::new_v4();
-    let (requests, opened) = open_stream(&mut client, header(batch_id, false, Some(ITEMS))).await;
+    let (requests, opened) = open_stream(&client, header(batch_id, false, Some(ITEMS))).await;
     let mut responses = opened.expect("opens");
     let feeder = feed(requests, 0..ITEMS, false);
     until_checkpoint(&mut responses, 1_500).await;
@@ -581,14 +563,14 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
     feeder.abort();
 
     let (_server, address) = start_serve(&url, 2).await;
-    let mut client = connect(address).await;
-    let (responses, next) = resume_and_finish(&mut client, batch_id, ITEMS).await;
+    let client = connect(address).await;
+    let (responses, next) = resume_and_finish(&client, batch_id, ITEMS).await;
     assert!(
         next > 1_500,
         "the stored items are not sent again: next {next}"
     );
     check_order(&responses, next, ITEMS - 1);
-    check_stored(&stored_results(&mut client, batch_id, 1_000).await, ITEMS);
+    check_stored(&stored_results(&client, batch_id, 1_000).await, ITEMS);
     assert_stored_exactly_once(
         &pool,
         batch_id,

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{self, spawn_app};
+use crate::helpers::{self, assert_invalid_field, spawn_app};
 
 const MEMBER_ID: &str = "MBR-7734-SECRET";
 
@@ -26,12 +26,10 @@ fn request(id: &str, claim: pb::Claim) -> pb::ValidateClaimRequest {
 #[sqlx::test]
 async fn decisions_are_returned_and_stored_without_the_member_id(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
-    let clean = client
+    let clean = app
         .validate_claim(request("r-1", excision_claim(3.5)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     let result = clean.result.expect("result");
     assert_eq!(
         result.disposition(),
@@ -41,11 +39,10 @@ async fn decisions_are_returned_and_stored_without_the_member_id(pool: PgPool) {
     );
     assert!(!result.ruleset_version.is_empty());
 
-    let wrong_size = client
+    let wrong_size = app
         .validate_claim(request("r-2", excision_claim(4.05)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     let result = wrong_size.result.expect("result");
     assert_eq!(result.disposition(), pb::Disposition::Reject);
     let finding = &result.findings[0];
@@ -73,17 +70,14 @@ async fn decisions_are_returned_and_stored_without_the_member_id(pool: PgPool) {
 #[sqlx::test]
 async fn the_same_request_id_returns_the_stored_decision(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.claim_validation();
-    let first = client
+    let first = app
         .validate_claim(request("idem-1", excision_claim(3.5)))
         .await
-        .expect("ok")
-        .into_inner();
-    let again = client
+        .expect("ok");
+    let again = app
         .validate_claim(request("idem-1", excision_claim(3.5)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(
         first.result.expect("r").audit_record_id,
         again.result.expect("r").audit_record_id
@@ -94,7 +88,7 @@ async fn the_same_request_id_returns_the_stored_decision(pool: PgPool) {
         .expect("count");
     assert_eq!(stored, 1);
 
-    let reused = client
+    let reused = app
         .validate_claim(request("idem-1", excision_claim(2.5)))
         .await
         .expect_err("other claim");
@@ -109,11 +103,11 @@ async fn the_same_request_id_returns_the_stored_decision(pool: PgPool) {
 #[sqlx::test]
 async fn concurrent_calls_share_group_commits_and_all_are_stored(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
+    let api = app.api();
     let calls = (0..64).map(|i| {
-        let mut client = app.claim_validation();
+        let api = api.clone();
         async move {
-            client
-                .validate_claim(request(&format!("c-{i}"), excision_claim(3.5)))
+            api.validate_claim(request(&format!("c-{i}"), excision_claim(3.5)))
                 .await
         }
     });
@@ -130,7 +124,6 @@ async fn concurrent_calls_share_group_commits_and_all_are_stored(pool: PgPool) {
 #[sqlx::test]
 async fn only_unreadable_requests_are_invalid_arguments(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let mut client = app.claim_validation();
     let mut impossible = excision_claim(3.5);
     impossible.date_of_service = Some(Date {
         year: 2026,
@@ -147,28 +140,16 @@ async fn only_unreadable_requests_are_invalid_arguments(pool: PgPool) {
             "claim.lines[0].excised_diameter_cm",
         ),
     ] {
-        let status = client
-            .validate_claim(request)
-            .await
-            .expect_err("unreadable");
-        assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(
-            status
-                .get_details_bad_request()
-                .expect("violations")
-                .field_violations[0]
-                .field,
-            field
-        );
+        let status = app.validate_claim(request).await.expect_err("unreadable");
+        assert_invalid_field(&status, field);
     }
     // A coding problem is a finding, not an error.
     let mut zero_units = excision_claim(3.5);
     zero_units.lines[0].units = 0;
-    let result = client
+    let result = app
         .validate_claim(request("", zero_units))
         .await
-        .expect("a finding")
-        .into_inner();
+        .expect("a finding");
     assert_eq!(
         result.result.expect("result").disposition(),
         pb::Disposition::Reject
@@ -180,11 +161,9 @@ async fn only_unreadable_requests_are_invalid_arguments(pool: PgPool) {
 async fn list_rules_returns_the_rule_catalog(pool: PgPool) {
     let app = spawn_app(pool).await;
     let rules = app
-        .claim_validation()
         .list_rules(pb::ListRulesRequest::default())
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(!rules.ruleset_version.is_empty());
     let ids: Vec<&str> = rules.rules.iter().map(|r| r.rule_id.as_str()).collect();
     for id in [
@@ -200,14 +179,12 @@ async fn list_rules_returns_the_rule_catalog(pool: PgPool) {
 #[sqlx::test]
 async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let mut client = app.claim_validation();
     let mut medicare = excision_claim(3.5);
     medicare.payer_id = "MEDICARE".into();
-    let result = client
+    let result = app
         .validate_claim(request("", medicare.clone()))
         .await
         .expect("ok")
-        .into_inner()
         .result
         .expect("r");
     assert_eq!(result.disposition(), pb::Disposition::AcceptWithWarnings);
@@ -218,11 +195,10 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
         member_id: "MBR-OTHER".into(),
         ..Default::default()
     });
-    let result = client
+    let result = app
         .validate_claim(request("", medicare))
         .await
         .expect("ok")
-        .into_inner()
         .result
         .expect("r");
     assert_eq!(
@@ -232,7 +208,7 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
         result.findings
     );
 
-    let rules = client
+    let rules = app
         .list_rules(pb::ListRulesRequest {
             payer_id: "MEDICARE".into(),
             effective_date: Some(Date {
@@ -242,8 +218,7 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
             }),
         })
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     let cosmetic = rules
         .rules
         .iter()
@@ -251,14 +226,13 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
         .expect("listed");
     assert!(cosmetic.enabled);
     assert!(cosmetic.parameters["policy"].contains("L35498"));
-    let bcbs = client
+    let bcbs = app
         .list_rules(pb::ListRulesRequest {
             payer_id: "BCBS".into(),
             effective_date: None,
         })
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(
         !bcbs
             .rules
@@ -267,7 +241,7 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
             .expect("listed")
             .enabled
     );
-    let unknown = client
+    let unknown = app
         .list_rules(pb::ListRulesRequest {
             payer_id: "ACME".into(),
             effective_date: None,
@@ -281,24 +255,21 @@ async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
 #[sqlx::test]
 async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let mut client = app.claim_validation();
     let rule_ids = |result: pb::ValidationResult| -> Vec<String> {
         result.findings.into_iter().map(|f| f.rule_id).collect()
     };
 
-    let first = client
+    let first = app
         .validate_claim(request("h-1", excision_claim(3.5)))
         .await
         .expect("ok")
-        .into_inner()
         .result
         .expect("r");
     assert_eq!(first.disposition(), pb::Disposition::Accept);
-    let again = client
+    let again = app
         .validate_claim(request("h-2", excision_claim(3.5)))
         .await
         .expect("ok")
-        .into_inner()
         .result
         .expect("r");
     assert_eq!(rule_ids(again), ["DUPLICATE_CLAIM"]);
@@ -316,11 +287,10 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         diagnosis_pointers: vec![1],
         ..Default::default()
     }];
-    let in_global = client
+    let in_global = app
         .validate_claim(request("h-3", visit.clone()))
         .await
         .expect("ok")
-        .into_inner()
         .result
         .expect("r");
     assert_eq!(
@@ -333,11 +303,10 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         member_id: "ANOTHER-MEMBER".into(),
         ..Default::default()
     });
-    let other_member = client
+    let other_member = app
         .validate_claim(request("h-4", visit))
         .await
         .expect("ok")
-        .into_inner()
         .result
         .expect("r");
     assert_eq!(other_member.disposition(), pb::Disposition::Accept);

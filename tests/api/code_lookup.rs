@@ -7,7 +7,9 @@ use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, TestApp, import_shared, spawn_app};
+use crate::helpers::{
+    HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, TestApp, assert_invalid_field, import_shared, spawn_app,
+};
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
@@ -36,17 +38,15 @@ async fn lookup_resolves_the_release_by_date_of_service(pool: PgPool) {
     let Some(app) = app_with_code_sets(pool).await else {
         return;
     };
-    let mut client = app.code_lookup();
     let lookup = |code: &str, dos| pb::LookupCodeRequest {
         system: pb::CodeSystem::Icd10cm.into(),
         code: code.into(),
         date_of_service: dos,
     };
-    let fy2026 = client
+    let fy2026 = app
         .lookup_code(lookup("d2361", date(2026, 1, 15)))
         .await
-        .expect("found")
-        .into_inner();
+        .expect("found");
     let concept = fy2026.concept.expect("concept");
     assert_eq!(concept.code, "D23.61");
     assert!(concept.billable && concept.active);
@@ -54,11 +54,10 @@ async fn lookup_resolves_the_release_by_date_of_service(pool: PgPool) {
     assert_eq!(concept.parent.expect("parent").code, "D23.6");
     assert_eq!(concept.system_uri, "http://hl7.org/fhir/sid/icd-10-cm");
 
-    let fy2025 = client
+    let fy2025 = app
         .lookup_code(lookup("D23.61", date(2025, 3, 1)))
         .await
-        .expect("found")
-        .into_inner();
+        .expect("found");
     assert_eq!(
         fy2025
             .concept
@@ -69,17 +68,16 @@ async fn lookup_resolves_the_release_by_date_of_service(pool: PgPool) {
         "FY2025"
     );
 
-    let header = client
+    let header = app
         .lookup_code(lookup("D23.6", date(2026, 1, 15)))
         .await
-        .expect("found")
-        .into_inner();
+        .expect("found");
     let header = header.concept.expect("concept");
     assert!(!header.billable);
     let children: Vec<String> = header.children.into_iter().map(|c| c.code).collect();
     assert_eq!(children, ["D23.60", "D23.61", "D23.62"]);
 
-    let unknown = client
+    let unknown = app
         .lookup_code(lookup("D99.99", date(2026, 1, 15)))
         .await
         .expect_err("unknown");
@@ -89,22 +87,14 @@ async fn lookup_resolves_the_release_by_date_of_service(pool: PgPool) {
         "NOT_FOUND"
     );
 
-    let no_system = client
+    let no_system = app
         .lookup_code(pb::LookupCodeRequest {
             code: "D23.61".into(),
             ..Default::default()
         })
         .await
         .expect_err("system required");
-    assert_eq!(no_system.code(), Code::InvalidArgument);
-    assert_eq!(
-        no_system
-            .get_details_bad_request()
-            .expect("violations")
-            .field_violations[0]
-            .field,
-        "system"
-    );
+    assert_invalid_field(&no_system, "system");
     app.shutdown().await.expect("clean shutdown");
 }
 
@@ -113,81 +103,70 @@ async fn validate_code_explains_every_kind_of_invalid_code(pool: PgPool) {
     let Some(app) = app_with_code_sets(pool).await else {
         return;
     };
-    let mut client = app.code_lookup();
     let icd = pb::CodeSystem::Icd10cm;
     let check = |system, code: &str, dos| validate(system, code, dos);
 
-    let header = client
+    let header = app
         .validate_code(check(icd, "D23.6", date(2026, 1, 15)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(!header.valid);
     assert_eq!(header.validity(), pb::CodeValidity::HeaderNotBillable);
     let suggested: Vec<String> = header.suggestions.into_iter().map(|s| s.code).collect();
     assert_eq!(suggested, ["D23.60", "D23.61", "D23.62"]);
 
     // C50.A1 is new in FY2026: an FY2025 claim must not see it.
-    let before = client
+    let before = app
         .validate_code(check(icd, "C50.A1", date(2025, 9, 30)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(
         before.validity(),
         pb::CodeValidity::NotEffectiveOnDate,
         "{}",
         before.message
     );
-    let after = client
+    let after = app
         .validate_code(check(icd, "C50.A1", date(2025, 10, 1)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(after.valid, "{}", after.message);
 
     // T78.07XD was deleted in FY2026.
-    let deleted = client
+    let deleted = app
         .validate_code(check(icd, "T78.07XD", date(2025, 10, 1)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(deleted.validity(), pb::CodeValidity::NotEffectiveOnDate);
     assert!(
-        client
-            .validate_code(check(icd, "T78.07XD", date(2025, 9, 30)))
+        app.validate_code(check(icd, "T78.07XD", date(2025, 9, 30)))
             .await
             .expect("ok")
-            .into_inner()
             .valid
     );
 
-    let unknown = client
+    let unknown = app
         .validate_code(check(icd, "D99.99", date(2026, 1, 15)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(unknown.validity(), pb::CodeValidity::UnknownCode);
-    let malformed = client
+    let malformed = app
         .validate_code(check(icd, "12345", date(2026, 1, 15)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(malformed.validity(), pb::CodeValidity::InvalidFormat);
 
     // HCPCS modifier JG was terminated on 2024-12-31; the October 2025 file still lists it.
     let modifier = pb::CodeSystem::Modifier;
-    let jg_after = client
+    let jg_after = app
         .validate_code(check(modifier, "JG", date(2025, 12, 1)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(jg_after.validity(), pb::CodeValidity::Terminated);
-    let xs = client
+    let xs = app
         .validate_code(check(modifier, "XS", date(2026, 1, 1)))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(xs.valid, "{}", xs.message);
     app.shutdown().await.expect("clean shutdown");
 }
@@ -197,9 +176,8 @@ async fn batch_validation_answers_in_order_and_caps_its_size(pool: PgPool) {
     let Some(app) = app_with_code_sets(pool).await else {
         return;
     };
-    let mut client = app.code_lookup();
     let codes = ["D23.61", "D23.6", "D99.99", "L72.0", "nonsense"];
-    let response = client
+    let response = app
         .batch_validate_codes(pb::BatchValidateCodesRequest {
             requests: codes
                 .iter()
@@ -207,8 +185,7 @@ async fn batch_validation_answers_in_order_and_caps_its_size(pool: PgPool) {
                 .collect(),
         })
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     let answers: Vec<(String, bool)> = response
         .responses
         .into_iter()
@@ -224,7 +201,7 @@ async fn batch_validation_answers_in_order_and_caps_its_size(pool: PgPool) {
             ("NONSENSE".into(), false),
         ]
     );
-    let too_many = client
+    let too_many = app
         .batch_validate_codes(pb::BatchValidateCodesRequest {
             requests: (0..1001)
                 .map(|_| validate(pb::CodeSystem::Icd10cm, "D23.61", None))
@@ -232,7 +209,7 @@ async fn batch_validation_answers_in_order_and_caps_its_size(pool: PgPool) {
         })
         .await
         .expect_err("over the limit");
-    assert_eq!(too_many.code(), Code::InvalidArgument);
+    assert_invalid_field(&too_many, "requests");
     app.shutdown().await.expect("clean shutdown");
 }
 
@@ -241,7 +218,6 @@ async fn search_ranks_words_and_code_prefixes_and_pages(pool: PgPool) {
     let Some(app) = app_with_code_sets(pool).await else {
         return;
     };
-    let mut client = app.code_lookup();
     let search = |query: &str, size: i32, token: String| pb::SearchCodesRequest {
         system: pb::CodeSystem::Icd10cm.into(),
         query: query.into(),
@@ -250,22 +226,20 @@ async fn search_ranks_words_and_code_prefixes_and_pages(pool: PgPool) {
         page_token: token,
         billable_only: false,
     };
-    let words = client
+    let words = app
         .search_codes(search("benign neoplasm skin trunk", 5, String::new()))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(
         words.hits[0].concept.as_ref().expect("concept").code,
         "D23.5"
     );
     assert_eq!(words.version.expect("version").version, "FY2026-APR");
 
-    let first = client
+    let first = app
         .search_codes(search("D23.6", 2, String::new()))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(first.total_size, 4);
     let codes: Vec<String> = first
         .hits
@@ -273,11 +247,10 @@ async fn search_ranks_words_and_code_prefixes_and_pages(pool: PgPool) {
         .map(|h| h.concept.clone().expect("c").code)
         .collect();
     assert_eq!(codes, ["D23.6", "D23.60"]);
-    let second = client
+    let second = app
         .search_codes(search("D23.6", 2, first.next_page_token.clone()))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     let codes: Vec<String> = second
         .hits
         .iter()
@@ -286,7 +259,7 @@ async fn search_ranks_words_and_code_prefixes_and_pages(pool: PgPool) {
     assert_eq!(codes, ["D23.61", "D23.62"]);
     assert!(second.next_page_token.is_empty());
 
-    let reused = client
+    let reused = app
         .search_codes(search("D23.7", 2, first.next_page_token))
         .await
         .expect_err("other query");

@@ -27,10 +27,10 @@ use crate::helpers::{MPFS, TestApp, excision_claim, import_shared, spawn_app};
 /// rejected as duplicates.
 async fn identical_at_once(apps: &[&TestApp], copies: usize, member: &str) -> (usize, usize) {
     let claim = excision_claim("CLM-TWIN", member, 3.5);
-    let clients: Vec<_> = apps.iter().map(|app| app.claim_validation()).collect();
+    let clients: Vec<_> = apps.iter().map(|app| app.api()).collect();
     let answers: Vec<pb::ValidationResult> = futures::stream::iter(0..copies)
         .map(|i| {
-            let mut client = clients[i % clients.len()].clone();
+            let client = clients[i % clients.len()].clone();
             let claim = claim.clone();
             async move {
                 client
@@ -40,7 +40,6 @@ async fn identical_at_once(apps: &[&TestApp], copies: usize, member: &str) -> (u
                     })
                     .await
                     .expect("decided")
-                    .into_inner()
                     .result
                     .expect("result")
             }

@@ -19,6 +19,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+use tonic::{Code, Status, Streaming};
+use tonic_types::StatusExt as _;
 
 /// The claimscrub binary under test.
 pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_claimscrub");
@@ -118,12 +120,107 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
     }
 });
 
-/// A running server and a channel to it.
+/// A running server and a channel to it; its RPCs are called through
+/// [`Api`], which it dereferences to.
 pub(crate) struct TestApp {
     pub(crate) address: std::net::SocketAddr,
     pub(crate) channel: Channel,
+    api: Api,
     stop: oneshot::Sender<()>,
     server: JoinHandle<anyhow::Result<()>>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+/// One method per RPC over a channel, answering the message itself: a test
+/// reads as the calls it makes. Requests are `IntoRequest`, so a test can
+/// still attach metadata.
+#[derive(Clone)]
+pub(crate) struct Api {
+    channel: Channel,
+}
+
+macro_rules! unary {
+    ($($client:ident :: $rpc:ident($request:ident) -> $response:ident;)*) => {
+        $(
+            pub(crate) async fn $rpc(
+                &self,
+                request: impl tonic::IntoRequest<pb::$request>,
+            ) -> Result<pb::$response, Status> {
+                Ok($client::new(self.channel.clone()).$rpc(request).await?.into_inner())
+            }
+        )*
+    };
+}
+
+impl Api {
+    pub(crate) fn new(channel: Channel) -> Self {
+        Self { channel }
+    }
+
+    unary! {
+        CodeLookupServiceClient::lookup_code(LookupCodeRequest) -> LookupCodeResponse;
+        CodeLookupServiceClient::validate_code(ValidateCodeRequest) -> ValidateCodeResponse;
+        CodeLookupServiceClient::batch_validate_codes(BatchValidateCodesRequest) -> BatchValidateCodesResponse;
+        CodeLookupServiceClient::search_codes(SearchCodesRequest) -> SearchCodesResponse;
+        CodeLookupServiceClient::get_procedure_profile(GetProcedureProfileRequest) -> GetProcedureProfileResponse;
+        CodeLookupServiceClient::suggest_procedure_code(SuggestProcedureCodeRequest) -> SuggestProcedureCodeResponse;
+        ClaimValidationServiceClient::validate_claim(ValidateClaimRequest) -> ValidateClaimResponse;
+        ClaimValidationServiceClient::get_batch(GetBatchRequest) -> GetBatchResponse;
+        ClaimValidationServiceClient::list_batch_results(ListBatchResultsRequest) -> ListBatchResultsResponse;
+        ClaimValidationServiceClient::list_rules(ListRulesRequest) -> ListRulesResponse;
+        AuditServiceClient::get_audit_record(GetAuditRecordRequest) -> GetAuditRecordResponse;
+        AuditServiceClient::list_audit_records(ListAuditRecordsRequest) -> ListAuditRecordsResponse;
+        AuditServiceClient::get_audit_stats(GetAuditStatsRequest) -> GetAuditStatsResponse;
+        AuditServiceClient::replay_audit_record(ReplayAuditRecordRequest) -> ReplayAuditRecordResponse;
+        ReferenceDataServiceClient::list_code_system_versions(ListCodeSystemVersionsRequest) -> ListCodeSystemVersionsResponse;
+        ReferenceDataServiceClient::get_code_system_version(GetCodeSystemVersionRequest) -> GetCodeSystemVersionResponse;
+    }
+
+    /// Opens a batch stream; the answers arrive as the server sends them.
+    pub(crate) async fn validate_claim_batch(
+        &self,
+        requests: impl tonic::IntoStreamingRequest<Message = pb::ValidateClaimBatchRequest>,
+    ) -> Result<Streaming<pb::ValidateClaimBatchResponse>, Status> {
+        Ok(ClaimValidationServiceClient::new(self.channel.clone())
+            .validate_claim_batch(requests)
+            .await?
+            .into_inner())
+    }
+
+    pub(crate) async fn export_audit_records(
+        &self,
+        request: impl tonic::IntoRequest<pb::ExportAuditRecordsRequest>,
+    ) -> Result<Streaming<pb::ExportAuditRecordsResponse>, Status> {
+        Ok(AuditServiceClient::new(self.channel.clone())
+            .export_audit_records(request)
+            .await?
+            .into_inner())
+    }
+}
+
+/// Asserts that `status` is INVALID_ARGUMENT whose BadRequest names `field`
+/// among its violations.
+#[track_caller]
+pub(crate) fn assert_invalid_field(status: &Status, field: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let fields: Vec<String> = status
+        .get_details_bad_request()
+        .unwrap_or_else(|| panic!("BadRequest details in {status:?}"))
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert!(
+        fields.iter().any(|f| f == field),
+        "{field} not in {fields:?}"
+    );
 }
 
 /// Server settings for tests: port 0, no shutdown grace, short drain.
@@ -160,6 +257,7 @@ pub(crate) async fn spawn_app_with(pool: PgPool, settings: ServeArgs) -> TestApp
         .expect("client connects");
     TestApp {
         address,
+        api: Api::new(channel.clone()),
         channel,
         stop,
         server,
@@ -167,20 +265,9 @@ pub(crate) async fn spawn_app_with(pool: PgPool, settings: ServeArgs) -> TestApp
 }
 
 impl TestApp {
-    pub(crate) fn code_lookup(&self) -> CodeLookupServiceClient<Channel> {
-        CodeLookupServiceClient::new(self.channel.clone())
-    }
-
-    pub(crate) fn claim_validation(&self) -> ClaimValidationServiceClient<Channel> {
-        ClaimValidationServiceClient::new(self.channel.clone())
-    }
-
-    pub(crate) fn audit(&self) -> AuditServiceClient<Channel> {
-        AuditServiceClient::new(self.channel.clone())
-    }
-
-    pub(crate) fn reference_data(&self) -> ReferenceDataServiceClient<Channel> {
-        ReferenceDataServiceClient::new(self.channel.clone())
+    /// A handle on the RPCs to move into a task.
+    pub(crate) fn api(&self) -> Api {
+        self.api.clone()
     }
 
     /// Triggers graceful shutdown and waits for the server to return.

@@ -24,11 +24,12 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, drain, excision_claim, spawn_app};
+use crate::helpers::{Api, TestApp, assert_invalid_field, drain, excision_claim, spawn_app};
 
 /// The server under attack and its database.
 struct Target {
     channel: Channel,
+    api: Api,
     pool: PgPool,
     _app: Option<TestApp>,
 }
@@ -38,40 +39,38 @@ async fn target(pool: PgPool) -> Target {
         let app = spawn_app(pool.clone()).await;
         return Target {
             channel: app.channel.clone(),
+            api: app.api(),
             pool,
             _app: Some(app),
         };
     };
     let url = std::env::var("CLAIMSCRUB_HOSTILE_DATABASE_URL")
         .expect("CLAIMSCRUB_HOSTILE_DATABASE_URL names the attacked server's database");
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("the attacked server answers");
     Target {
-        channel: Channel::from_shared(format!("http://{address}"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("the attacked server answers"),
+        api: Api::new(channel.clone()),
+        channel,
         pool: PgPool::connect(&url).await.expect("its database"),
         _app: None,
     }
 }
 
+impl std::ops::Deref for Target {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
 impl Target {
-    fn validation(
-        &self,
-    ) -> pb::claim_validation_service_client::ClaimValidationServiceClient<Channel> {
-        pb::claim_validation_service_client::ClaimValidationServiceClient::new(self.channel.clone())
-    }
-
-    fn lookup(&self) -> pb::code_lookup_service_client::CodeLookupServiceClient<Channel> {
-        pb::code_lookup_service_client::CodeLookupServiceClient::new(self.channel.clone())
-    }
-
-    fn reference(&self) -> pb::reference_data_service_client::ReferenceDataServiceClient<Channel> {
-        pb::reference_data_service_client::ReferenceDataServiceClient::new(self.channel.clone())
-    }
-
-    fn audit(&self) -> pb::audit_service_client::AuditServiceClient<Channel> {
-        pb::audit_service_client::AuditServiceClient::new(self.channel.clone())
+    /// A handle on the RPCs to move into a task.
+    fn api(&self) -> Api {
+        self.api.clone()
     }
 
     /// The server still serves: health says so and a clean claim decides.
@@ -83,13 +82,12 @@ impl Target {
             .expect("health answers")
             .into_inner();
         assert_eq!(serving.status, 1, "SERVING");
-        self.validation()
-            .validate_claim(pb::ValidateClaimRequest {
-                request_id: String::new(),
-                claim: Some(excision_claim("CLM-UP", "", 3.5)),
-            })
-            .await
-            .expect("a clean claim still decides");
+        self.validate_claim(pb::ValidateClaimRequest {
+            request_id: String::new(),
+            claim: Some(excision_claim("CLM-UP", "", 3.5)),
+        })
+        .await
+        .expect("a clean claim still decides");
     }
 
     /// Rows of the audit tables, to compare before and after.
@@ -144,20 +142,9 @@ fn assert_not_internal(what: &str, result: &Result<(), Status>) {
 }
 
 /// INVALID_ARGUMENT whose BadRequest names `field`.
+#[track_caller]
 fn assert_refused(what: &str, result: Result<(), Status>, field: &str) {
-    let status = result.expect_err(what);
-    assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
-    let fields: Vec<String> = status
-        .get_details_bad_request()
-        .unwrap_or_else(|| panic!("{what}: BadRequest details"))
-        .field_violations
-        .into_iter()
-        .map(|v| v.field)
-        .collect();
-    assert!(
-        fields.iter().any(|f| f == field),
-        "{what}: {field} not in {fields:?}"
-    );
+    assert_invalid_field(&result.expect_err(what), field);
 }
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
@@ -471,13 +458,12 @@ async fn validate(
     claim: pb::Claim,
 ) -> Result<pb::ValidationResult, Status> {
     target
-        .validation()
         .validate_claim(pb::ValidateClaimRequest {
             request_id: request_id.into(),
             claim: Some(claim),
         })
         .await
-        .map(|r| r.into_inner().result.expect("result"))
+        .map(|r| r.result.expect("result"))
 }
 
 #[sqlx::test]
@@ -508,7 +494,6 @@ async fn every_offending_field_is_named_at_once(pool: PgPool) {
     claim.lines[0].modifiers = vec!["XSX".into()];
     claim.diagnosis_codes = vec!["Ｄ23.5".into()];
     let status = target
-        .validation()
         .validate_claim(pb::ValidateClaimRequest {
             request_id: "bad\0id".into(),
             claim: Some(claim),
@@ -565,13 +550,11 @@ async fn what_an_837p_can_carry_is_a_finding_not_an_error(pool: PgPool) {
     claim.claim_id = "x'); drop table audit_record;--".into();
     let result = validate(&target, "", claim).await.expect("decided");
     let record = target
-        .audit()
         .get_audit_record(pb::GetAuditRecordRequest {
             name: format!("auditRecords/{}", result.audit_record_id),
         })
         .await
         .expect("stored")
-        .into_inner()
         .audit_record
         .expect("record");
     assert_eq!(
@@ -596,11 +579,11 @@ async fn hostile_callers_beside_clean_ones_fail_no_clean_claim(pool: PgPool) {
     const CALLS: usize = 1_600;
     let target = target(pool).await;
     let before = target.counts().await;
-    let client = target.validation();
+    let client = target.api();
     let answers: Vec<(bool, Result<pb::ValidationResult, Status>)> =
         futures::stream::iter(0..CALLS)
             .map(|i| {
-                let mut client = client.clone();
+                let client = client.clone();
                 async move {
                     let is_hostile = i % 16 == 7;
                     let claim = if is_hostile {
@@ -614,7 +597,7 @@ async fn hostile_callers_beside_clean_ones_fail_no_clean_claim(pool: PgPool) {
                             claim: Some(claim),
                         })
                         .await
-                        .map(|r| r.into_inner().result.expect("result"));
+                        .map(|r| r.result.expect("result"));
                     (is_hostile, answer)
                 }
             })
@@ -676,11 +659,10 @@ async fn stream(
     requests: Vec<pb::ValidateClaimBatchRequest>,
 ) -> (Vec<Out>, Result<(), Status>) {
     match target
-        .validation()
         .validate_claim_batch(tokio_stream::iter(requests))
         .await
     {
-        Ok(responses) => drain(responses.into_inner()).await,
+        Ok(responses) => drain(responses).await,
         Err(status) => (Vec::new(), Err(status)),
     }
 }
@@ -834,17 +816,13 @@ fn hostile_strings() -> Vec<String> {
 #[sqlx::test]
 async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     let target = target(pool).await;
-    let mut lookup = target.lookup();
-    let mut reference = target.reference();
-    let mut validation = target.validation();
-    let mut audit = target.audit();
     let today = date(2026, 1, 15);
     for text in hostile_strings() {
         let t = text.as_str();
         let results: Vec<(&str, Result<(), Status>)> = vec![
             (
                 "LookupCode",
-                lookup
+                target
                     .lookup_code(pb::LookupCodeRequest {
                         system: 1,
                         code: t.into(),
@@ -855,7 +833,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "ValidateCode",
-                lookup
+                target
                     .validate_code(pb::ValidateCodeRequest {
                         system: 3,
                         code: t.into(),
@@ -866,7 +844,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "BatchValidateCodes",
-                lookup
+                target
                     .batch_validate_codes(pb::BatchValidateCodesRequest {
                         requests: vec![pb::ValidateCodeRequest {
                             system: 3,
@@ -879,7 +857,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "SearchCodes query",
-                lookup
+                target
                     .search_codes(pb::SearchCodesRequest {
                         system: 3,
                         query: t.into(),
@@ -890,7 +868,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "SearchCodes token",
-                lookup
+                target
                     .search_codes(pb::SearchCodesRequest {
                         system: 3,
                         query: "melanocytic".into(),
@@ -902,7 +880,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "GetProcedureProfile code",
-                lookup
+                target
                     .get_procedure_profile(pb::GetProcedureProfileRequest {
                         code: t.into(),
                         ..Default::default()
@@ -912,7 +890,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "GetProcedureProfile payer",
-                lookup
+                target
                     .get_procedure_profile(pb::GetProcedureProfileRequest {
                         code: "11404".into(),
                         payer_id: t.into(),
@@ -923,7 +901,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "SuggestProcedureCode",
-                lookup
+                target
                     .suggest_procedure_code(pb::SuggestProcedureCodeRequest {
                         lesion_behavior: 1,
                         anatomic_site: t.into(),
@@ -935,7 +913,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "ListCodeSystemVersions",
-                reference
+                target
                     .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
                         page_token: t.into(),
                         ..Default::default()
@@ -945,21 +923,21 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "GetCodeSystemVersion",
-                reference
+                target
                     .get_code_system_version(pb::GetCodeSystemVersionRequest { name: t.into() })
                     .await
                     .map(drop),
             ),
             (
                 "GetBatch",
-                validation
+                target
                     .get_batch(pb::GetBatchRequest { name: t.into() })
                     .await
                     .map(drop),
             ),
             (
                 "ListBatchResults parent",
-                validation
+                target
                     .list_batch_results(pb::ListBatchResultsRequest {
                         parent: t.into(),
                         ..Default::default()
@@ -969,7 +947,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "ListRules",
-                validation
+                target
                     .list_rules(pb::ListRulesRequest {
                         payer_id: t.into(),
                         effective_date: today,
@@ -979,21 +957,21 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             ),
             (
                 "GetAuditRecord",
-                audit
+                target
                     .get_audit_record(pb::GetAuditRecordRequest { name: t.into() })
                     .await
                     .map(drop),
             ),
             (
                 "ReplayAuditRecord",
-                audit
+                target
                     .replay_audit_record(pb::ReplayAuditRecordRequest { name: t.into() })
                     .await
                     .map(drop),
             ),
             (
                 "ListAuditRecords token",
-                audit
+                target
                     .list_audit_records(pb::ListAuditRecordsRequest {
                         page_token: t.into(),
                         ..Default::default()
@@ -1015,7 +993,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
             "diagnosis_code",
         ] {
             let filter = audit_filter(field, t);
-            let listed = audit
+            let listed = target
                 .list_audit_records(pb::ListAuditRecordsRequest {
                     filter: Some(filter.clone()),
                     ..Default::default()
@@ -1026,7 +1004,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
                 &format!("ListAuditRecords {field} {:?}", truncated(t)),
                 &listed,
             );
-            let stats = audit
+            let stats = target
                 .get_audit_stats(pb::GetAuditStatsRequest {
                     filter: Some(filter.clone()),
                     group_by: 1,
@@ -1034,14 +1012,13 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
                 .await
                 .map(drop);
             assert_not_internal(&format!("GetAuditStats {field}"), &stats);
-            let exported = match audit
+            let exported = match target
                 .export_audit_records(pb::ExportAuditRecordsRequest {
                     filter: Some(filter),
                 })
                 .await
             {
                 Ok(stream) => stream
-                    .into_inner()
                     .map(|m| m.map(drop))
                     .collect::<Vec<_>>()
                     .await
@@ -1055,7 +1032,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     // Control characters and what is not ASCII in a code are refused, by name.
     assert_refused(
         "NUL code",
-        lookup
+        target
             .lookup_code(pb::LookupCodeRequest {
                 system: 1,
                 code: "11404\0".into(),
@@ -1067,7 +1044,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "full-width code",
-        lookup
+        target
             .validate_code(pb::ValidateCodeRequest {
                 system: 1,
                 code: "１１４０４".into(),
@@ -1079,7 +1056,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "NUL query",
-        lookup
+        target
             .search_codes(pb::SearchCodesRequest {
                 system: 3,
                 query: "a\0".into(),
@@ -1091,7 +1068,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "second code",
-        lookup
+        target
             .batch_validate_codes(pb::BatchValidateCodesRequest {
                 requests: vec![
                     pb::ValidateCodeRequest {
@@ -1112,7 +1089,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "NUL payer",
-        validation
+        target
             .list_rules(pb::ListRulesRequest {
                 payer_id: "BCBS\0".into(),
                 effective_date: today,
@@ -1123,7 +1100,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "NUL filter",
-        audit
+        target
             .list_audit_records(pb::ListAuditRecordsRequest {
                 filter: Some(audit_filter("claim_id", "\0")),
                 ..Default::default()
@@ -1134,7 +1111,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "NaN diameter",
-        lookup
+        target
             .suggest_procedure_code(pb::SuggestProcedureCodeRequest {
                 lesion_behavior: 1,
                 anatomic_site: "trunk".into(),
@@ -1147,7 +1124,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     );
     assert_refused(
         "lesion behaviour 99",
-        lookup
+        target
             .suggest_procedure_code(pb::SuggestProcedureCodeRequest {
                 lesion_behavior: 99,
                 anatomic_site: "trunk".into(),
@@ -1162,7 +1139,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
     let numbers: Vec<(&str, Result<(), Status>)> = vec![
         (
             "system 99",
-            lookup
+            target
                 .lookup_code(pb::LookupCodeRequest {
                     system: 99,
                     code: "11404".into(),
@@ -1173,7 +1150,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "system -1",
-            lookup
+            target
                 .validate_code(pb::ValidateCodeRequest {
                     system: -1,
                     code: "11404".into(),
@@ -1184,7 +1161,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "impossible date",
-            lookup
+            target
                 .lookup_code(pb::LookupCodeRequest {
                     system: 1,
                     code: "11404".into(),
@@ -1195,7 +1172,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "page size -1",
-            lookup
+            target
                 .search_codes(pb::SearchCodesRequest {
                     system: 3,
                     query: "nevus".into(),
@@ -1207,7 +1184,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "page size i32::MIN",
-            audit
+            target
                 .list_audit_records(pb::ListAuditRecordsRequest {
                     page_size: i32::MIN,
                     ..Default::default()
@@ -1217,7 +1194,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "disposition 99",
-            audit
+            target
                 .list_audit_records(pb::ListAuditRecordsRequest {
                     filter: Some(pb::AuditFilter {
                         disposition: 99,
@@ -1230,7 +1207,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "timestamp nanos -1",
-            audit
+            target
                 .list_audit_records(pb::ListAuditRecordsRequest {
                     filter: Some(pb::AuditFilter {
                         start_time: Some(prost_types::Timestamp {
@@ -1246,7 +1223,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "group by 99",
-            audit
+            target
                 .get_audit_stats(pb::GetAuditStatsRequest {
                     group_by: 99,
                     ..Default::default()
@@ -1256,7 +1233,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "diameter infinite",
-            lookup
+            target
                 .suggest_procedure_code(pb::SuggestProcedureCodeRequest {
                     lesion_behavior: 1,
                     anatomic_site: "trunk".into(),
@@ -1268,7 +1245,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "rules on year 0",
-            validation
+            target
                 .list_rules(pb::ListRulesRequest {
                     payer_id: String::new(),
                     effective_date: date(0, 0, 0),
@@ -1278,7 +1255,7 @@ async fn no_rpc_answers_internal_to_hostile_input(pool: PgPool) {
         ),
         (
             "batch results page size -5",
-            validation
+            target
                 .list_batch_results(pb::ListBatchResultsRequest {
                     parent: format!("batches/{}", Uuid::new_v4()),
                     page_size: -5,
@@ -1321,20 +1298,18 @@ fn audit_filter(field: &str, value: &str) -> pb::AuditFilter {
 #[sqlx::test]
 async fn page_tokens_that_are_garbage_oversized_or_from_another_filter_are_refused(pool: PgPool) {
     let target = target(pool).await;
-    let mut audit = target.audit();
     for i in 0..3 {
         validate(&target, "", clean(7_000 + i))
             .await
             .expect("decided");
     }
-    let first = audit
+    let first = target
         .list_audit_records(pb::ListAuditRecordsRequest {
             page_size: 1,
             ..Default::default()
         })
         .await
-        .expect("page")
-        .into_inner();
+        .expect("page");
     assert!(!first.next_page_token.is_empty());
     let tokens = [
         "garbage".to_owned(),
@@ -1348,7 +1323,7 @@ async fn page_tokens_that_are_garbage_oversized_or_from_another_filter_are_refus
             payer_id: "BCBS".into(),
             ..Default::default()
         });
-        let refused = audit
+        let refused = target
             .list_audit_records(pb::ListAuditRecordsRequest {
                 page_size: 1,
                 page_token: token.clone(),
@@ -1359,7 +1334,6 @@ async fn page_tokens_that_are_garbage_oversized_or_from_another_filter_are_refus
         assert_refused(&format!("token {i}"), refused, "page_token");
     }
     let refused = target
-        .lookup()
         .search_codes(pb::SearchCodesRequest {
             system: 3,
             query: "nevus".into(),
@@ -1410,13 +1384,11 @@ async fn the_largest_claim_the_limits_allow_fits_every_message(pool: PgPool) {
         .await
         .expect("decided");
     let record = target
-        .audit()
         .get_audit_record(pb::GetAuditRecordRequest {
             name: format!("auditRecords/{}", result.audit_record_id),
         })
         .await
-        .expect("stored")
-        .into_inner();
+        .expect("stored");
     let bytes = prost::Message::encoded_len(&record);
     let result_bytes = prost::Message::encoded_len(&result);
     eprintln!(
@@ -1448,18 +1420,16 @@ async fn pages_and_export_chunks_are_cut_by_bytes(pool: PgPool) {
         claim_id: format!("{claim_id:C<38}"),
         ..Default::default()
     };
-    let mut audit = target.audit();
     let (mut seen, mut pages, mut token) = (std::collections::HashSet::new(), 0, String::new());
     loop {
-        let page = audit
+        let page = target
             .list_audit_records(pb::ListAuditRecordsRequest {
                 filter: Some(filter.clone()),
                 page_size: 500,
                 page_token: token,
             })
             .await
-            .expect("page")
-            .into_inner();
+            .expect("page");
         assert!(
             prost::Message::encoded_len(&page) <= BUDGET + 1024,
             "a page within the budget"
@@ -1475,13 +1445,12 @@ async fn pages_and_export_chunks_are_cut_by_bytes(pool: PgPool) {
     }
     assert_eq!(seen.len(), RECORDS);
     assert!(pages > 1, "the byte budget cut the page");
-    let chunks: Vec<pb::ExportAuditRecordsResponse> = audit
+    let chunks: Vec<pb::ExportAuditRecordsResponse> = target
         .export_audit_records(pb::ExportAuditRecordsRequest {
             filter: Some(filter),
         })
         .await
         .expect("export")
-        .into_inner()
         .map(|chunk| chunk.expect("chunk"))
         .collect()
         .await;
@@ -1507,7 +1476,7 @@ async fn a_caller_that_gives_up_leaves_the_server_serving(pool: PgPool) {
         claim: Some(clean(8_500)),
     });
     request.set_timeout(Duration::from_nanos(1));
-    let answer = target.validation().validate_claim(request).await.map(drop);
+    let answer = target.validate_claim(request).await.map(drop);
     assert_not_internal("a request past its deadline", &answer);
     target.assert_up().await;
 }

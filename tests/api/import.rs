@@ -180,7 +180,6 @@ async fn every_official_file_imports_and_a_running_server_serves_it_without_rest
         return;
     };
     let app = spawn_app(pool.clone()).await;
-    let mut client = app.reference_data();
 
     let mut imported = std::collections::BTreeSet::new();
     for (kind, relative, ..) in OFFICIAL {
@@ -211,14 +210,13 @@ async fn every_official_file_imports_and_a_running_server_serves_it_without_rest
         "the server to reload the imported releases",
         Duration::from_secs(60),
         async || {
-            let versions = client
+            let versions = app
                 .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
                     page_size: 200,
                     ..Default::default()
                 })
                 .await
                 .expect("list")
-                .into_inner()
                 .code_system_versions;
             (versions.iter().filter(|v| !v.builtin).count() == OFFICIAL.len() + 1)
                 .then_some(versions)

@@ -7,10 +7,10 @@ use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::import::ImportKind;
 use sqlx::PgPool;
 use tonic::Code;
-use tonic_types::StatusExt as _;
 
 use crate::helpers::{
-    ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, import_shared, import_shared_as, spawn_app,
+    ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, assert_invalid_field, import_shared,
+    import_shared_as, spawn_app,
 };
 
 const DOS: Option<Date> = Some(Date {
@@ -35,11 +35,9 @@ async fn the_11404_profile_serves_every_seed_error_corrected(pool: PgPool) {
     }
     let app = spawn_app(pool).await;
     let profile = app
-        .code_lookup()
         .get_procedure_profile(profile_request("11404", ""))
         .await
         .expect("profile")
-        .into_inner()
         .profile
         .expect("profile");
 
@@ -213,11 +211,9 @@ async fn the_11404_profile_serves_every_seed_error_corrected(pool: PgPool) {
     );
 
     let medicare = app
-        .code_lookup()
         .get_procedure_profile(profile_request("11404", "MEDICARE"))
         .await
         .expect("profile")
-        .into_inner()
         .profile
         .expect("profile");
     assert_eq!(medicare.payers.len(), 1);
@@ -243,11 +239,9 @@ async fn a_licensed_cpt_file_supplies_the_descriptor(pool: PgPool) {
     }
     let app = spawn_app(pool).await;
     let profile = app
-        .code_lookup()
         .get_procedure_profile(profile_request("11404", ""))
         .await
         .expect("profile")
-        .into_inner()
         .profile
         .expect("profile");
     assert_eq!(profile.descriptor_source, "cpt_licensed");
@@ -257,22 +251,21 @@ async fn a_licensed_cpt_file_supplies_the_descriptor(pool: PgPool) {
 #[sqlx::test]
 async fn profiles_refuse_unknown_codes_and_payers(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let mut client = app.code_lookup();
-    let unknown = client
+    let unknown = app
         .get_procedure_profile(profile_request("11405", ""))
         .await
         .expect_err("no such code");
     assert_eq!(unknown.code(), Code::NotFound);
-    let payer = client
+    let payer = app
         .get_procedure_profile(profile_request("11404", "ACME"))
         .await
         .expect_err("no such payer");
     assert_eq!(payer.code(), Code::NotFound);
-    let malformed = client
+    let malformed = app
         .get_procedure_profile(profile_request("114", ""))
         .await
         .expect_err("malformed");
-    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert_invalid_field(&malformed, "code");
     app.shutdown().await.expect("clean shutdown");
 }
 
@@ -292,7 +285,6 @@ fn suggest(
 #[sqlx::test]
 async fn suggestions_follow_the_contiguous_size_bands(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let mut client = app.code_lookup();
     use pb::LesionBehavior::{Benign, Malignant};
     for (behavior, site, diameter, code, warns) in [
         (Benign, "trunk", 3.0, "11403", false),
@@ -303,11 +295,10 @@ async fn suggestions_follow_the_contiguous_size_bands(pool: PgPool) {
         (Malignant, "trunk", 3.5, "11604", false),
         (Benign, "face", 3.5, "11444", false),
     ] {
-        let answer = client
+        let answer = app
             .suggest_procedure_code(suggest(behavior, site, diameter))
             .await
-            .expect("ok")
-            .into_inner();
+            .expect("ok");
         assert_eq!(answer.code, code, "{behavior:?} {site} {diameter}");
         assert_eq!(
             answer.warnings.iter().any(|w| w.contains("one decimal")),
@@ -317,11 +308,10 @@ async fn suggestions_follow_the_contiguous_size_bands(pool: PgPool) {
         );
         assert!(!answer.display.is_empty() && !answer.rationale.is_empty());
     }
-    let benign = client
+    let benign = app
         .suggest_procedure_code(suggest(Benign, "trunk", 3.5))
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(
         benign.alternatives.iter().any(|a| a.code == "11604"),
         "malignant twin offered"
@@ -337,19 +327,11 @@ async fn suggestions_follow_the_contiguous_size_bands(pool: PgPool) {
             "lesion_behavior",
         ),
     ] {
-        let status = client
+        let status = app
             .suggest_procedure_code(request)
             .await
             .expect_err("invalid");
-        assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(
-            status
-                .get_details_bad_request()
-                .expect("violations")
-                .field_violations[0]
-                .field,
-            field
-        );
+        assert_invalid_field(&status, field);
     }
     app.shutdown().await.expect("clean shutdown");
 }

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{assert_invalid_field, spawn_app};
 
 async fn insert_release(
     pool: &PgPool,
@@ -36,11 +36,9 @@ async fn a_fresh_database_gets_the_default_data_set_once(pool: PgPool) {
     let url = crate::helpers::pool_url(&pool);
     let app = spawn_app(pool).await;
     let response = app
-        .reference_data()
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest::default())
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     let systems: Vec<i32> = response
         .code_system_versions
         .iter()
@@ -93,17 +91,15 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
     insert_release(&pool, "icd10cm", "FY2026", "2025-10-01", 98186).await;
     insert_release(&pool, "pos", "2024-05", "2024-05-02", 52).await;
     let app = spawn_app(pool).await;
-    let mut client = app.reference_data();
 
-    let first = client
+    let first = app
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
             system: pb::CodeSystem::Icd10cm.into(),
             page_size: 1,
             page_token: String::new(),
         })
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(first.code_system_versions.len(), 1);
     assert_eq!(
         first.code_system_versions[0].version, "FY2026",
@@ -112,33 +108,31 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
     assert_eq!(first.code_system_versions[0].billable_count, Some(49093));
     assert!(!first.next_page_token.is_empty());
 
-    let second = client
+    let second = app
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
             system: pb::CodeSystem::Icd10cm.into(),
             page_size: 1,
             page_token: first.next_page_token.clone(),
         })
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(second.code_system_versions[0].version, "FY2025");
 
-    let third = client
+    let third = app
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
             system: pb::CodeSystem::Icd10cm.into(),
             page_size: 1,
             page_token: second.next_page_token.clone(),
         })
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert!(
         third.code_system_versions[0].builtin,
         "the default set comes last"
     );
     assert!(third.next_page_token.is_empty(), "last page");
 
-    let reused = client
+    let reused = app
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
             system: pb::CodeSystem::Pos.into(),
             page_size: 1,
@@ -152,11 +146,10 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
         "INVALID_PAGE_TOKEN"
     );
 
-    let all = client
+    let all = app
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest::default())
         .await
-        .expect("ok")
-        .into_inner();
+        .expect("ok");
     assert_eq!(
         all.code_system_versions
             .iter()
@@ -165,13 +158,12 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
         3
     );
 
-    let pos = client
+    let pos = app
         .get_code_system_version(pb::GetCodeSystemVersionRequest {
             name: "codeSystems/pos/versions/2024-05".into(),
         })
         .await
         .expect("found")
-        .into_inner()
         .code_system_version
         .expect("version");
     assert_eq!(pos.concept_count, 52);
@@ -190,8 +182,7 @@ async fn releases_are_listed_paged_and_fetched_by_name(pool: PgPool) {
 #[sqlx::test]
 async fn unknown_and_malformed_names_are_distinguished(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let mut client = app.reference_data();
-    let missing = client
+    let missing = app
         .get_code_system_version(pb::GetCodeSystemVersionRequest {
             name: "codeSystems/icd10cm/versions/FY1999".into(),
         })
@@ -206,29 +197,21 @@ async fn unknown_and_malformed_names_are_distinguished(pool: PgPool) {
         "codeSystems/icd10cm/versions/FY1999"
     );
 
-    let malformed = client
+    let malformed = app
         .get_code_system_version(pb::GetCodeSystemVersionRequest {
             name: "icd10cm".into(),
         })
         .await
         .expect_err("malformed");
-    assert_eq!(malformed.code(), Code::InvalidArgument);
-    assert_eq!(
-        malformed
-            .get_details_bad_request()
-            .expect("violations")
-            .field_violations[0]
-            .field,
-        "name"
-    );
+    assert_invalid_field(&malformed, "name");
 
-    let negative = client
+    let negative = app
         .list_code_system_versions(pb::ListCodeSystemVersionsRequest {
             page_size: -1,
             ..Default::default()
         })
         .await
         .expect_err("negative page size");
-    assert_eq!(negative.code(), Code::InvalidArgument);
+    assert_invalid_field(&negative, "page_size");
     app.shutdown().await.expect("clean shutdown");
 }

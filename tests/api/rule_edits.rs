@@ -7,15 +7,13 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use claimscrub::grpc::pb;
-use claimscrub::grpc::pb::claim_validation_service_client::ClaimValidationServiceClient;
 use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::import::ImportKind;
 use claimscrub::rules::RuleSet;
 use sqlx::PgPool;
-use tonic::transport::Channel;
 
 use crate::helpers::{
-    HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, import_shared,
+    Api, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, import_shared,
     import_shared_as, spawn_app,
 };
 
@@ -474,10 +472,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-async fn validate(
-    client: &mut ClaimValidationServiceClient<Channel>,
-    claim: pb::Claim,
-) -> pb::ValidationResult {
+async fn validate(client: &Api, claim: pb::Claim) -> pb::ValidationResult {
     client
         .validate_claim(pb::ValidateClaimRequest {
             request_id: String::new(),
@@ -485,7 +480,6 @@ async fn validate(
         })
         .await
         .expect("a decision")
-        .into_inner()
         .result
         .expect("result")
 }
@@ -530,10 +524,10 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
         return;
     }
     let app = spawn_app(pool).await;
-    let mut client = app.claim_validation();
+    let client = app.api();
 
     // Every case starts from this claim, so it must be clean over the real data.
-    let base = validate(&mut client, with_member(clean(), "MBR-BASE")).await;
+    let base = validate(&client, with_member(clean(), "MBR-BASE")).await;
     assert_eq!(summary(&base.findings), Vec::<String>::new());
 
     let cases = cases();
@@ -556,7 +550,7 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
             // One member per claim: the history edits see this case's prior only.
             let member = format!("MBR-{i}-{}", if should_fire { "broken" } else { "fixed" });
             if let Some(prior) = &case.prior {
-                let stored = validate(&mut client, with_member(prior.clone(), &member)).await;
+                let stored = validate(&client, with_member(prior.clone(), &member)).await;
                 if stored.disposition() == pb::Disposition::Reject {
                     failures.push(format!(
                         "case {i} {}: the prior claim was rejected: {:?}",
@@ -566,7 +560,7 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
                     continue;
                 }
             }
-            let result = validate(&mut client, with_member(claim.clone(), &member)).await;
+            let result = validate(&client, with_member(claim.clone(), &member)).await;
             let fired: Vec<&pb::Finding> = result
                 .findings
                 .iter()
