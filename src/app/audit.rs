@@ -18,7 +18,7 @@ use crate::domain::claim::Claim;
 use crate::domain::finding::Disposition;
 use crate::domain::finding::Finding;
 use crate::error::AppError;
-use crate::storage::audit::{self, BatchItemKey, StoredDecision, StoredRecord};
+use crate::storage::audit::{self, BatchItemKey, StoredRecord};
 
 pub use crate::storage::audit::{AuditFilter, StatsGroup};
 
@@ -85,13 +85,7 @@ fn record_from_stored(stored: StoredRecord) -> Result<AuditRecord, AppError> {
             .map(|(batch_id, sequence)| BatchItemKey { batch_id, sequence }),
         submitter: stored.submitter,
         claim,
-        decision: Decision::from_stored(StoredDecision {
-            id: stored.id,
-            disposition: stored.disposition,
-            ruleset_version: stored.ruleset_version,
-            code_set_versions: stored.code_set_versions,
-            findings: stored.findings,
-        })?,
+        decision: Decision::from_stored(stored.decision)?,
         processing_time: Duration::from_micros(
             u64::try_from(stored.processing_micros).unwrap_or(0),
         ),
@@ -249,7 +243,7 @@ impl AuditQueries {
                 let next = stored
                     .last()
                     .filter(|_| stored.len() as i64 == EXPORT_PAGE)
-                    .map(|last| fetch(Some((last.create_time, last.id))));
+                    .map(|last| fetch(Some((last.create_time, last.decision.id))));
                 let records = stored
                     .into_iter()
                     .map(record_from_stored)

@@ -64,7 +64,8 @@ pub struct AuditRow {
     pub processing_micros: i64,
 }
 
-/// A stored decision, as read back.
+/// The decision columns of a stored record: what a repeated request id or a
+/// batch item answers with, without reading the claim back.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredDecision {
     /// Record id.
@@ -373,11 +374,11 @@ pub struct AuditFilter {
     pub diagnosis_code: Option<String>,
 }
 
-/// A whole stored decision.
+/// A whole stored record: its decision and what was decided.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredRecord {
-    /// Record id.
-    pub id: Uuid,
+    #[sqlx(flatten)]
+    pub decision: StoredDecision,
     /// When it was stored.
     pub create_time: DateTime<Utc>,
     /// The unary call's request id.
@@ -390,15 +391,8 @@ pub struct StoredRecord {
     pub submitter: String,
     /// HMAC of the member id.
     pub member_hash: Option<Vec<u8>>,
-    /// claimscrub.v1.Disposition number.
-    pub disposition: i16,
-    pub ruleset_version: String,
-    /// Code-set releases used, JSON text.
-    pub code_set_versions: Json<Vec<UsedVersion>>,
-    /// Canonical claim without the member id, JSON text.
+    /// Canonical claim without the member id.
     pub claim: Json<Claim>,
-    /// Findings, JSON text.
-    pub findings: Json<Vec<Finding>>,
     /// Time spent deciding.
     pub processing_micros: i64,
 }

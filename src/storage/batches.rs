@@ -10,12 +10,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 use crate::domain::batch_state::BatchState;
-use crate::domain::code_system::UsedVersion;
-use crate::domain::finding::Finding;
 use crate::error::{AppError, ErrorReason, FieldViolation};
 use crate::storage::WriteError;
 use crate::storage::audit::{AuditRow, StoredDecision, insert_records};
@@ -229,34 +228,29 @@ impl StoredItemError {
     }
 }
 
-/// A stored item with its decision.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A stored item: its decision (a readable claim) or its error.
+#[derive(Debug, Clone)]
 pub struct StoredItem {
     pub sequence: i64,
     /// The client's id for the claim.
     pub correlation_id: String,
     /// google.rpc.Status as JSON, for an item error.
     pub error: Option<Json<StoredItemError>>,
-    /// Audit record id, for a readable claim.
-    pub id: Option<Uuid>,
-    /// claimscrub.v1.Disposition number.
-    pub disposition: Option<i16>,
-    pub ruleset_version: Option<String>,
-    /// Code-set releases used, JSON.
-    pub code_set_versions: Option<Json<Vec<UsedVersion>>>,
-    /// Findings, JSON.
-    pub findings: Option<Json<Vec<Finding>>>,
+    pub decision: Option<StoredDecision>,
 }
 
-impl StoredItem {
-    /// The decision of a readable claim.
-    pub fn decision(&self) -> Option<StoredDecision> {
-        Some(StoredDecision {
-            id: self.id?,
-            disposition: self.disposition?,
-            ruleset_version: self.ruleset_version.clone()?,
-            code_set_versions: self.code_set_versions.clone()?,
-            findings: self.findings.clone()?,
+/// By hand, because the decision columns come from a left join: they are
+/// all null for an item error, and the record's id says which it is.
+impl sqlx::FromRow<'_, PgRow> for StoredItem {
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        let decided: Option<Uuid> = row.try_get("id")?;
+        Ok(Self {
+            sequence: row.try_get("sequence")?,
+            correlation_id: row.try_get("correlation_id")?,
+            error: row.try_get("error")?,
+            decision: decided
+                .map(|_| StoredDecision::from_row(row))
+                .transpose()?,
         })
     }
 }

@@ -40,7 +40,7 @@ impl BatchValidator {
         let mut results = Vec::with_capacity(size);
         for item in items.into_iter().take(size) {
             let sequence = as_u64(item.sequence);
-            let outcome = match (item.decision(), item.error) {
+            let outcome = match (item.decision, item.error) {
                 (Some(decision), _) => Ok(Decision::from_stored(decision)?),
                 (None, Some(error)) => Err(error.0.into_error()),
                 (None, None) => {
