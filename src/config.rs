@@ -29,7 +29,7 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
-/// Subcommands.
+/// What the binary does: serve, or run one administrative task and exit.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the database if needed, migrate it, load reference data and serve gRPC.

@@ -107,7 +107,7 @@ pub enum AppError {
     /// The request cannot be read (INVALID_ARGUMENT).
     #[error("invalid request: {}", summarize(.violations))]
     InvalidArgument {
-        /// Why.
+        /// Sent as ErrorInfo.reason, for a client to branch on.
         reason: ErrorReason,
         /// The offending fields.
         violations: Vec<FieldViolation>,
@@ -123,41 +123,41 @@ pub enum AppError {
     /// The request conflicts with stored state (FAILED_PRECONDITION).
     #[error("{message}")]
     FailedPrecondition {
-        /// Why.
+        /// Sent as ErrorInfo.reason, for a client to branch on.
         reason: ErrorReason,
-        /// Explanation without PHI.
+        /// Sent as the status message; never PHI.
         message: String,
     },
     /// A position outside the valid range, e.g. a sequence gap (OUT_OF_RANGE).
     #[error("{message}")]
     OutOfRange {
-        /// Why.
+        /// Sent as ErrorInfo.reason, for a client to branch on.
         reason: ErrorReason,
-        /// Explanation.
+        /// Sent as the status message; never PHI.
         message: String,
     },
     /// A concurrent change won (ABORTED); retry from the stored state.
     #[error("{message}")]
     Aborted {
-        /// Why.
+        /// Sent as ErrorInfo.reason, for a client to branch on.
         reason: ErrorReason,
-        /// Explanation.
+        /// Sent as the status message; never PHI.
         message: String,
     },
     /// The caller is not identified (UNAUTHENTICATED).
     #[error("{message}")]
     Unauthenticated {
-        /// Why.
+        /// Sent as ErrorInfo.reason, for a client to branch on.
         reason: ErrorReason,
-        /// Explanation.
+        /// Sent as the status message; never PHI.
         message: String,
     },
     /// Try again later (UNAVAILABLE).
     #[error("unavailable: {message}")]
     Unavailable {
-        /// Why.
+        /// Sent as ErrorInfo.reason, for a client to branch on.
         reason: ErrorReason,
-        /// Explanation.
+        /// Sent as the status message; never PHI.
         message: String,
     },
     /// A bug or an unexpected failure (INTERNAL); the cause is logged, never sent.

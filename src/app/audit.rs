@@ -42,7 +42,7 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// Batch and sequence of a batch item.
     pub batch_item: Option<BatchItemKey>,
-    /// Caller.
+    /// The API key's name, or "anonymous" when keys are not required.
     pub submitter: String,
     /// The claim as validated, without the member id.
     pub claim: Claim,

@@ -32,7 +32,6 @@ pub struct ImportRequest {
 /// What happened to one release of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReleaseOutcome {
-    /// Written.
     Loaded,
     /// The same file was loaded before, under this version label.
     AlreadyLoaded(String),
@@ -85,7 +84,6 @@ pub enum ImportError {
         file: String,
         /// 1-based line.
         line: u64,
-        /// Why.
         reason: String,
     },
     /// The release cannot be placed (label clash, unknown dates).
@@ -93,7 +91,6 @@ pub enum ImportError {
     Release {
         /// The file.
         file: String,
-        /// Why.
         reason: String,
     },
     /// The database failed; the transaction was rolled back.
@@ -107,7 +104,7 @@ pub trait ImportProgress: Sync {
     fn start(&self, total: u64);
     /// `rows` more were written.
     fn advance(&self, rows: u64);
-    /// Done.
+    /// Every row is written and committed.
     fn finish(&self);
 }
 

@@ -51,7 +51,7 @@ pub type FeeScheduleIndicators = (CodeSystemVersion, Vec<(&'static str, String, 
 pub struct CodeVerdict {
     /// The verdict.
     pub validity: Validity,
-    /// Explanation.
+    /// For the caller: why the code is or is not valid on the date.
     pub message: String,
     /// Canonical code.
     pub canonical: String,

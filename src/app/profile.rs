@@ -29,7 +29,7 @@ pub struct ModifierView {
     /// Its description (loaded modifier set).
     pub description: String,
     pub applicability: Applicability,
-    /// Why.
+    /// Why this applicability, in the coder's terms.
     pub reason: String,
     /// When to use it.
     pub when_to_use: String,
@@ -65,7 +65,7 @@ pub struct DiagnosisView {
 #[derive(Debug, Clone)]
 pub struct RelatedView {
     pub code: String,
-    /// Descriptor.
+    /// Its descriptor from the loaded code set.
     pub display: String,
     pub relationship: Relationship,
     pub note: String,

@@ -27,7 +27,7 @@ pub trait Versioned {
 /// A release of a concept-bearing code system.
 #[derive(Debug, Clone)]
 pub struct ConceptRelease {
-    /// Metadata.
+    /// The release this table was loaded from.
     pub version: CodeSystemVersion,
     /// Concepts by canonical code.
     pub concepts: HashMap<String, Concept>,
@@ -103,7 +103,7 @@ pub struct FeeScheduleRow {
 /// A release of the MPFS indicators.
 #[derive(Debug, Clone)]
 pub struct FeeScheduleRelease {
-    /// Metadata.
+    /// The release this table was loaded from.
     pub version: CodeSystemVersion,
     /// Rows by (code, modifier); the global row has modifier "".
     pub rows: HashMap<(String, String), FeeScheduleRow>,
@@ -147,7 +147,7 @@ impl PtpEdit {
 /// A release of the NCCI PTP table.
 #[derive(Debug, Clone)]
 pub struct PtpRelease {
-    /// Metadata.
+    /// The release this table was loaded from.
     pub version: CodeSystemVersion,
     /// Edits by column 1 code.
     pub edits: HashMap<String, Vec<PtpEdit>>,
@@ -173,7 +173,7 @@ pub struct MueLimit {
 /// A release of the MUE table.
 #[derive(Debug, Clone)]
 pub struct MueRelease {
-    /// Metadata.
+    /// The release this table was loaded from.
     pub version: CodeSystemVersion,
     /// Limits by code.
     pub limits: HashMap<String, MueLimit>,
@@ -223,7 +223,7 @@ pub struct ProfileLink {
     pub target: String,
     /// Relevance or applicability.
     pub relevance: String,
-    /// Why.
+    /// What links the target to the code, for the reader of a profile.
     pub note: String,
 }
 

@@ -207,7 +207,8 @@ pub struct ServiceLine {
     pub excised_diameter_cm: Option<f64>,
     /// Anatomic site from the documented vocabulary.
     pub anatomic_site: Option<String>,
-    /// Side.
+    /// Of the site; an 837P says it only through LT, RT or 50, so it is
+    /// `Unspecified` unless the caller sent it.
     pub laterality: Laterality,
     /// Summed repair length, cm.
     pub repair_length_cm: Option<f64>,

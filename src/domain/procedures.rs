@@ -45,7 +45,7 @@ pub enum SuggestError {
 pub struct Suggestion {
     /// The code.
     pub code: String,
-    /// Why.
+    /// The size band or rule that picked the code.
     pub rationale: String,
     /// Warnings for the coder.
     pub warnings: Vec<String>,

@@ -34,11 +34,10 @@ pub struct AuditRow {
     pub batch_item: Option<BatchItemKey>,
     /// sha256 of the canonical claim (with the member hash), to spot a reused request id.
     pub claim_sha256: Vec<u8>,
-    /// Caller.
+    /// The API key's name, or "anonymous".
     pub submitter: String,
     /// CLM01.
     pub claim_id: String,
-    /// Payer.
     pub payer_id: String,
     /// Claim date of service.
     pub date_of_service: Option<NaiveDate>,
@@ -358,11 +357,8 @@ pub struct AuditFilter {
     pub end_time: Option<DateTime<Utc>>,
     /// CLM01.
     pub claim_id: Option<String>,
-    /// Batch.
     pub batch_id: Option<Uuid>,
-    /// Caller.
     pub submitter: Option<String>,
-    /// Payer.
     pub payer_id: Option<String>,
     /// claimscrub.v1.Disposition number.
     pub disposition: Option<i16>,
@@ -387,7 +383,7 @@ pub struct StoredRecord {
     pub batch_id: Option<Uuid>,
     /// The item's sequence.
     pub sequence: Option<i64>,
-    /// Caller.
+    /// The API key's name, or "anonymous".
     pub submitter: String,
     /// HMAC of the member id.
     pub member_hash: Option<Vec<u8>>,

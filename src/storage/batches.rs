@@ -9,8 +9,8 @@
 //! per `(batch_id, sequence)`.
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
@@ -45,11 +45,10 @@ pub struct BatchRow {
     pub item_errors: i64,
     /// Highest sequence through which every item is stored; -1 before the first.
     pub durable_through_sequence: i64,
-    /// Created.
     pub create_time: DateTime<Utc>,
     /// Last changed.
     pub update_time: DateTime<Utc>,
-    /// Completed.
+    /// Set once, when the end marker is stored.
     pub complete_time: Option<DateTime<Utc>>,
 }
 
@@ -248,9 +247,7 @@ impl sqlx::FromRow<'_, PgRow> for StoredItem {
             sequence: row.try_get("sequence")?,
             correlation_id: row.try_get("correlation_id")?,
             error: row.try_get("error")?,
-            decision: decided
-                .map(|_| StoredDecision::from_row(row))
-                .transpose()?,
+            decision: decided.map(|_| StoredDecision::from_row(row)).transpose()?,
         })
     }
 }
