@@ -163,6 +163,28 @@ struct PayerRow {
 /// Reads every release into one snapshot. Runs in one REPEATABLE READ
 /// transaction so a concurrent import is either wholly in it or not at all.
 pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
+    let rows = read_snapshot_rows(pool).await?;
+    // Building the maps and search indexes of the full code sets is seconds
+    // of CPU: off the runtime, so serving (and HTTP/2 keepalives) go on
+    // while a replica reloads.
+    tokio::task::spawn_blocking(move || rows.into_snapshot())
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// Every row a snapshot is built from.
+struct SnapshotRows {
+    versions: HashMap<i64, CodeSystemVersion>,
+    concepts: Vec<ConceptRow>,
+    fees: Vec<FeeScheduleDbRow>,
+    ptp: Vec<PtpRow>,
+    mue: Vec<MueRow>,
+    procedures: ProcedureKnowledge,
+    payers: Vec<PayerRow>,
+    payer_rules: Vec<PayerRuleRow>,
+}
+
+async fn read_snapshot_rows(pool: &PgPool) -> Result<SnapshotRows, AppError> {
     let mut tx = pool.begin().await?;
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
@@ -172,172 +194,181 @@ pub async fn load_snapshot(pool: &PgPool) -> Result<CatalogSnapshot, AppError> {
     )))
     .fetch_all(&mut *tx)
     .await?;
-    let mut versions: HashMap<i64, CodeSystemVersion> = HashMap::new();
-    for row in version_rows {
-        versions.insert(row.id, CodeSystemVersion::try_from(row)?);
-    }
-
-    let concept_rows: Vec<ConceptRow> = sqlx::query_as(
+    let versions = version_rows
+        .into_iter()
+        .map(|row| Ok((row.id, CodeSystemVersion::try_from(row)?)))
+        .collect::<Result<HashMap<_, _>, AppError>>()?;
+    let concepts = sqlx::query_as(
         "select version_id, code, display, long_description, billable, parent_code, added_date, \
                 effective_date, termination_date, properties \
            from concept",
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut concepts_by_version: HashMap<i64, Vec<Concept>> = HashMap::new();
-    for row in concept_rows {
-        concepts_by_version
-            .entry(row.version_id)
-            .or_default()
-            .push(Concept {
-                code: row.code,
-                display: row.display,
-                long_description: row.long_description,
-                billable: row.billable,
-                parent_code: row.parent_code,
-                added_date: row.added_date,
-                effective_date: row.effective_date,
-                termination_date: row.termination_date,
-                properties: row.properties.0.into_iter().collect(),
-            });
-    }
-
-    let fee_rows: Vec<FeeScheduleDbRow> = sqlx::query_as(
+    let fees = sqlx::query_as(
         "select version_id, code, modifier, status, pctc, global_days, mult_proc, bilat, asst, co_surg, \
                 team_surg, work_rvu from mpfs_indicator",
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut fees_by_version: HashMap<i64, HashMap<(String, String), FeeScheduleRow>> =
-        HashMap::new();
-    for row in fee_rows {
-        fees_by_version.entry(row.version_id).or_default().insert(
-            (row.code, row.modifier),
-            FeeScheduleRow {
-                status: MpfsStatus::parse(&row.status).ok_or_else(|| {
-                    AppError::internal(format!("stored MPFS status {:?} is unknown", row.status))
-                })?,
-                pctc: row.pctc,
-                global_days: row.global_days,
-                mult_proc: row.mult_proc,
-                bilat: row.bilat,
-                asst: row.asst,
-                co_surg: row.co_surg,
-                team_surg: row.team_surg,
-                work_rvu: row.work_rvu,
-            },
-        );
-    }
-
-    let ptp_rows: Vec<PtpRow> = sqlx::query_as(
+    let ptp = sqlx::query_as(
         "select version_id, column1, column2, effective_date, deletion_date, modifier_indicator, rationale \
            from ncci_ptp_edit",
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut ptp_by_version: HashMap<i64, HashMap<String, Vec<PtpEdit>>> = HashMap::new();
-    for row in ptp_rows {
-        ptp_by_version
-            .entry(row.version_id)
-            .or_default()
-            .entry(row.column1)
-            .or_default()
-            .push(PtpEdit {
-                column2: row.column2,
-                effective_date: row.effective_date,
-                deletion_date: row.deletion_date,
-                modifier_indicator: u8::try_from(row.modifier_indicator)
-                    .map_err(AppError::internal)?,
-                rationale: row.rationale,
-            });
-    }
-
-    let mue_rows: Vec<MueRow> =
-        sqlx::query_as("select version_id, code, mue_value, mai, rationale from mue_limit")
-            .fetch_all(&mut *tx)
-            .await?;
-    let mut mue_by_version: HashMap<i64, HashMap<String, MueLimit>> = HashMap::new();
-    for row in mue_rows {
-        mue_by_version.entry(row.version_id).or_default().insert(
-            row.code,
-            MueLimit {
-                value: u32::try_from(row.mue_value).map_err(AppError::internal)?,
-                mai: u8::try_from(row.mai).map_err(AppError::internal)?,
-                rationale: row.rationale,
-            },
-        );
-    }
-
+    let mue = sqlx::query_as("select version_id, code, mue_value, mai, rationale from mue_limit")
+        .fetch_all(&mut *tx)
+        .await?;
     let procedures = load_procedure_knowledge(&mut tx, &versions).await?;
-    let payers: Vec<PayerRow> =
-        sqlx::query_as("select payer_id, name, payer_type, notes from payer")
-            .fetch_all(&mut *tx)
-            .await?;
-    let payer_rules: Vec<PayerRuleRow> = sqlx::query_as(
+    let payers = sqlx::query_as("select payer_id, name, payer_type, notes from payer")
+        .fetch_all(&mut *tx)
+        .await?;
+    let payer_rules = sqlx::query_as(
         "select payer_id, rule_id, effective_from, effective_to, enabled, severity, parameters from payer_rule_setting",
     )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-
-    let mut snapshot = CatalogSnapshot {
+    Ok(SnapshotRows {
+        versions,
+        concepts,
+        fees,
+        ptp,
+        mue,
         procedures,
-        payers: payers
-            .into_iter()
-            .map(|p| {
-                (
-                    p.payer_id.clone(),
-                    Payer {
-                        payer_id: p.payer_id,
-                        name: p.name,
-                        payer_type: p.payer_type,
-                        notes: p.notes,
-                    },
-                )
-            })
-            .collect(),
-        payer_rules: payer_rules
-            .into_iter()
-            .map(|r| PayerRuleSetting {
-                payer_id: r.payer_id,
-                rule_id: r.rule_id,
-                effective_from: r.effective_from,
-                effective_to: r.effective_to,
-                enabled: r.enabled,
-                severity: r.severity.as_deref().and_then(Severity::parse),
-                parameters: r.parameters.0,
-            })
-            .collect(),
-        built_at: Some(Utc::now()),
-        ..CatalogSnapshot::default()
-    };
-    for (id, version) in versions {
-        match version.system {
-            CodeSystem::Mpfs => snapshot.fee_schedules.push(Arc::new(FeeScheduleRelease {
-                version,
-                rows: fees_by_version.remove(&id).unwrap_or_default(),
-            })),
-            CodeSystem::NcciPtp => snapshot.ptp.push(Arc::new(PtpRelease {
-                version,
-                edits: ptp_by_version.remove(&id).unwrap_or_default(),
-            })),
-            CodeSystem::Mue => snapshot.mue.push(Arc::new(MueRelease {
-                version,
-                limits: mue_by_version.remove(&id).unwrap_or_default(),
-            })),
-            system => {
-                snapshot
-                    .concepts
-                    .entry(system)
-                    .or_default()
-                    .push(Arc::new(ConceptRelease::new(
+        payers,
+        payer_rules,
+    })
+}
+
+impl SnapshotRows {
+    fn into_snapshot(self) -> Result<CatalogSnapshot, AppError> {
+        let mut concepts_by_version: HashMap<i64, Vec<Concept>> = HashMap::new();
+        for row in self.concepts {
+            concepts_by_version
+                .entry(row.version_id)
+                .or_default()
+                .push(Concept {
+                    code: row.code,
+                    display: row.display,
+                    long_description: row.long_description,
+                    billable: row.billable,
+                    parent_code: row.parent_code,
+                    added_date: row.added_date,
+                    effective_date: row.effective_date,
+                    termination_date: row.termination_date,
+                    properties: row.properties.0.into_iter().collect(),
+                });
+        }
+        let mut fees_by_version: HashMap<i64, HashMap<(String, String), FeeScheduleRow>> =
+            HashMap::new();
+        for row in self.fees {
+            fees_by_version.entry(row.version_id).or_default().insert(
+                (row.code, row.modifier),
+                FeeScheduleRow {
+                    status: MpfsStatus::parse(&row.status).ok_or_else(|| {
+                        AppError::internal(format!(
+                            "stored MPFS status {:?} is unknown",
+                            row.status
+                        ))
+                    })?,
+                    pctc: row.pctc,
+                    global_days: row.global_days,
+                    mult_proc: row.mult_proc,
+                    bilat: row.bilat,
+                    asst: row.asst,
+                    co_surg: row.co_surg,
+                    team_surg: row.team_surg,
+                    work_rvu: row.work_rvu,
+                },
+            );
+        }
+        let mut ptp_by_version: HashMap<i64, HashMap<String, Vec<PtpEdit>>> = HashMap::new();
+        for row in self.ptp {
+            ptp_by_version
+                .entry(row.version_id)
+                .or_default()
+                .entry(row.column1)
+                .or_default()
+                .push(PtpEdit {
+                    column2: row.column2,
+                    effective_date: row.effective_date,
+                    deletion_date: row.deletion_date,
+                    modifier_indicator: u8::try_from(row.modifier_indicator)
+                        .map_err(AppError::internal)?,
+                    rationale: row.rationale,
+                });
+        }
+        let mut mue_by_version: HashMap<i64, HashMap<String, MueLimit>> = HashMap::new();
+        for row in self.mue {
+            mue_by_version.entry(row.version_id).or_default().insert(
+                row.code,
+                MueLimit {
+                    value: u32::try_from(row.mue_value).map_err(AppError::internal)?,
+                    mai: u8::try_from(row.mai).map_err(AppError::internal)?,
+                    rationale: row.rationale,
+                },
+            );
+        }
+
+        let mut snapshot = CatalogSnapshot {
+            procedures: self.procedures,
+            payers: self
+                .payers
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.payer_id.clone(),
+                        Payer {
+                            payer_id: p.payer_id,
+                            name: p.name,
+                            payer_type: p.payer_type,
+                            notes: p.notes,
+                        },
+                    )
+                })
+                .collect(),
+            payer_rules: self
+                .payer_rules
+                .into_iter()
+                .map(|r| PayerRuleSetting {
+                    payer_id: r.payer_id,
+                    rule_id: r.rule_id,
+                    effective_from: r.effective_from,
+                    effective_to: r.effective_to,
+                    enabled: r.enabled,
+                    severity: r.severity.as_deref().and_then(Severity::parse),
+                    parameters: r.parameters.0,
+                })
+                .collect(),
+            built_at: Some(Utc::now()),
+            ..CatalogSnapshot::default()
+        };
+        for (id, version) in self.versions {
+            match version.system {
+                CodeSystem::Mpfs => snapshot.fee_schedules.push(Arc::new(FeeScheduleRelease {
+                    version,
+                    rows: fees_by_version.remove(&id).unwrap_or_default(),
+                })),
+                CodeSystem::NcciPtp => snapshot.ptp.push(Arc::new(PtpRelease {
+                    version,
+                    edits: ptp_by_version.remove(&id).unwrap_or_default(),
+                })),
+                CodeSystem::Mue => snapshot.mue.push(Arc::new(MueRelease {
+                    version,
+                    limits: mue_by_version.remove(&id).unwrap_or_default(),
+                })),
+                system => snapshot.concepts.entry(system).or_default().push(Arc::new(
+                    ConceptRelease::new(
                         version,
                         concepts_by_version.remove(&id).unwrap_or_default(),
-                    )))
+                    ),
+                )),
             }
         }
+        Ok(snapshot)
     }
-    Ok(snapshot)
 }
 
 /// The procedure knowledge of the newest built-in CPT release (the default
