@@ -63,6 +63,14 @@ pub struct AuditRow {
     pub processing_micros: i64,
 }
 
+/// The columns of [`StoredDecision`], as a literal so that queries are
+/// built from it at compile time.
+macro_rules! decision_columns {
+    () => {
+        "id, disposition, ruleset_version, code_set_versions, findings"
+    };
+}
+
 /// The decision columns of a stored record: what a repeated request id or a
 /// batch item answers with, without reading the claim back.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -234,10 +242,11 @@ pub async fn find_request(
 
 /// A stored decision by record id.
 pub async fn get_decision(pool: &PgPool, id: Uuid) -> Result<Option<StoredDecision>, AppError> {
-    Ok(sqlx::query_as(
-        "select id, disposition, ruleset_version, code_set_versions, findings \
-           from audit_record where id = $1",
-    )
+    Ok(sqlx::query_as(concat!(
+        "select ",
+        decision_columns!(),
+        " from audit_record where id = $1"
+    ))
     .bind(id)
     .fetch_optional(pool)
     .await?)
@@ -393,8 +402,10 @@ pub struct StoredRecord {
     pub processing_micros: i64,
 }
 
-const RECORD_COLUMNS: &str = "id, create_time, request_id, batch_id, sequence, submitter, member_hash, \
-     disposition, ruleset_version, code_set_versions, claim, findings, processing_micros";
+const RECORD_COLUMNS: &str = concat!(
+    decision_columns!(),
+    ", create_time, request_id, batch_id, sequence, submitter, member_hash, claim, processing_micros"
+);
 
 /// Appends `where` conditions for `filter` (and a keyset position) to `query`.
 fn push_filter(
