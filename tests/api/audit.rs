@@ -118,19 +118,17 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
     let (_, key) = claimscrub::app::api_keys::create(pool, "clearinghouse-b")
         .await
         .expect("key");
-    let client = app.api();
     // Running servers re-read keys every few seconds.
     wait_for("the server to know the new key", KEY_DEADLINE, async || {
         let mut request = tonic::Request::new(pb::ListRulesRequest::default());
         request
             .metadata_mut()
             .insert("x-api-key", key.parse().expect("header"));
-        client.clone().list_rules(request).await.ok()
+        app.list_rules(request).await.ok()
     })
     .await;
     let mut records: Vec<Made> = futures::stream::iter(0..1_500)
         .map(|i| {
-            let client = client.clone();
             let key = key.clone();
             async move {
                 let claim = claim(i);
@@ -146,7 +144,7 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
                 } else {
                     "anonymous"
                 };
-                let result = client
+                let result = app
                     .validate_claim(request)
                     .await
                     .expect("validated")
@@ -177,8 +175,7 @@ async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made
     .chain(std::iter::once(pb::ValidateClaimBatchRequest {
         kind: Some(In::End(pb::BatchEnd {})),
     }));
-    let mut responses = client
-        .clone()
+    let mut responses = app
         .validate_claim_batch(tokio_stream::iter(requests))
         .await
         .expect("batch opens");
@@ -243,10 +240,9 @@ fn expected(made: &[Made], keep: impl Fn(&Made) -> bool) -> BTreeSet<String> {
 async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let (made, batch_id) = make_records(&app, &pool).await;
-    let audit = app.api();
 
     // The whole store, for the time-range cases.
-    let everything = list_all(&audit, &pb::AuditFilter::default(), 500).await;
+    let everything = list_all(&app, &pb::AuditFilter::default(), 500).await;
     assert_eq!(ids(&everything), expected(&made, |_| true));
     let middle = everything[everything.len() / 2].create_time;
     let newer = expected(&made, |m| {
@@ -367,7 +363,7 @@ async fn every_filter_pages_exports_and_counts_exactly_the_stored_records(pool: 
             wanted.len() < made.len(),
             "{name}: the filter excludes something"
         );
-        let listed = list_all(&audit, filter, 97).await;
+        let listed = list_all(&app, filter, 97).await;
         assert_eq!(&ids(&listed), wanted, "{name}: list");
         for run in 0..2 {
             let mut exported = Vec::new();
@@ -501,7 +497,6 @@ async fn tokens_are_bound_to_their_filter_and_pages_have_documented_sizes(pool: 
 #[sqlx::test]
 async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let validation = app.api();
     // BCBS, 11404 at 4.5 cm: SIZE_BAND_MISMATCH.
     let sent = claim(9);
     let result = app
@@ -556,12 +551,11 @@ async fn a_record_reads_back_whole_and_replays_under_todays_rules(pool: PgPool) 
     .execute(&pool)
     .await
     .expect("setting stored");
-    let rules = validation.clone();
     wait_for(
         "the server to reload the payer setting",
         KEY_DEADLINE,
         async || {
-            let listed = rules
+            let listed = app
                 .list_rules(pb::ListRulesRequest {
                     payer_id: "BCBS".into(),
                     effective_date: Some(Date {

@@ -268,12 +268,11 @@ fn check_stored(results: &[(u64, Option<pb::Disposition>)], items: u64) {
 async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPool) {
     const ITEMS: u64 = 20_000;
     let app = spawn_app(pool.clone()).await;
-    let client = app.api();
     let batch_id = Uuid::new_v4();
     let requests = std::iter::once(header(batch_id, false, Some(ITEMS)))
         .chain((0..ITEMS).map(item))
         .chain(std::iter::once(end()));
-    let (responses, ended) = send_all(&client, requests.collect()).await;
+    let (responses, ended) = send_all(&app, requests.collect()).await;
     ended.expect("the stream ends OK");
     check_order(&responses, 0, ITEMS - 1);
     let Some(Out::Summary(summary)) = responses.last() else {
@@ -290,12 +289,12 @@ async fn twenty_thousand_claims_come_back_in_order_with_exact_counts(pool: PgPoo
         "a checkpoint per chunk of at most 500 items: {checkpoints}"
     );
 
-    let batch = get_batch(&client, batch_id).await;
+    let batch = get_batch(&app, batch_id).await;
     assert_eq!(batch.state(), pb::BatchState::Completed);
     assert_eq!(batch.counts, Some(expected_counts(ITEMS)));
     assert_eq!(batch.submitter, "anonymous");
     assert!(batch.complete_time.is_some());
-    check_stored(&stored_results(&client, batch_id, 1_000).await, ITEMS);
+    check_stored(&stored_results(&app, batch_id, 1_000).await, ITEMS);
     assert_stored_exactly_once(
         &pool,
         batch_id,
@@ -358,9 +357,8 @@ async fn resume_and_finish(client: &Api, batch_id: Uuid, items: u64) -> (Vec<Out
 async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool: PgPool) {
     const ITEMS: u64 = 5_000;
     let app = spawn_app(pool.clone()).await;
-    let client = app.api();
     let batch_id = Uuid::new_v4();
-    let (requests, opened) = open_stream(&client, header(batch_id, false, Some(ITEMS))).await;
+    let (requests, opened) = open_stream(&app, header(batch_id, false, Some(ITEMS))).await;
     let mut responses = opened.expect("stream opens");
     // The request stream stays open: the client vanishes instead of ending.
     let feeder = feed(requests, 0..3_000, false);
@@ -373,31 +371,30 @@ async fn a_client_that_drops_mid_stream_resumes_without_loss_or_duplicates(pool:
         "the dropped stream to settle",
         SETTLE_DEADLINE,
         5,
-        async || get_batch(&client, batch_id).await,
+        async || get_batch(&app, batch_id).await,
     )
     .await;
     assert_eq!(batch.state(), pb::BatchState::Open);
     let stored = batch.durable_through_sequence.expect("some items stored");
     assert!(stored >= durable);
 
-    let (responses, next) = resume_and_finish(&client, batch_id, ITEMS).await;
+    let (responses, next) = resume_and_finish(&app, batch_id, ITEMS).await;
     assert_eq!(next, stored + 1, "resume starts after the durable sequence");
     check_order(&responses, next, ITEMS - 1);
     let Some(Out::Summary(summary)) = responses.last() else {
         panic!("summary last");
     };
     assert_eq!(summary.counts, Some(expected_counts(ITEMS)));
-    check_stored(&stored_results(&client, batch_id, 700).await, ITEMS);
+    check_stored(&stored_results(&app, batch_id, 700).await, ITEMS);
     assert_stored_exactly_once(&pool, batch_id, ITEMS, "after the resume").await;
 }
 
 #[sqlx::test]
 async fn a_gap_ends_the_stream_out_of_range_after_storing_what_came_before(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let client = app.api();
     let batch_id = Uuid::new_v4();
     let requests = vec![header(batch_id, false, None), item(0), item(1), item(3)];
-    let (responses, ended) = send_all(&client, requests).await;
+    let (responses, ended) = send_all(&app, requests).await;
     let status = ended.expect_err("gap");
     assert_eq!(status.code(), Code::OutOfRange);
     assert_eq!(
@@ -416,10 +413,9 @@ async fn a_gap_ends_the_stream_out_of_range_after_storing_what_came_before(pool:
 #[sqlx::test]
 async fn headers_that_do_not_match_the_stored_batch_are_refused(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let client = app.api();
     let batch_id = Uuid::new_v4();
     let requests = vec![header(batch_id, false, Some(10)), item(0), item(1)];
-    let (_, ended) = send_all(&client, requests).await;
+    let (_, ended) = send_all(&app, requests).await;
     let incomplete = ended.expect_err("ended before the announced count");
     assert_eq!(incomplete.code(), Code::FailedPrecondition);
     assert_eq!(
@@ -514,9 +510,8 @@ async fn a_client_that_stops_reading_holds_the_server_back(pool: PgPool) {
 #[sqlx::test]
 async fn shutdown_sends_a_final_checkpoint_then_unavailable(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let client = app.api();
     let batch_id = Uuid::new_v4();
-    let (requests, opened) = open_stream(&client, header(batch_id, false, None)).await;
+    let (requests, opened) = open_stream(&app, header(batch_id, false, None)).await;
     let mut responses = opened.expect("opens");
     for sequence in 0..600 {
         requests.send(item(sequence)).await.expect("queued");

@@ -27,21 +27,20 @@ use crate::helpers::{MPFS, TestApp, excision_claim, import_shared, spawn_app};
 /// rejected as duplicates.
 async fn identical_at_once(apps: &[&TestApp], copies: usize, member: &str) -> (usize, usize) {
     let claim = excision_claim("CLM-TWIN", member, 3.5);
-    let clients: Vec<_> = apps.iter().map(|app| app.api()).collect();
+
     let answers: Vec<pb::ValidationResult> = futures::stream::iter(0..copies)
         .map(|i| {
-            let client = clients[i % clients.len()].clone();
+            let app = apps[i % apps.len()];
             let claim = claim.clone();
             async move {
-                client
-                    .validate_claim(pb::ValidateClaimRequest {
-                        request_id: format!("twin-{}", Uuid::new_v4()),
-                        claim: Some(claim),
-                    })
-                    .await
-                    .expect("decided")
-                    .result
-                    .expect("result")
+                app.validate_claim(pb::ValidateClaimRequest {
+                    request_id: format!("twin-{}", Uuid::new_v4()),
+                    claim: Some(claim),
+                })
+                .await
+                .expect("decided")
+                .result
+                .expect("result")
             }
         })
         .buffer_unordered(copies)

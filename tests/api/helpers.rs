@@ -141,7 +141,6 @@ impl std::ops::Deref for TestApp {
 /// One method per RPC over a channel, answering the message itself: a test
 /// reads as the calls it makes. Requests are `IntoRequest`, so a test can
 /// still attach metadata.
-#[derive(Clone)]
 pub(crate) struct Api {
     channel: Channel,
 }
@@ -206,7 +205,7 @@ impl Api {
 }
 
 /// Asserts that `status` is INVALID_ARGUMENT whose BadRequest names `field`
-/// among its violations.
+/// first: the refusal points at what the test broke, not at a side effect.
 #[track_caller]
 pub(crate) fn assert_invalid_field(status: &Status, field: &str) {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -217,9 +216,10 @@ pub(crate) fn assert_invalid_field(status: &Status, field: &str) {
         .into_iter()
         .map(|v| v.field)
         .collect();
-    assert!(
-        fields.iter().any(|f| f == field),
-        "{field} not in {fields:?}"
+    assert_eq!(
+        fields.first().map(String::as_str),
+        Some(field),
+        "{fields:?}"
     );
 }
 
@@ -265,11 +265,6 @@ pub(crate) async fn spawn_app_with(pool: PgPool, settings: ServeArgs) -> TestApp
 }
 
 impl TestApp {
-    /// A handle on the RPCs to move into a task.
-    pub(crate) fn api(&self) -> Api {
-        self.api.clone()
-    }
-
     /// Triggers graceful shutdown and waits for the server to return.
     pub(crate) async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());

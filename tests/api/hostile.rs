@@ -39,7 +39,7 @@ async fn target(pool: PgPool) -> Target {
         let app = spawn_app(pool.clone()).await;
         return Target {
             channel: app.channel.clone(),
-            api: app.api(),
+            api: Api::new(app.channel.clone()),
             pool,
             _app: Some(app),
         };
@@ -68,11 +68,6 @@ impl std::ops::Deref for Target {
 }
 
 impl Target {
-    /// A handle on the RPCs to move into a task.
-    fn api(&self) -> Api {
-        self.api.clone()
-    }
-
     /// The server still serves: health says so and a clean claim decides.
     async fn assert_up(&self) {
         let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
@@ -579,27 +574,24 @@ async fn hostile_callers_beside_clean_ones_fail_no_clean_claim(pool: PgPool) {
     const CALLS: usize = 1_600;
     let target = target(pool).await;
     let before = target.counts().await;
-    let client = target.api();
+    let client: &Api = &target;
     let answers: Vec<(bool, Result<pb::ValidationResult, Status>)> =
         futures::stream::iter(0..CALLS)
-            .map(|i| {
-                let client = client.clone();
-                async move {
-                    let is_hostile = i % 16 == 7;
-                    let claim = if is_hostile {
-                        hostile(i)
-                    } else {
-                        clean(1_000 + i)
-                    };
-                    let answer = client
-                        .validate_claim(pb::ValidateClaimRequest {
-                            request_id: format!("mixed-{}", Uuid::new_v4()),
-                            claim: Some(claim),
-                        })
-                        .await
-                        .map(|r| r.result.expect("result"));
-                    (is_hostile, answer)
-                }
+            .map(|i| async move {
+                let is_hostile = i % 16 == 7;
+                let claim = if is_hostile {
+                    hostile(i)
+                } else {
+                    clean(1_000 + i)
+                };
+                let answer = client
+                    .validate_claim(pb::ValidateClaimRequest {
+                        request_id: format!("mixed-{}", Uuid::new_v4()),
+                        claim: Some(claim),
+                    })
+                    .await
+                    .map(|r| r.result.expect("result"));
+                (is_hostile, answer)
             })
             .buffer_unordered(64)
             .collect()

@@ -524,10 +524,9 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
         return;
     }
     let app = spawn_app(pool).await;
-    let client = app.api();
 
     // Every case starts from this claim, so it must be clean over the real data.
-    let base = validate(&client, with_member(clean(), "MBR-BASE")).await;
+    let base = validate(&app, with_member(clean(), "MBR-BASE")).await;
     assert_eq!(summary(&base.findings), Vec::<String>::new());
 
     let cases = cases();
@@ -550,7 +549,7 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
             // One member per claim: the history edits see this case's prior only.
             let member = format!("MBR-{i}-{}", if should_fire { "broken" } else { "fixed" });
             if let Some(prior) = &case.prior {
-                let stored = validate(&client, with_member(prior.clone(), &member)).await;
+                let stored = validate(&app, with_member(prior.clone(), &member)).await;
                 if stored.disposition() == pb::Disposition::Reject {
                     failures.push(format!(
                         "case {i} {}: the prior claim was rejected: {:?}",
@@ -560,7 +559,7 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
                     continue;
                 }
             }
-            let result = validate(&client, with_member(claim.clone(), &member)).await;
+            let result = validate(&app, with_member(claim.clone(), &member)).await;
             let fired: Vec<&pb::Finding> = result
                 .findings
                 .iter()
