@@ -27,6 +27,8 @@ HEADERS = {
     "taxonomies.csv": ["code", "label", "classification", "specialization", "note"],
     "icd10cm.csv": ["code", "title", "billable"],
     "profile_links.csv": ["procedure_scope", "kind", "target", "relevance", "note"],
+    "coverage_policies.csv": ["policy", "service_type", "lesion_behavior", "diagnosis_prefix", "evidence", "note"],
+    "implausible_specialties.csv": ["service_type", "taxonomy_prefix", "classification", "note"],
 }
 FAMILY_SCOPES = {
     "excision_benign_trunk_arms_legs", "excision_benign_scalp_neck_hands_feet_genitalia", "excision_benign_face",
@@ -169,9 +171,33 @@ def main():
         if header != (icd[code][0] == "0"):
             probs.append("%s (%s): relevance %s but FY2026 billable=%s" % (code, r["procedure_scope"], r["relevance"],
                                                                          icd[code][0]))
-    extra = set(icd_tab) - dx_targets
+    # Codes the coverage policies name (their prefixes and the headers above them).
+    prefixes = [r["diagnosis_prefix"] for r in T["coverage_policies.csv"]]
+    extra = {x for x in set(icd_tab) - dx_targets
+             if not any(x.startswith(p) or p.startswith(x) for p in prefixes)}
     probs += ["%s: in icd10cm.csv but referenced by no profile link" % x for x in sorted(extra)]
     c.check("profile_links diagnoses: exist in FY2026; header rows exactly the non-billable codes", probs)
+
+    probs = []
+    for r in T["coverage_policies.csv"]:
+        p = r["diagnosis_prefix"]
+        if not any(code.startswith(p) for code in icd):
+            probs.append("%s: no FY2026 code starts with it" % p)
+        if r["evidence"] not in ("indication", "cosmetic"):
+            probs.append("%s: evidence %r" % (p, r["evidence"]))
+        if r["service_type"] not in SERVICE_TYPES:
+            probs.append("%s: service type %r" % (p, r["service_type"]))
+    c.check("coverage_policies: %d prefixes name FY2026 codes" % len(T["coverage_policies.csv"]), probs)
+
+    probs = []
+    for r in T["implausible_specialties.csv"]:
+        p = r["taxonomy_prefix"]
+        groups = {n["Classification"] for code, n in nucc.items() if code.startswith(p)}
+        if not groups:
+            probs.append("%s: no NUCC code starts with it" % p)
+        if r["service_type"] not in SERVICE_TYPES:
+            probs.append("%s: service type %r" % (p, r["service_type"]))
+    c.check("implausible_specialties: %d prefixes name NUCC codes" % len(T["implausible_specialties.csv"]), probs)
 
     # ------------------------------------------------------------ taxonomy
     probs = []

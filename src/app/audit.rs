@@ -301,16 +301,17 @@ impl AuditQueries {
             .ok_or_else(|| not_found(id))?;
         let member_hash = stored.member_hash.clone();
         let record = record_from_stored(stored)?;
-        let (disposition, findings, versions) = self
+        let (evaluation, versions) = self
             .validator
             .replay(&record.claim, member_hash, record.create_time)
             .await?;
-        let differences = differences(&record.decision.findings, &findings);
+        let differences = differences(&record.decision.findings, &evaluation.findings);
         Ok(Replay {
             replayed: Decision {
                 audit_record_id: record.decision.audit_record_id,
-                disposition,
-                findings,
+                disposition: evaluation.disposition,
+                findings: evaluation.findings,
+                not_checked: evaluation.not_checked,
                 ruleset_version: self.validator.rules().version.to_owned(),
                 versions,
             },
@@ -367,6 +368,7 @@ mod tests {
             message: message.into(),
             suggested_code: None,
             suggestion: None,
+            fixes: Vec::new(),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::domain::code_system::{CodeSystem, UsedVersion};
 use crate::domain::codes;
-use crate::domain::finding::{Disposition, Finding};
+use crate::domain::finding::{Disposition, Finding, NotChecked};
 use crate::error::AppError;
 use crate::rules::RuleSet;
 use crate::storage::audit::{self, AuditRow, BatchItemKey, HistoryQuery};
@@ -25,6 +25,8 @@ pub struct Decision {
     pub audit_record_id: Uuid,
     pub disposition: Disposition,
     pub findings: Vec<Finding>,
+    /// The edits that could not run, and why.
+    pub not_checked: Vec<NotChecked>,
     pub ruleset_version: String,
     /// Releases read.
     pub versions: Vec<UsedVersion>,
@@ -270,7 +272,9 @@ fn decide_claim(
     submitter: &str,
 ) -> Result<(AuditRow, Decision), AppError> {
     let claim = &prepared.claim;
-    let (disposition, findings) = rules.evaluate(claim, snapshot, history);
+    let evaluation = rules.evaluate(claim, snapshot, history);
+    let disposition = evaluation.disposition;
+    let findings = evaluation.findings;
     let versions = versions_used(snapshot, claim.date_of_service);
     let mut rule_ids: Vec<String> = findings.iter().map(|f| f.rule_id.clone()).collect();
     rule_ids.sort();
@@ -292,6 +296,7 @@ fn decide_claim(
         code_set_versions: serde_json::to_string(&versions).map_err(AppError::internal)?,
         claim: String::new(),
         findings: serde_json::to_string(&findings).map_err(AppError::internal)?,
+        not_checked: serde_json::to_string(&evaluation.not_checked).map_err(AppError::internal)?,
         rule_ids,
         procedure_codes: claim
             .lines
@@ -310,6 +315,7 @@ fn decide_claim(
         audit_record_id: row.id,
         disposition,
         findings,
+        not_checked: evaluation.not_checked,
         ruleset_version: rules.version.to_owned(),
         versions,
     };
@@ -324,6 +330,7 @@ impl Decision {
             disposition: Disposition::from_i16(record.disposition)
                 .ok_or_else(|| AppError::internal("stored disposition out of range"))?,
             findings: record.findings.0,
+            not_checked: record.not_checked.0,
             ruleset_version: record.ruleset_version,
             versions: record.code_set_versions.0,
         })

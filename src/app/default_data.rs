@@ -1,11 +1,10 @@
 //! Loads claimscrub's own default data set ([`crate::domain::default_data`])
 //! into the database on first start, as built-in releases.
 
-use chrono::NaiveDate;
 use sqlx::PgPool;
 
 use crate::domain::code_system::CodeSystem;
-use crate::domain::default_data::{BUILTIN_EFFECTIVE_FROM, parse};
+use crate::domain::default_data::{builtin_effective_from, parse};
 use crate::error::AppError;
 use crate::storage::reference_data::{self as store, NewRelease};
 
@@ -19,16 +18,10 @@ pub async fn ensure_loaded(pool: &PgPool) -> Result<bool, AppError> {
     {
         return Ok(false);
     }
-    let effective_from = NaiveDate::from_ymd_opt(
-        BUILTIN_EFFECTIVE_FROM.0,
-        BUILTIN_EFFECTIVE_FROM.1,
-        BUILTIN_EFFECTIVE_FROM.2,
-    )
-    .expect("a valid constant date");
     let release = |system: CodeSystem, rows: usize, billable: Option<u64>| NewRelease {
         system,
         version: set.label.clone(),
-        effective_from,
+        effective_from: builtin_effective_from(system),
         effective_to: None,
         builtin: true,
         source_file_name: "reference/default".into(),

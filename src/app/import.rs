@@ -306,6 +306,8 @@ fn parse(kind: ImportKind, data: &[u8], file_name: &str) -> Result<ParsedFile, P
         ImportKind::Nucc => concepts(CodeSystem::Taxonomy, import::nucc::parse(data, file_name)?),
         ImportKind::Pos => concepts(CodeSystem::Pos, import::pos::parse(data, file_name)?),
         ImportKind::Cpt => concepts(CodeSystem::Cpt, import::cpt::parse(data, file_name)?),
+        ImportKind::Mce => concepts(CodeSystem::Mce, import::mce::parse(data, file_name)?),
+        ImportKind::NcciAoc => concepts(CodeSystem::NcciAoc, import::aoc::parse(data, file_name)?),
         ImportKind::Hcpcs => {
             let file = import::hcpcs::parse(data, file_name)?;
             ParsedFile {

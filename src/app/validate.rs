@@ -17,9 +17,8 @@ use crate::app::history_reader::HistoryReader;
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::domain::code_system::UsedVersion;
-use crate::domain::finding::{Disposition, Finding};
 use crate::error::{AppError, ErrorReason};
-use crate::rules::RuleSet;
+use crate::rules::{Evaluation, RuleSet};
 use crate::storage::audit::{self, HistoryQuery};
 
 /// Validates claims and records the decisions.
@@ -174,7 +173,7 @@ impl ClaimValidator {
         claim: &Claim,
         member_hash: Option<Vec<u8>>,
         decided_at: DateTime<Utc>,
-    ) -> Result<(Disposition, Vec<Finding>, Vec<UsedVersion>), AppError> {
+    ) -> Result<(Evaluation, Vec<UsedVersion>), AppError> {
         let history = match (member_hash, claim.date_of_service) {
             (Some(member_hash), Some(date)) => {
                 let query = HistoryQuery {
@@ -188,10 +187,8 @@ impl ClaimValidator {
             _ => Vec::new(),
         };
         let snapshot = self.catalog.snapshot();
-        let (disposition, findings) = self.rules.evaluate(claim, &snapshot, &history);
         Ok((
-            disposition,
-            findings,
+            self.rules.evaluate(claim, &snapshot, &history),
             versions_used(&snapshot, claim.date_of_service),
         ))
     }

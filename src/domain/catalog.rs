@@ -151,6 +151,32 @@ pub struct PtpRelease {
     pub version: CodeSystemVersion,
     /// Edits by column 1 code.
     pub edits: HashMap<String, Vec<PtpEdit>>,
+    /// Every code the table names in column 2, so that a code it never
+    /// names is told apart from a code it names with no edit for the pair.
+    column2_codes: std::collections::HashSet<String>,
+}
+
+impl PtpRelease {
+    /// A table over its edits.
+    pub fn new(version: CodeSystemVersion, edits: HashMap<String, Vec<PtpEdit>>) -> Self {
+        let column2_codes = edits
+            .values()
+            .flatten()
+            .map(|e| e.column2.clone())
+            .collect();
+        Self {
+            version,
+            edits,
+            column2_codes,
+        }
+    }
+
+    /// Whether any row names `code`, in either column: a table with no row
+    /// for a code (a partial extract, or a code NCCI never pairs) cannot
+    /// vouch that the code bundles with nothing.
+    pub fn names(&self, code: &str) -> bool {
+        self.edits.contains_key(code) || self.column2_codes.contains(code)
+    }
 }
 
 impl Versioned for PtpRelease {
@@ -227,6 +253,95 @@ pub struct ProfileLink {
     pub note: String,
 }
 
+/// What a pointed diagnosis shows under a coverage policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverageEvidence {
+    /// A sign, symptom or covered condition: the service is medically necessary.
+    Indication,
+    /// The encounter is cosmetic unless an indication is coded beside it.
+    Cosmetic,
+}
+
+impl CoverageEvidence {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Indication => "indication",
+            Self::Cosmetic => "cosmetic",
+        }
+    }
+
+    /// From the stored name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Indication, Self::Cosmetic]
+            .into_iter()
+            .find(|e| e.as_str() == name)
+    }
+}
+
+/// One diagnosis prefix of a coverage policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageEntry {
+    /// Policy id, e.g. `benign_lesion_removal`.
+    pub policy: String,
+    /// The procedures it governs: a service type and, if set, a lesion behaviour.
+    pub service_type: ServiceType,
+    pub lesion_behavior: Option<String>,
+    /// Canonical ICD-10-CM prefix; the longest matching prefix decides.
+    pub diagnosis_prefix: String,
+    pub evidence: CoverageEvidence,
+    /// Why, in claimscrub's words.
+    pub note: String,
+}
+
+/// A taxonomy group that does not perform a service type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImplausibleSpecialty {
+    pub service_type: ServiceType,
+    /// NUCC taxonomy code prefix (2084: Psychiatry & Neurology).
+    pub taxonomy_prefix: String,
+    /// The NUCC classification the prefix names.
+    pub classification: String,
+    pub note: String,
+}
+
+impl ProcedureKnowledge {
+    /// What `diagnosis` (canonical) shows for a procedure of `attributes`:
+    /// the entry of the longest prefix among the policies that govern it.
+    pub fn coverage_evidence<'a>(
+        &'a self,
+        attributes: &'a ProcedureAttributes,
+        diagnosis: &str,
+    ) -> Option<&'a CoverageEntry> {
+        self.coverage_entries(attributes)
+            .filter(|e| diagnosis.starts_with(&e.diagnosis_prefix))
+            .max_by_key(|e| e.diagnosis_prefix.len())
+    }
+
+    /// The coverage entries that govern a procedure of `attributes`.
+    pub fn coverage_entries<'a>(
+        &'a self,
+        attributes: &'a ProcedureAttributes,
+    ) -> impl Iterator<Item = &'a CoverageEntry> + 'a {
+        self.coverage.iter().filter(move |e| {
+            e.service_type == attributes.service_type
+                && (e.lesion_behavior.is_none() || e.lesion_behavior == attributes.lesion_behavior)
+        })
+    }
+
+    /// The implausible-specialty entry for `taxonomy` on a service of `service_type`.
+    pub fn implausible_specialty(
+        &self,
+        service_type: ServiceType,
+        taxonomy: &str,
+    ) -> Option<&ImplausibleSpecialty> {
+        self.implausible_specialties
+            .iter()
+            .filter(|s| s.service_type == service_type && taxonomy.starts_with(&s.taxonomy_prefix))
+            .max_by_key(|s| s.taxonomy_prefix.len())
+    }
+}
+
 /// claimscrub's procedure knowledge (default data set).
 #[derive(Debug, Clone, Default)]
 pub struct ProcedureKnowledge {
@@ -236,6 +351,10 @@ pub struct ProcedureKnowledge {
     pub site_families: HashMap<String, SiteFamily>,
     /// Profile guidance, in file order.
     pub profile_links: Vec<ProfileLink>,
+    /// Coverage policies by diagnosis prefix.
+    pub coverage: Vec<CoverageEntry>,
+    /// Taxonomy groups that do not perform a service type.
+    pub implausible_specialties: Vec<ImplausibleSpecialty>,
 }
 
 /// A payer.

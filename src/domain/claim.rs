@@ -252,6 +252,20 @@ impl Claim {
     }
 }
 
+impl Claim {
+    /// The diagnoses a line points to, with their 0-based positions;
+    /// pointers outside the list are left to the pointer rules.
+    pub fn pointed_diagnoses<'a>(
+        &'a self,
+        line: &'a ServiceLine,
+    ) -> impl Iterator<Item = (usize, &'a DiagnosisCode)> + 'a {
+        line.diagnosis_pointers.iter().filter_map(|pointer| {
+            let index = (*pointer as usize).checked_sub(1)?;
+            Some((index, self.diagnosis_codes.get(index)?))
+        })
+    }
+}
+
 impl ServiceLine {
     /// Whether the line carries `modifier` (given in upper case).
     pub fn has_modifier(&self, modifier: &str) -> bool {

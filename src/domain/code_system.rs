@@ -26,11 +26,16 @@ pub enum CodeSystem {
     NcciPtp,
     /// NCCI practitioner MUE limits.
     Mue,
+    /// CMS Medicare Code Editor diagnosis flags (manifestation, external
+    /// cause, age and sex lists), one concept per ICD-10-CM code.
+    Mce,
+    /// NCCI add-on code edits, one concept per add-on code.
+    NcciAoc,
 }
 
 impl CodeSystem {
     /// Every system, in listing order.
-    pub const ALL: [CodeSystem; 9] = [
+    pub const ALL: [CodeSystem; 11] = [
         Self::Cpt,
         Self::Hcpcs,
         Self::Icd10Cm,
@@ -40,7 +45,20 @@ impl CodeSystem {
         Self::Mpfs,
         Self::NcciPtp,
         Self::Mue,
+        Self::Mce,
+        Self::NcciAoc,
     ];
+
+    /// The first date of service the code set answers for, where one
+    /// replaced another on a fixed date: ICD-10-CM replaced ICD-9-CM for
+    /// services on and after 2015-10-01 (45 CFR 162.1002(c)). Before it no
+    /// ICD-10-CM code is valid, whatever release is loaded.
+    pub fn code_set_start(self) -> Option<NaiveDate> {
+        match self {
+            Self::Icd10Cm => NaiveDate::from_ymd_opt(2015, 10, 1),
+            _ => None,
+        }
+    }
 
     /// Stable identifier used in the database and in resource names.
     pub fn as_str(self) -> &'static str {
@@ -54,6 +72,8 @@ impl CodeSystem {
             Self::Mpfs => "mpfs",
             Self::NcciPtp => "ncci_ptp",
             Self::Mue => "mue",
+            Self::Mce => "mce",
+            Self::NcciAoc => "ncci_aoc",
         }
     }
 }

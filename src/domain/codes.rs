@@ -9,7 +9,7 @@ use crate::domain::code_system::CodeSystem;
 pub fn canonical(system: CodeSystem, code: &str) -> String {
     let trimmed = code.trim().to_ascii_uppercase();
     match system {
-        CodeSystem::Icd10Cm => trimmed.replace('.', ""),
+        CodeSystem::Icd10Cm | CodeSystem::Mce => trimmed.replace('.', ""),
         _ => trimmed,
     }
 }
@@ -17,7 +17,9 @@ pub fn canonical(system: CodeSystem, code: &str) -> String {
 /// The display form of a canonical code (ICD-10-CM with the dot).
 pub fn display(system: CodeSystem, canonical: &str) -> String {
     match system {
-        CodeSystem::Icd10Cm if canonical.len() > 3 && has_valid_format(system, canonical) => {
+        CodeSystem::Icd10Cm | CodeSystem::Mce
+            if canonical.len() > 3 && has_valid_format(system, canonical) =>
+        {
             format!("{}.{}", &canonical[..3], &canonical[3..])
         }
         _ => canonical.to_owned(),
@@ -40,7 +42,7 @@ pub fn has_valid_format(system: CodeSystem, canonical: &str) -> bool {
         }
         // A letter, then alphanumerics with at least one digit: FY2026 added
         // categories with a letter second (QA0), and U07.1 is billable.
-        CodeSystem::Icd10Cm => {
+        CodeSystem::Icd10Cm | CodeSystem::Mce => {
             (3..=7).contains(&b.len())
                 && b[0].is_ascii_uppercase()
                 && b[1..].iter().all(alnum)
@@ -49,7 +51,7 @@ pub fn has_valid_format(system: CodeSystem, canonical: &str) -> bool {
         CodeSystem::Modifier => b.len() == 2 && b.iter().all(alnum),
         CodeSystem::Taxonomy => b.len() == 10 && b[..9].iter().all(alnum) && b[9] == b'X',
         CodeSystem::Pos => b.len() == 2 && b.iter().all(u8::is_ascii_digit),
-        CodeSystem::Mpfs | CodeSystem::NcciPtp | CodeSystem::Mue => {
+        CodeSystem::Mpfs | CodeSystem::NcciPtp | CodeSystem::Mue | CodeSystem::NcciAoc => {
             b.len() == 5 && b.iter().all(alnum)
         }
     }
@@ -83,6 +85,12 @@ pub fn system_uri(system: CodeSystem) -> &'static str {
         CodeSystem::Mpfs => "https://www.cms.gov/medicare/payment/fee-schedules/physician",
         CodeSystem::NcciPtp => "https://www.cms.gov/medicare/coding-billing/ncci-edits/ptp",
         CodeSystem::Mue => "https://www.cms.gov/medicare/coding-billing/ncci-edits/mue",
+        CodeSystem::Mce => {
+            "https://www.cms.gov/medicare/payment/prospective-payment-systems/acute-inpatient-pps/ms-drg-classifications-and-software"
+        }
+        CodeSystem::NcciAoc => {
+            "https://www.cms.gov/medicare/coding-billing/ncci-medicare/medicare-ncci-add-code-edits"
+        }
     }
 }
 

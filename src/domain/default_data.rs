@@ -9,16 +9,17 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::{
-    FeeScheduleRow, Payer, PayerRuleSetting, ProcedureAttributes, ProcedureKnowledge, ProfileLink,
-    SiteFamily,
+    CoverageEntry, CoverageEvidence, FeeScheduleRow, ImplausibleSpecialty, Payer, PayerRuleSetting,
+    ProcedureAttributes, ProcedureKnowledge, ProfileLink, SiteFamily,
 };
+use crate::domain::code_system::CodeSystem;
 use crate::domain::concept::Concept;
 use crate::domain::finding::Severity;
 use crate::domain::mpfs_status::MpfsStatus;
 use crate::domain::service_type::ServiceType;
 
 /// The embedded files, by name.
-const FILES: [(&str, &str); 9] = [
+const FILES: [(&str, &str); 11] = [
     (
         "procedures.csv",
         include_str!("../../reference/default/procedures.csv"),
@@ -52,11 +53,35 @@ const FILES: [(&str, &str); 9] = [
         "payer_rules.csv",
         include_str!("../../reference/default/payer_rules.csv"),
     ),
+    (
+        "coverage_policies.csv",
+        include_str!("../../reference/default/coverage_policies.csv"),
+    ),
+    (
+        "implausible_specialties.csv",
+        include_str!("../../reference/default/implausible_specialties.csv"),
+    ),
 ];
 
-/// Built-in releases answer for any date of service until an official
-/// release of their system is loaded.
-pub const BUILTIN_EFFECTIVE_FROM: (i32, u32, u32) = (2000, 1, 1);
+/// The first date of service a built-in release of `system` answers for;
+/// it answers until an official release of its system is loaded.
+///
+/// - ICD-10-CM: from the day the code set took effect, 2015-10-01.
+/// - MPFS: the built-in indicators reproduce the PPRRVU 2023 January file
+///   (`verify.py`), and a year's fee schedule answers from January 1 of its
+///   year.
+/// - CPT, modifiers, place of service, taxonomy: from the HIPAA compliance
+///   date of electronic claims, 2003-10-16 (45 CFR 162.900); no 837 claim is
+///   dated earlier, and the built-in facts (code numbers, size bands, site
+///   families) held throughout.
+pub fn builtin_effective_from(system: CodeSystem) -> NaiveDate {
+    let (year, month, day) = match system {
+        CodeSystem::Icd10Cm => (2015, 10, 1),
+        CodeSystem::Mpfs => (2023, 1, 1),
+        _ => (2003, 10, 16),
+    };
+    NaiveDate::from_ymd_opt(year, month, day).expect("a valid constant date")
+}
 
 /// The default data set, parsed.
 #[derive(Debug, Clone)]
@@ -133,6 +158,24 @@ struct PayerRow {
     name: String,
     payer_type: String,
     notes: String,
+}
+
+#[derive(Deserialize)]
+struct CoverageRow {
+    policy: String,
+    service_type: String,
+    lesion_behavior: String,
+    diagnosis_prefix: String,
+    evidence: String,
+    note: String,
+}
+
+#[derive(Deserialize)]
+struct ImplausibleSpecialtyRow {
+    service_type: String,
+    taxonomy_prefix: String,
+    classification: String,
+    note: String,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +353,30 @@ pub fn parse() -> Result<DefaultDataSet, DefaultDataError> {
             note: row.note,
         })
         .collect();
+    for row in rows::<CoverageRow>("coverage_policies.csv")? {
+        let file = "coverage_policies.csv";
+        knowledge.coverage.push(CoverageEntry {
+            service_type: service_type(file, &row.service_type)?,
+            evidence: CoverageEvidence::parse(&row.evidence).ok_or_else(|| DefaultDataError {
+                file,
+                reason: format!("{:?} is not indication or cosmetic", row.evidence),
+            })?,
+            policy: row.policy,
+            lesion_behavior: non_empty(row.lesion_behavior),
+            diagnosis_prefix: row.diagnosis_prefix,
+            note: row.note,
+        });
+    }
+    for row in rows::<ImplausibleSpecialtyRow>("implausible_specialties.csv")? {
+        knowledge
+            .implausible_specialties
+            .push(ImplausibleSpecialty {
+                service_type: service_type("implausible_specialties.csv", &row.service_type)?,
+                taxonomy_prefix: row.taxonomy_prefix,
+                classification: row.classification,
+                note: row.note,
+            });
+    }
 
     let modifiers = rows::<ModifierRow>("modifiers.csv")?
         .into_iter()
@@ -390,6 +457,13 @@ pub fn parse() -> Result<DefaultDataSet, DefaultDataError> {
         taxonomies,
         diagnoses,
         payers,
+    })
+}
+
+fn service_type(file: &'static str, name: &str) -> Result<ServiceType, DefaultDataError> {
+    ServiceType::parse(name).ok_or_else(|| DefaultDataError {
+        file,
+        reason: format!("{name:?} is not a service type"),
     })
 }
 

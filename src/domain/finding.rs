@@ -107,6 +107,90 @@ pub struct Finding {
     pub suggested_code: Option<String>,
     /// How to fix it.
     pub suggestion: Option<String>,
+    /// The correction as edits a machine can apply, in order; empty when it
+    /// needs a coder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<FieldFix>,
+}
+
+/// One edit of a claim field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldFix {
+    /// `lines[0].procedure_code`, `diagnosis_codes[1]`, or a list such as
+    /// `lines[0].modifiers` for [`FixAction::Add`] and [`FixAction::Remove`].
+    pub field_path: String,
+    pub action: FixAction,
+}
+
+/// What a [`FieldFix`] does to its field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FixAction {
+    /// Set the scalar to this value.
+    Set(String),
+    /// Remove this value from the list.
+    Remove(String),
+    /// Append this value to the list.
+    Add(String),
+}
+
+impl FieldFix {
+    /// Sets `field_path` to `value`.
+    pub fn set(field_path: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            field_path: field_path.into(),
+            action: FixAction::Set(value.into()),
+        }
+    }
+
+    /// Removes `value` from the list at `field_path`.
+    pub fn remove(field_path: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            field_path: field_path.into(),
+            action: FixAction::Remove(value.into()),
+        }
+    }
+
+    /// Appends `value` to the list at `field_path`.
+    pub fn add(field_path: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            field_path: field_path.into(),
+            action: FixAction::Add(value.into()),
+        }
+    }
+}
+
+/// Why an edit could not run on a claim or a line: the answer says so
+/// beside the findings, and it never changes the disposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotCheckedReason {
+    /// No release of the code system the edit reads is in effect on the date.
+    NoReleaseInEffect,
+    /// A release is in effect but has no row for the code or pair.
+    NoReferenceRow,
+    /// The claim does not carry the field the edit reads (an 837P has no
+    /// excised size, anatomic site or line laterality).
+    FieldNotSent,
+    /// The edit needs the licensed CPT file, which is not loaded.
+    NoLicensedCptFile,
+    /// The payer has no coverage policy loaded for the code.
+    NoCoveragePolicy,
+    /// The claim has no date of service to resolve releases by.
+    NoDateOfService,
+}
+
+/// An edit that could not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NotChecked {
+    /// The rule that could not run.
+    pub rule_id: String,
+    /// 1-based line, 0 for the claim.
+    pub line_number: u32,
+    /// Why.
+    pub reason: NotCheckedReason,
+    /// What was missing, e.g. `no MUE row for 11404 in the 2026-04-01 table`.
+    pub detail: String,
 }
 
 #[cfg(test)]
@@ -122,6 +206,7 @@ mod tests {
             message: String::new(),
             suggested_code: None,
             suggestion: None,
+            fixes: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod default_data;
 pub mod fee_schedule;
 pub mod finding;
 pub mod limits;
+pub mod mce;
 pub mod mpfs_status;
 pub mod procedures;
 pub mod search;

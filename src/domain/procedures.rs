@@ -614,7 +614,7 @@ mod tests {
                     family(&["face", "ear", "eyelid", "nose", "lip", "mucous_membrane"]),
                 ),
             ]),
-            profile_links: Vec::new(),
+            ..ProcedureKnowledge::default()
         }
     }
 

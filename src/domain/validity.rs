@@ -91,6 +91,11 @@ pub fn check<'a>(
         check.validity = Validity::InvalidFormat;
         return check;
     }
+    if system.code_set_start().is_some_and(|start| date < start) {
+        check.validity = Validity::NotEffectiveOnDate;
+        check.release = None;
+        return check;
+    }
     let Some((release, concept)) = find(snapshot, system, &check.canonical, date) else {
         let elsewhere = snapshot.concepts.get(&system).is_some_and(|releases| {
             releases

@@ -15,7 +15,9 @@ use crate::domain::claim::Indication;
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::codes;
 use crate::domain::concept::Concept;
-use crate::domain::finding::{Disposition, Finding, Severity};
+use crate::domain::finding::{
+    Disposition, FieldFix, Finding, FixAction, NotChecked, NotCheckedReason, Severity,
+};
 use crate::domain::limits::{self, ClaimLimits, CodeAlphabet, Screen};
 use crate::domain::procedures::{Applicability, Relationship, band_display};
 use crate::domain::validity::Validity;
@@ -79,6 +81,8 @@ pub fn code_system_to_pb(system: CodeSystem) -> pb::CodeSystem {
         CodeSystem::Mpfs => pb::CodeSystem::Mpfs,
         CodeSystem::NcciPtp => pb::CodeSystem::NcciPtp,
         CodeSystem::Mue => pb::CodeSystem::Mue,
+        CodeSystem::Mce => pb::CodeSystem::Mce,
+        CodeSystem::NcciAoc => pb::CodeSystem::NcciAoc,
     }
 }
 
@@ -101,6 +105,8 @@ pub fn optional_code_system_from_pb(
         pb::CodeSystem::Mpfs => Some(CodeSystem::Mpfs),
         pb::CodeSystem::NcciPtp => Some(CodeSystem::NcciPtp),
         pb::CodeSystem::Mue => Some(CodeSystem::Mue),
+        pb::CodeSystem::Mce => Some(CodeSystem::Mce),
+        pb::CodeSystem::NcciAoc => Some(CodeSystem::NcciAoc),
     })
 }
 
@@ -581,6 +587,36 @@ pub fn finding_to_pb(f: Finding) -> pb::Finding {
         message: f.message,
         suggested_code: f.suggested_code.unwrap_or_default(),
         suggestion: f.suggestion.unwrap_or_default(),
+        fixes: f.fixes.into_iter().map(fix_to_pb).collect(),
+    }
+}
+
+fn fix_to_pb(fix: FieldFix) -> pb::FieldFix {
+    use pb::field_fix::Action;
+    pb::FieldFix {
+        field_path: fix.field_path,
+        action: Some(match fix.action {
+            FixAction::Set(value) => Action::SetValue(value),
+            FixAction::Remove(value) => Action::RemoveValue(value),
+            FixAction::Add(value) => Action::AddValue(value),
+        }),
+    }
+}
+
+fn not_checked_to_pb(n: NotChecked) -> pb::NotChecked {
+    pb::NotChecked {
+        rule_id: n.rule_id,
+        line_number: n.line_number,
+        reason: match n.reason {
+            NotCheckedReason::NoReleaseInEffect => pb::NotCheckedReason::NoReleaseInEffect,
+            NotCheckedReason::NoReferenceRow => pb::NotCheckedReason::NoReferenceRow,
+            NotCheckedReason::FieldNotSent => pb::NotCheckedReason::FieldNotSent,
+            NotCheckedReason::NoLicensedCptFile => pb::NotCheckedReason::NoLicensedCptFile,
+            NotCheckedReason::NoCoveragePolicy => pb::NotCheckedReason::NoCoveragePolicy,
+            NotCheckedReason::NoDateOfService => pb::NotCheckedReason::NoDateOfService,
+        }
+        .into(),
+        detail: n.detail,
     }
 }
 
@@ -594,6 +630,11 @@ pub fn decision_to_pb(decision: Decision) -> pb::ValidationResult {
         }
         .into(),
         findings: decision.findings.into_iter().map(finding_to_pb).collect(),
+        not_checked: decision
+            .not_checked
+            .into_iter()
+            .map(not_checked_to_pb)
+            .collect(),
         ruleset_version: decision.ruleset_version,
         audit_record_id: decision.audit_record_id.to_string(),
         code_system_versions: decision
@@ -1046,8 +1087,11 @@ mod tests {
                         .into_iter()
                         .collect();
                     for history in [&[][..], &history[..]] {
-                        let (_, findings) = RULES.evaluate(&claim, &CATALOG, history);
-                        for finding in findings {
+                        let evaluation = RULES.evaluate(&claim, &CATALOG, history);
+                        for not_checked in &evaluation.not_checked {
+                            prop_assert!(not_checked.line_number as usize <= claim.lines.len(), "{not_checked:?}");
+                        }
+                        for finding in evaluation.findings {
                             prop_assert!(finding.line_number as usize <= claim.lines.len(), "{finding:?}");
                             prop_assert!(!finding.message.is_empty());
                         }

@@ -5,10 +5,12 @@
 //! and its physical line: a half-loaded code set would make claims pass or fail
 //! for the wrong reason, so nothing is dropped silently.
 
+pub mod aoc;
 pub mod cpt;
 pub mod hcpcs;
 pub mod icd10cm_order;
 pub mod icd10cm_tabular;
+pub mod mce;
 pub mod mpfs;
 pub mod mue;
 pub mod ncci_ptp;
@@ -44,11 +46,15 @@ pub enum ImportKind {
     Mue,
     /// A licensee's CPT CSV.
     Cpt,
+    /// CMS Medicare Code Editor diagnosis code master CSV.
+    Mce,
+    /// NCCI add-on code edits CSV.
+    NcciAoc,
 }
 
 impl ImportKind {
     /// Every kind, in the order the command line lists them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Icd10CmOrder,
         Self::Icd10CmTabular,
         Self::Nucc,
@@ -58,6 +64,8 @@ impl ImportKind {
         Self::NcciPtp,
         Self::Mue,
         Self::Cpt,
+        Self::Mce,
+        Self::NcciAoc,
     ];
 
     /// The name `claimscrub import` takes.
@@ -72,6 +80,8 @@ impl ImportKind {
             Self::NcciPtp => "ncci-ptp",
             Self::Mue => "mue",
             Self::Cpt => "cpt",
+            Self::Mce => "mce",
+            Self::NcciAoc => "ncci-aoc",
         }
     }
 
@@ -87,6 +97,8 @@ impl ImportKind {
             Self::NcciPtp => "NCCI practitioner PTP file",
             Self::Mue => "NCCI practitioner MUE CSV",
             Self::Cpt => "A licensee's CPT CSV",
+            Self::Mce => "CMS Medicare Code Editor diagnosis code master CSV",
+            Self::NcciAoc => "NCCI add-on code edits CSV",
         }
     }
 }

@@ -13,7 +13,8 @@ use proptest::prelude::*;
 
 use super::tests::read_shared;
 use super::{
-    ParseError, cpt, hcpcs, icd10cm_order, icd10cm_tabular, mpfs, mue, ncci_ptp, nucc, pos,
+    ParseError, aoc, cpt, hcpcs, icd10cm_order, icd10cm_tabular, mce, mpfs, mue, ncci_ptp, nucc,
+    pos,
 };
 
 type Parser = fn(&[u8], &str) -> Option<ParseError>;
@@ -22,6 +23,14 @@ type Parser = fn(&[u8], &str) -> Option<ParseError>;
 /// whose head seeds the damaged inputs.
 fn importers() -> Vec<(&'static str, &'static str, Parser)> {
     vec![
+        (
+            "aoc",
+            "aoc/ncci_aoc_2024-06-03_active.derived.csv",
+            |d, n| aoc::parse(d, n).err(),
+        ),
+        ("mce", "mce/mce_v43.1_icd10dx_code_master.csv.gz", |d, n| {
+            mce::parse(d, n).err()
+        }),
         ("cpt", "cpt/seed_cpt_codes.csv", |d, n| {
             cpt::parse(d, n).err()
         }),

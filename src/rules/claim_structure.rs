@@ -3,8 +3,8 @@
 //! diagnoses, 4 modifiers) are not findings: a claim beyond them cannot be
 //! an 837P at all and is refused at the door (`domain::limits`).
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 
 /// A claim that breaks an 837P structural limit.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +24,7 @@ impl Rule for ClaimStructure {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let claim = context.claim;
         let mut claim_level =
             |path: &str, message: String| out.push(finding(self, 0, path, message));

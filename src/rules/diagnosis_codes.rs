@@ -4,10 +4,10 @@
 
 use chrono::NaiveDate;
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::validity::{self, Validity};
 
 /// What went wrong with a diagnosis.
@@ -77,7 +77,7 @@ impl Rule for DiagnosisRule {
         }
     }
 
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let Some(date) = claim_date(context) else {
             return;
         };
@@ -126,9 +126,14 @@ impl Rule for DiagnosisRule {
                     }
                     Problem::NotBillable => format!("{shown} is a header and cannot be billed"),
                     Problem::Missing7th => format!("{shown} needs a 7th character"),
-                    Problem::NotEffective => {
-                        format!("{shown} is not valid on {date} (ICD-10-CM release {release})")
-                    }
+                    Problem::NotEffective => match CodeSystem::Icd10Cm.code_set_start() {
+                        Some(start) if date < start => format!(
+                            "ICD-10-CM took effect on {start}; services on {date} are coded in ICD-9-CM"
+                        ),
+                        _ => {
+                            format!("{shown} is not valid on {date} (ICD-10-CM release {release})")
+                        }
+                    },
                 },
             );
             if problem == Problem::Invalid && builtin_only {
@@ -203,7 +208,7 @@ mod tests {
         let rule = DiagnosisRule(Problem::NotBillable);
         let catalog = crate::rules::test_support::catalog();
         let claim = with_dx("D23.6", "2026-01-15");
-        let mut out = Vec::new();
+        let mut out = Report::default();
         rule.evaluate(
             &RuleContext {
                 claim: &claim,
@@ -212,7 +217,7 @@ mod tests {
             },
             &mut out,
         );
-        assert_eq!(out[0].suggested_code.as_deref(), Some("D23.61"));
-        assert_eq!(out[0].field_path, "diagnosis_codes[0]");
+        assert_eq!(out.findings[0].suggested_code.as_deref(), Some("D23.61"));
+        assert_eq!(out.findings[0].field_path, "diagnosis_codes[0]");
     }
 }

@@ -4,8 +4,8 @@
 //! door (`domain::limits`); a pointer past the claim's last diagnosis is a
 //! finding here.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 
 /// The pointer rules.
 pub fn rules() -> Vec<Box<dyn Rule>> {
@@ -30,7 +30,7 @@ impl Rule for PointerMissing {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             if line.diagnosis_pointers.is_empty() {
                 let mut f = finding(
@@ -65,7 +65,7 @@ impl Rule for PointerOutOfRange {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let count = context.claim.diagnosis_codes.len();
         for (number, line, _) in context.lines() {
             for (j, pointer) in line.diagnosis_pointers.iter().enumerate() {

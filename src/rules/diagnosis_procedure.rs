@@ -2,10 +2,10 @@
 //! not excised, so an excision pointing only to abscess diagnoses is
 //! questioned (domain rules §1b, a house rule).
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::service_type::ServiceType;
 
 /// ICD-10-CM categories of cutaneous abscesses, furuncles and carbuncles.
@@ -29,7 +29,7 @@ impl Rule for AbscessOnExcision {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             let excision = context
                 .catalog

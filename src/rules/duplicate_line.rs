@@ -1,9 +1,9 @@
 //! Duplicate lines: the same service billed twice with nothing (a site, a
 //! side, a distinct-service or repeat modifier) that tells the two apart.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::ServiceLine;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 
 /// What makes two lines the same service.
 fn signature(
@@ -44,7 +44,7 @@ impl Rule for DuplicateLine {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let lines: Vec<_> = context.lines().collect();
         for (i, (number, line, date)) in lines.iter().enumerate() {
             let earlier = lines[..i].iter().find(|(_, other, other_date)| {

@@ -2,8 +2,8 @@
 //! of the procedure unless it is significant and separately identifiable,
 //! which modifier 25 on the visit says.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::service_type::ServiceType;
 
 /// An E/M line without 25 next to a minor procedure of the same day.
@@ -24,7 +24,7 @@ impl Rule for EmWithoutModifier25 {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let is_em = |code: &str| {
             context
                 .catalog

@@ -1,7 +1,7 @@
 //! Anatomic site: an excision or repair code covers one family of sites.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::{NotCheckedReason, Severity};
 
 /// A site outside the code's site family.
 #[derive(Debug, Clone, Copy)]
@@ -21,12 +21,9 @@ impl Rule for AnatomicSiteMismatch {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let knowledge = &context.catalog.procedures;
         for (number, line, _) in context.lines() {
-            let Some(site) = line.anatomic_site.as_deref() else {
-                continue;
-            };
             let Some(this) = knowledge.attributes.get(line.procedure_code.as_str()) else {
                 continue;
             };
@@ -35,6 +32,15 @@ impl Rule for AnatomicSiteMismatch {
                 .as_ref()
                 .and_then(|f| knowledge.site_families.get(f))
             else {
+                continue;
+            };
+            let Some(site) = line.anatomic_site.as_deref() else {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::FieldNotSent,
+                    "the line carries no anatomic site (an 837P has none); DX_SITE_MISMATCH reads the site its diagnoses name",
+                );
                 continue;
             };
             if family.anatomic_sites.iter().any(|s| s == site) {
@@ -83,7 +89,7 @@ mod tests {
             [("ANATOMIC_SITE_MISMATCH", 1, "lines[0].anatomic_site".into())]
         );
         let catalog = crate::rules::test_support::catalog();
-        let mut out = Vec::new();
+        let mut out = Report::default();
         AnatomicSiteMismatch.evaluate(
             &RuleContext {
                 claim: &claim,
@@ -92,7 +98,7 @@ mod tests {
             },
             &mut out,
         );
-        assert_eq!(out[0].suggested_code.as_deref(), Some("11444"));
+        assert_eq!(out.findings[0].suggested_code.as_deref(), Some("11444"));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Size bands: the excised diameter (or summed repair length) must fall in
 //! the code's band; bands are contiguous half-open intervals (lower, upper].
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::ProcedureAttributes;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::{FieldFix, NotCheckedReason, Severity};
 use crate::domain::procedures::{band_display, in_band, measured_size};
 
 /// A size outside the code's band.
@@ -45,7 +45,7 @@ impl Rule for SizeBandMismatch {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             let Some(attributes) = context
                 .catalog
@@ -55,10 +55,18 @@ impl Rule for SizeBandMismatch {
             else {
                 continue;
             };
-            let Some((value, field, _)) = measured_size(attributes, line) else {
+            let Some((value, field, what)) = measured_size(attributes, line) else {
                 continue;
             };
-            let Some(value) = value else { continue };
+            let Some(value) = value else {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::FieldNotSent,
+                    format!("the line carries no {what} (an 837P has none): its size band is not checked"),
+                );
+                continue;
+            };
             if in_band(attributes, value) {
                 continue;
             }
@@ -75,6 +83,10 @@ impl Rule for SizeBandMismatch {
             if let Some(code) = matching_code(context, attributes, value) {
                 f.suggested_code = Some(code.to_owned());
                 f.suggestion = Some(format!("{value} cm is billed with {code}"));
+                f.fixes = vec![FieldFix::set(
+                    format!("lines[{}].procedure_code", number - 1),
+                    code,
+                )];
             }
             out.push(f);
         }
@@ -84,7 +96,7 @@ impl Rule for SizeBandMismatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::test_support::{clean_claim, excision, fired};
+    use crate::rules::test_support::{clean_claim, excision, fired, not_checked, report};
 
     #[test]
     fn a_diameter_outside_the_band_fires_with_the_right_code() {
@@ -98,17 +110,25 @@ mod tests {
                 "lines[0].excised_diameter_cm".into()
             )]
         );
-        let catalog = crate::rules::test_support::catalog();
-        let mut out = Vec::new();
-        SizeBandMismatch.evaluate(
-            &RuleContext {
-                claim: &claim,
-                catalog: &catalog,
-                history: &[],
-            },
-            &mut out,
+        let found = report(&SizeBandMismatch, &claim).findings;
+        assert_eq!(found[0].suggested_code.as_deref(), Some("11406"));
+        assert_eq!(
+            found[0].fixes,
+            [FieldFix::set("lines[0].procedure_code", "11406")]
         );
-        assert_eq!(out[0].suggested_code.as_deref(), Some("11406"));
+    }
+
+    /// An 837P carries no excised size: the band is listed as not checked,
+    /// never a finding.
+    #[test]
+    fn a_line_without_its_size_is_not_checked() {
+        let mut claim = clean_claim();
+        claim.lines[0].excised_diameter_cm = None;
+        assert!(fired(&SizeBandMismatch, &claim).is_empty());
+        assert_eq!(
+            not_checked(&SizeBandMismatch, &claim),
+            [(1, NotCheckedReason::FieldNotSent)]
+        );
     }
 
     #[test]

@@ -4,9 +4,9 @@
 
 use chrono::Days;
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::{ModifierCode, ProcedureCode, ServiceLine};
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::service_type::ServiceType;
 
 /// A claim's lines as a comparable set: each line's code with its
@@ -43,7 +43,7 @@ impl Rule for DuplicateClaim {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let claim = context.claim;
         let Some(date) = claim.date_of_service else {
             return;
@@ -96,7 +96,7 @@ impl Rule for EmInGlobalPeriod {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let claim = context.claim;
         let attributes = &context.catalog.procedures.attributes;
         for (number, line, date) in context.lines() {
@@ -152,7 +152,7 @@ mod tests {
 
     fn run(rule: &dyn Rule, claim: &crate::domain::claim::Claim, history: &[PriorClaim]) -> usize {
         let catalog = catalog();
-        let mut out = Vec::new();
+        let mut out = Report::default();
         rule.evaluate(
             &RuleContext {
                 claim,
@@ -161,7 +161,7 @@ mod tests {
             },
             &mut out,
         );
-        out.len()
+        out.findings.len()
     }
 
     fn prior(dos: &str, lines: &[(&str, &[&str])]) -> PriorClaim {

@@ -3,10 +3,10 @@
 //! categories, so the title is read, not the code) must agree with RT/LT and
 //! with the line's laterality.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::Laterality;
 use crate::domain::code_system::CodeSystem;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::search::words;
 use crate::domain::validity;
 
@@ -45,7 +45,7 @@ impl Rule for LateralityMismatch {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
             let stated = if line.has_modifier("RT") && !line.has_modifier("LT") {

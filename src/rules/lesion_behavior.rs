@@ -2,10 +2,10 @@
 //! uncertain diagnoses, malignant ones (116xx) with malignant diagnoses, as
 //! pathology establishes them.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 
 /// Behaviour a diagnosis implies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Rule for LesionBehaviorMismatch {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let knowledge = &context.catalog.procedures;
         for (number, line, _) in context.lines() {
             let Some(this) = knowledge.attributes.get(line.procedure_code.as_str()) else {
@@ -146,7 +146,7 @@ mod tests {
         let mut claim = clean_claim();
         claim.diagnosis_codes = vec!["D04.5".into()];
         let catalog = crate::rules::test_support::catalog();
-        let mut out = Vec::new();
+        let mut out = Report::default();
         LesionBehaviorMismatch.evaluate(
             &RuleContext {
                 claim: &claim,
@@ -155,8 +155,8 @@ mod tests {
             },
             &mut out,
         );
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].severity, Severity::Warning);
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].severity, Severity::Warning);
     }
 
     #[test]

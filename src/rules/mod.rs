@@ -40,6 +40,7 @@ pub mod procedure_codes;
 pub mod repair_bundling;
 pub mod size_documentation;
 pub mod small_benign_repair;
+pub mod specialty;
 pub mod taxonomy;
 pub mod units;
 
@@ -48,8 +49,8 @@ mod rule_set;
 #[cfg(test)]
 pub mod test_support;
 
-pub use rule::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-pub use rule_set::{RuleDescription, RuleSet};
+pub use rule::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+pub use rule_set::{Evaluation, RuleDescription, RuleSet};
 
 /// Version of the rule set; stored with every decision so it can be replayed.
 pub const RULESET_VERSION: &str = "2026.11.0";
@@ -66,6 +67,7 @@ impl RuleSet {
         rules.push(Box::new(modifier_conflicts::ModifierConflict));
         rules.extend(place_of_service::rules());
         rules.push(Box::new(taxonomy::TaxonomyInvalid));
+        rules.push(Box::new(specialty::SpecialtyImplausible));
         rules.extend(units::rules());
         rules.push(Box::new(duplicate_line::DuplicateLine));
         rules.push(Box::new(excision_size::SizeBandMismatch));

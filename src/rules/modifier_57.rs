@@ -5,8 +5,8 @@
 
 use chrono::Days;
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::service_type::ServiceType;
 
 /// A 57 visit before a minor procedure.
@@ -27,7 +27,7 @@ impl Rule for DecisionForMinorSurgery {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let attributes = &context.catalog.procedures.attributes;
         let lines: Vec<_> = context.lines().collect();
         for (number, line, date) in &lines {

@@ -1,9 +1,9 @@
 //! Modifier validity on the date of service: known modifiers (CPT Level I
 //! from the built-in set, HCPCS Level II from the loaded file), not terminated.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::validity::{self, Validity};
 
 /// The modifier rules.
@@ -48,7 +48,7 @@ impl Rule for ModifierInvalid {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, j, modifier, check) in checks(context) {
             if matches!(
                 check.validity,
@@ -83,7 +83,7 @@ impl Rule for ModifierTerminated {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, j, modifier, check) in checks(context) {
             if matches!(
                 check.validity,

@@ -3,8 +3,8 @@
 //! modifier with nothing to be distinct from, and 22, which needs
 //! documentation.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
 
 /// Contradicting or unsupported modifier combinations.
@@ -25,7 +25,7 @@ impl Rule for ModifierConflict {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let procedures = context.claim.lines.len();
         // Payer parameter: the payer wants the specific X{EPSU} modifiers, not 59.
         let prefer_x = context.parameter(self.id(), "prefer_x_modifiers") == Some("true");
@@ -114,7 +114,7 @@ mod tests {
         claim.payer_id = "UHC".into();
         claim.lines.push(excision("11402", 1.5, "arm", &[1]));
         claim.lines[1].modifiers = vec!["59".into()];
-        let mut out = Vec::new();
+        let mut out = Report::default();
         ModifierConflict.evaluate(
             &RuleContext {
                 claim: &claim,
@@ -123,10 +123,10 @@ mod tests {
             },
             &mut out,
         );
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].severity, Severity::Warning);
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].severity, Severity::Warning);
         claim.payer_id = "BCBS".into();
-        let mut out = Vec::new();
+        let mut out = Report::default();
         ModifierConflict.evaluate(
             &RuleContext {
                 claim: &claim,
@@ -135,7 +135,7 @@ mod tests {
             },
             &mut out,
         );
-        assert!(out.is_empty());
+        assert!(out.findings.is_empty());
     }
 
     #[test]

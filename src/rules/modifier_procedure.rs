@@ -5,8 +5,8 @@
 //! modifier 50 even where the indicator allows it (parameter
 //! `accept_modifier_50=false`): it wants the two sides as RT and LT lines.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::procedures::{Applicability, modifier_applicability};
 use crate::domain::service_type::ServiceType;
 
@@ -40,7 +40,7 @@ impl Rule for ModifierNotAllowed {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let refuses_50 = context.parameter(self.id(), "accept_modifier_50") == Some("false");
         for (number, line, date) in context.lines() {
             let code = line.procedure_code.to_string();
@@ -131,9 +131,12 @@ mod tests {
                 catalog: snapshot,
                 history: &[],
             };
-            let mut out = Vec::new();
+            let mut out = Report::default();
             ModifierNotAllowed.evaluate(&context, &mut out);
-            out.into_iter().map(|f| f.field_path).collect::<Vec<_>>()
+            out.findings
+                .into_iter()
+                .map(|f| f.field_path)
+                .collect::<Vec<_>>()
         };
         assert!(
             found(&snapshot).is_empty(),

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::{NotCheckedReason, Severity};
 
 /// Units above the MUE value.
 #[derive(Debug, Clone, Copy)]
@@ -25,15 +25,38 @@ impl Rule for MueExceeded {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let mut per_day: BTreeMap<(String, chrono::NaiveDate), (u64, u32)> = BTreeMap::new();
         for (number, line, date) in context.lines() {
-            let Some(date) = date else { continue };
+            let Some(date) = date else {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::NoDateOfService,
+                    "the line has no date of service",
+                );
+                continue;
+            };
             let code = line.procedure_code.as_str();
             let Some(table) = context.catalog.mue_release(date) else {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::NoReleaseInEffect,
+                    format!("no MUE table is in effect on {date}"),
+                );
                 continue;
             };
             let Some(limit) = table.limits.get(code) else {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::NoReferenceRow,
+                    format!(
+                        "the MUE table {} has no row for {code}",
+                        table.version.version
+                    ),
+                );
                 continue;
             };
             if limit.mai == 1 {
@@ -111,7 +134,7 @@ mod tests {
         claim.lines.push(claim.lines[0].clone());
         claim.lines[0].units = units[0];
         claim.lines[1].units = units[1];
-        let mut out = Vec::new();
+        let mut out = Report::default();
         MueExceeded.evaluate(
             &RuleContext {
                 claim: &claim,
@@ -120,7 +143,7 @@ mod tests {
             },
             &mut out,
         );
-        out.len()
+        out.findings.len()
     }
 
     #[test]

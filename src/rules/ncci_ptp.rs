@@ -4,8 +4,9 @@
 //! marks a distinct service. Indicator 9 edits do not apply; an edit applies
 //! from its effective date through its deletion date.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::claim::ServiceLine;
+use crate::domain::finding::{NotCheckedReason, Severity};
 
 /// Modifiers NCCI accepts to bypass an indicator-1 edit (NCCI policy manual
 /// ch. I: anatomic, global-surgery and distinct-service modifiers).
@@ -34,14 +35,43 @@ impl Rule for NcciPtpEdit {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let lines: Vec<_> = context.lines().collect();
+        if lines.len() < 2 {
+            return;
+        }
         for (number, line, date) in &lines {
-            let Some(date) = date else { continue };
-            let Some(table) = context.catalog.ptp_release(*date) else {
+            let Some(date) = date else {
+                out.not_checked(
+                    self,
+                    *number,
+                    NotCheckedReason::NoDateOfService,
+                    "the line has no date of service",
+                );
                 continue;
             };
-            let Some(edits) = table.edits.get(line.procedure_code.as_str()) else {
+            let code = line.procedure_code.as_str();
+            let Some(table) = context.catalog.ptp_release(*date) else {
+                out.not_checked(
+                    self,
+                    *number,
+                    NotCheckedReason::NoReleaseInEffect,
+                    format!("no NCCI PTP release is in effect on {date}"),
+                );
+                continue;
+            };
+            if !table.names(code) {
+                out.not_checked(
+                    self,
+                    *number,
+                    NotCheckedReason::NoReferenceRow,
+                    format!(
+                        "NCCI PTP {} has no row naming {code}",
+                        table.version.version
+                    ),
+                );
+            }
+            let Some(edits) = table.edits.get(code) else {
                 continue;
             };
             for (other_number, other, other_date) in &lines {
@@ -55,41 +85,69 @@ impl Rule for NcciPtpEdit {
                 else {
                     continue;
                 };
-                let bypassed = |l: &crate::domain::claim::ServiceLine| {
-                    NCCI_ASSOCIATED
-                        .iter()
-                        .chain(DISTINCT.iter())
-                        .any(|m| l.has_modifier(m))
-                };
+                let misused_xs = edit.modifier_indicator == 1 && same_structure(line, other);
                 let fires = match edit.modifier_indicator {
                     0 => true,
                     // Medicare accepts the modifier on either code of the pair.
-                    1 => !bypassed(other) && !bypassed(line),
+                    1 => misused_xs || (!bypassed(other) && !bypassed(line)),
                     _ => false,
                 };
-                if fires {
-                    let mut f = finding(
-                        self,
-                        *other_number,
-                        format!("lines[{}].procedure_code", other_number - 1),
-                        format!(
-                            "{column2} is bundled into {} on the same day (NCCI {}, modifier indicator {}: {})",
-                            line.procedure_code.as_str(),
-                            table.version.version,
-                            edit.modifier_indicator,
-                            edit.rationale
-                        ),
-                    );
-                    f.suggestion = Some(if edit.modifier_indicator == 1 {
-                        "remove the line, or if it was a separate site or session, append XS/XE/XP/XU (or 59) and document it".into()
-                    } else {
-                        "remove the line: no modifier makes this pair payable".into()
-                    });
-                    out.push(f);
+                if !fires {
+                    if edit.modifier_indicator == 1
+                        && (other.has_modifier("XS") || line.has_modifier("XS"))
+                        && (other.anatomic_site.is_none() || line.anatomic_site.is_none())
+                    {
+                        out.not_checked(
+                            self,
+                            *other_number,
+                            NotCheckedReason::FieldNotSent,
+                            format!(
+                                "XS bypasses {code} / {column2}; without both lines' anatomic sites the separate structure is not verified"
+                            ),
+                        );
+                    }
+                    continue;
                 }
+                let mut f = finding(
+                    self,
+                    *other_number,
+                    format!("lines[{}].procedure_code", other_number - 1),
+                    format!(
+                        "{column2} is bundled into {code} on the same day (NCCI {}, modifier indicator {}: {})",
+                        table.version.version, edit.modifier_indicator, edit.rationale
+                    ),
+                );
+                f.suggestion = Some(if misused_xs {
+                    format!(
+                        "XS says separate structure, but both lines name the {}: remove the line, or correct the site",
+                        other.anatomic_site.as_deref().unwrap_or_default()
+                    )
+                } else if edit.modifier_indicator == 1 {
+                    "remove the line, or if it was a separate site or session, append XS/XE/XP/XU (or 59) and document it".into()
+                } else {
+                    "remove the line: no modifier makes this pair payable".into()
+                });
+                out.push(f);
             }
         }
     }
+}
+
+fn bypassed(line: &ServiceLine) -> bool {
+    NCCI_ASSOCIATED
+        .iter()
+        .chain(DISTINCT.iter())
+        .any(|m| line.has_modifier(m))
+}
+
+/// XS (separate structure) on a pair whose lines name the same anatomic
+/// site: the modifier contradicts the claim itself, so it bypasses nothing.
+fn same_structure(line: &ServiceLine, other: &ServiceLine) -> bool {
+    (line.has_modifier("XS") || other.has_modifier("XS"))
+        && line
+            .anatomic_site
+            .as_ref()
+            .is_some_and(|site| other.anatomic_site.as_ref() == Some(site))
 }
 
 #[cfg(test)]
@@ -104,12 +162,16 @@ mod tests {
     use crate::rules::test_support::{catalog, clean_claim, date, line};
 
     fn evaluate(indicator: u8, deleted: Option<&str>, claim: &Claim) -> usize {
+        report(indicator, deleted, claim).findings.len()
+    }
+
+    fn report(indicator: u8, deleted: Option<&str>, claim: &Claim) -> Report {
         let mut catalog = catalog();
         let mut version = catalog.fee_schedules[0].version.clone();
         version.system = CodeSystem::NcciPtp;
-        catalog.ptp = vec![Arc::new(PtpRelease {
+        catalog.ptp = vec![Arc::new(PtpRelease::new(
             version,
-            edits: HashMap::from([(
+            HashMap::from([(
                 "11404".to_owned(),
                 vec![PtpEdit {
                     column2: "12001".into(),
@@ -119,8 +181,8 @@ mod tests {
                     rationale: "Standards of medical/surgical practice".into(),
                 }],
             )]),
-        })];
-        let mut out = Vec::new();
+        ))];
+        let mut out = Report::default();
         NcciPtpEdit.evaluate(
             &RuleContext {
                 claim,
@@ -129,7 +191,7 @@ mod tests {
             },
             &mut out,
         );
-        out.len()
+        out
     }
 
     fn with_repair(modifiers: &[&str]) -> Claim {
@@ -164,6 +226,45 @@ mod tests {
             evaluate(1, Some("2024-12-31"), &with_repair(&[])),
             0,
             "deleted before the date of service"
+        );
+    }
+
+    /// XS says "separate structure": on two lines that name the same site it
+    /// contradicts the claim and bypasses nothing; on different sites it
+    /// bypasses; with a site missing the bypass stands, marked not checked.
+    #[test]
+    fn xs_bypasses_only_a_separate_structure() {
+        let mut claim = with_repair(&["XS"]);
+        claim.lines[1].anatomic_site = Some("trunk".into());
+        assert_eq!(evaluate(1, None, &claim), 1, "same site as the excision");
+        claim.lines[1].anatomic_site = Some("arm".into());
+        assert_eq!(evaluate(1, None, &claim), 0, "another site");
+        claim.lines[1].anatomic_site = None;
+        let report = report(1, None, &claim);
+        assert!(report.findings.is_empty());
+        assert_eq!(
+            report
+                .not_checked
+                .iter()
+                .map(|n| (n.line_number, n.reason))
+                .collect::<Vec<_>>(),
+            [(2, NotCheckedReason::FieldNotSent)]
+        );
+    }
+
+    #[test]
+    fn a_code_the_table_never_names_is_not_checked() {
+        let mut claim = clean_claim();
+        claim.lines.push(line("64400", &[], &[1]));
+        let report = report(1, None, &claim);
+        assert!(report.findings.is_empty());
+        assert_eq!(
+            report
+                .not_checked
+                .iter()
+                .map(|n| (n.line_number, n.reason))
+                .collect::<Vec<_>>(),
+            [(2, NotCheckedReason::NoReferenceRow)]
         );
     }
 }

@@ -1,9 +1,9 @@
 //! Place of service: a CMS-assigned code, and no procedures at a telehealth
 //! place of service.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::service_type::ServiceType;
 use crate::domain::validity::{self, Validity};
 
@@ -33,7 +33,7 @@ impl Rule for PosInvalid {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let claim = context.claim;
         let mut check = |value: &str, line: u32, path: String, date| {
             if validity::check(context.catalog, CodeSystem::Pos, value, date).validity
@@ -81,7 +81,7 @@ impl Rule for TelehealthProcedure {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             let place = context.claim.line_place(line);
             let hands_on = context

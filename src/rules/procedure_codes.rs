@@ -5,11 +5,13 @@
 
 use chrono::NaiveDate;
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::claim::ServiceLine;
 use crate::domain::codes;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::{FieldFix, Finding, NotCheckedReason, Severity};
 use crate::domain::mpfs_status::MpfsStatus;
+use crate::domain::procedures::{in_band, measured_size};
 use crate::domain::validity::{self, CodeCheck, Validity};
 
 /// What went wrong with a procedure code.
@@ -46,6 +48,60 @@ fn complete_source(snapshot: &CatalogSnapshot, canonical: &str, date: NaiveDate)
     snapshot
         .concept_release(codes::procedure_system(canonical), date)
         .is_some_and(|r| !r.version.builtin)
+}
+
+/// The Category I ranges the Medicare fee schedule lists completely: every
+/// surgery code (10004-69990) and every E/M code (99202-99499) that exists
+/// in a year has a PPRRVU row that year, priced or with a status saying why
+/// not (I, N, X, C, ...). Laboratory codes (80047-89398) are priced on the
+/// clinical laboratory fee schedule, Category III (….T) and PLA (….U) codes
+/// are not five digits, and medicine codes (90281-99199) include vaccines
+/// and other codes priced elsewhere, so none of them are in the ranges.
+const MPFS_COMPLETE_RANGES: [(u32, u32); 2] = [(10004, 69990), (99202, 99499)];
+
+/// Whether the official fee schedule in effect on `date` answers for the
+/// existence of `code`: it is a Category I code in a completely listed
+/// range, and the release is an official import (the built-in one holds
+/// only claimscrub's own family).
+fn mpfs_decides_existence(snapshot: &CatalogSnapshot, code: &str, date: NaiveDate) -> bool {
+    let in_range = code.len() == 5
+        && code.parse::<u32>().is_ok_and(|number| {
+            MPFS_COMPLETE_RANGES
+                .iter()
+                .any(|(low, high)| (*low..=*high).contains(&number))
+        });
+    in_range
+        && snapshot
+            .fee_schedule(date)
+            .is_some_and(|release| !release.version.builtin)
+}
+
+/// The code of the line's family (same first four digits) whose size band
+/// and site family hold what the line carries: what 11405 at 4.2 cm on the
+/// trunk means (11406).
+fn implied_code<'a>(snapshot: &'a CatalogSnapshot, line: &ServiceLine) -> Option<&'a str> {
+    let code = line.procedure_code.as_str();
+    let knowledge = &snapshot.procedures;
+    let mut family: Vec<(&String, _)> = knowledge
+        .attributes
+        .iter()
+        .filter(|(other, _)| other.len() == 5 && other[..4] == code[..4])
+        .collect();
+    family.sort_by(|a, b| a.0.cmp(b.0));
+    family
+        .into_iter()
+        .find(|(_, attributes)| {
+            let size = measured_size(attributes, line).and_then(|(value, _, _)| value);
+            let site = line.anatomic_site.as_deref().zip(
+                attributes
+                    .site_family
+                    .as_ref()
+                    .and_then(|f| knowledge.site_families.get(f)),
+            );
+            size.is_some_and(|value| in_band(attributes, value))
+                && site.is_none_or(|(site, family)| family.anatomic_sites.iter().any(|s| s == site))
+        })
+        .map(|(code, _)| code.as_str())
 }
 
 /// The validity problem of a (trimmed) procedure code on `date`, with the
@@ -110,7 +166,7 @@ impl Rule for ProcedureRule {
         }
     }
 
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
             let code = line.procedure_code.as_str();
@@ -118,11 +174,11 @@ impl Rule for ProcedureRule {
                 continue;
             }
             if self.0 == Problem::FeeScheduleStatus {
-                out.extend(self.fee_schedule_status(context, number, line, date));
+                self.fee_schedule_status(context, number, line, date, out);
             } else if let Some((problem, check)) = problem_of(context.catalog, code, date)
                 && problem == self.0
             {
-                out.push(self.validity_finding(context.catalog, number, check, date));
+                out.push(self.validity_finding(context.catalog, number, line, check, date));
             }
         }
     }
@@ -133,6 +189,7 @@ impl ProcedureRule {
         &self,
         snapshot: &CatalogSnapshot,
         number: u32,
+        line: &ServiceLine,
         check: CodeCheck<'_>,
         date: NaiveDate,
     ) -> Finding {
@@ -149,6 +206,29 @@ impl ProcedureRule {
                 f.suggestion = Some(
                     "CPT codes are five characters, HCPCS Level II a letter and four digits".into(),
                 );
+            }
+            Problem::Invalid if mpfs_decides_existence(snapshot, canonical, date) => {
+                let fees = snapshot
+                    .fee_schedule(date)
+                    .map_or_else(String::new, |f| f.version.version.clone());
+                f.message = format!(
+                    "{canonical} is not a CPT code: the fee schedule in effect ({fees}) lists every code of its range, and not this one"
+                );
+                match implied_code(snapshot, line) {
+                    Some(code) => {
+                        f.suggested_code = Some(code.to_owned());
+                        f.suggestion =
+                            Some(format!("the line's size and site are billed with {code}"));
+                        f.fixes = vec![FieldFix::set(
+                            format!("lines[{}].procedure_code", number - 1),
+                            code,
+                        )];
+                    }
+                    None => {
+                        f.suggestion =
+                            Some("check the code number against the current code set".into());
+                    }
+                }
             }
             Problem::Invalid if !complete_source(snapshot, canonical, date) => {
                 f.severity = Severity::Warning;
@@ -190,14 +270,35 @@ impl ProcedureRule {
         &self,
         context: &RuleContext<'_>,
         number: u32,
-        line: &crate::domain::claim::ServiceLine,
+        line: &ServiceLine,
         date: NaiveDate,
-    ) -> Option<Finding> {
+        out: &mut Report,
+    ) {
         let code = line.procedure_code.to_string();
-        let fees = context.catalog.fee_schedule(date)?;
-        let status = fees.global_row(&code)?.status;
+        let Some(fees) = context.catalog.fee_schedule(date) else {
+            out.not_checked(
+                self,
+                number,
+                NotCheckedReason::NoReleaseInEffect,
+                format!("no Medicare fee schedule is in effect on {date}"),
+            );
+            return;
+        };
+        let Some(row) = fees.global_row(&code) else {
+            out.not_checked(
+                self,
+                number,
+                NotCheckedReason::NoReferenceRow,
+                format!(
+                    "the fee schedule {} has no row for {code}",
+                    fees.version.version
+                ),
+            );
+            return;
+        };
+        let status = row.status;
         if !status.is_unpayable() {
-            return None;
+            return;
         }
         let non_covered = status.is_non_covered();
         let acknowledged = line
@@ -205,7 +306,7 @@ impl ProcedureRule {
             .iter()
             .any(|m| NON_COVERED_ACKNOWLEDGED.contains(&m.as_str()));
         if non_covered && acknowledged {
-            return None;
+            return;
         }
         let mut f = finding(
             self,
@@ -228,7 +329,7 @@ impl ProcedureRule {
             }
             .into(),
         );
-        Some(f)
+        out.push(f);
     }
 }
 
@@ -251,10 +352,11 @@ mod tests {
         };
         let mut found = Vec::new();
         for rule in rules() {
-            let mut out = Vec::new();
+            let mut out = Report::default();
             rule.evaluate(&context, &mut out);
             found.extend(
-                out.into_iter()
+                out.findings
+                    .into_iter()
                     .map(|f| (rule.id(), f.severity, f.field_path)),
             );
         }
@@ -321,11 +423,11 @@ mod tests {
                 "lines[1].procedure_code".into()
             )]
         );
-        // Without the licensed CPT file neither the built-in set nor the fee
-        // schedule can tell: a warning that says so.
+        // Without the licensed CPT file or an official fee schedule nothing
+        // can tell: a warning that says so.
         claim.lines[1].procedure_code = "11405".into();
         assert_eq!(
-            ids(&claim, &official_catalog()),
+            ids(&claim, &catalog()),
             [(
                 "PROCEDURE_INVALID_CODE",
                 Severity::Warning,
@@ -334,6 +436,31 @@ mod tests {
         );
         claim.lines[1].procedure_code = "1140".into();
         assert_eq!(ids(&claim, &catalog())[0].1, Severity::Error);
+    }
+
+    /// An official fee schedule lists every surgery code: 11405 is in
+    /// neither it nor a CPT file, so it does not exist, and the line's size
+    /// says which code was meant.
+    #[test]
+    fn a_surgery_code_the_official_fee_schedule_lacks_does_not_exist() {
+        let mut claim = clean_claim();
+        claim.lines[0].procedure_code = "11405".into();
+        claim.lines[0].excised_diameter_cm = Some(4.2);
+        let snapshot = official_catalog();
+        let context = RuleContext {
+            claim: &claim,
+            catalog: &snapshot,
+            history: &[],
+        };
+        let mut out = Report::default();
+        ProcedureRule(Problem::Invalid).evaluate(&context, &mut out);
+        let found = &out.findings[0];
+        assert_eq!(found.severity, Severity::Error);
+        assert_eq!(found.suggested_code.as_deref(), Some("11406"));
+        assert_eq!(
+            found.fixes,
+            [FieldFix::set("lines[0].procedure_code", "11406")]
+        );
     }
 
     #[test]

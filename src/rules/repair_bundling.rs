@@ -2,8 +2,8 @@
 //! (CPT; NCCI policy manual ch. III): a simple repair at an excision site is
 //! reportable only for a separate wound, marked with 59 or XS/XE/XP/XU.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
 use crate::domain::service_type::ServiceType;
 
@@ -25,7 +25,7 @@ impl Rule for SimpleRepairIncluded {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let attributes = &context.catalog.procedures.attributes;
         let kind = |code: &str| attributes.get(code).map(|a| a.service_type);
         let lines: Vec<_> = context.lines().collect();

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use crate::domain::catalog::{CatalogSnapshot, PayerRuleSetting};
 use crate::domain::claim::{Claim, PriorClaim, ServiceLine};
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::{Finding, NotChecked, NotCheckedReason, Severity};
 
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +81,8 @@ pub struct RuleMeta {
 pub trait Rule: Send + Sync {
     /// Its metadata.
     fn meta(&self) -> &'static RuleMeta;
-    /// Appends what it finds to `out`.
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>);
+    /// Adds what it finds to `out`, and what it could not check.
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report);
 
     /// [`RuleMeta::id`].
     fn id(&self) -> &'static str {
@@ -106,6 +106,51 @@ pub trait Rule: Send + Sync {
     }
 }
 
+/// What the rules report over one claim: findings, and the edits that could
+/// not run for want of data or of a field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// In rule order, then line order.
+    pub findings: Vec<Finding>,
+    /// One entry per rule, line and reason.
+    pub not_checked: Vec<NotChecked>,
+}
+
+impl Report {
+    /// Adds a finding.
+    pub fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    /// Adds findings.
+    pub fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
+    }
+
+    /// Records that `rule` could not run on `line_number` (0: the claim).
+    /// A rule that hits the same gap twice on a line says so once.
+    pub fn not_checked(
+        &mut self,
+        rule: &dyn Rule,
+        line_number: u32,
+        reason: NotCheckedReason,
+        detail: impl Into<String>,
+    ) {
+        let seen = self
+            .not_checked
+            .iter()
+            .any(|n| n.rule_id == rule.id() && n.line_number == line_number && n.reason == reason);
+        if !seen {
+            self.not_checked.push(NotChecked {
+                rule_id: rule.id().to_owned(),
+                line_number,
+                reason,
+                detail: detail.into(),
+            });
+        }
+    }
+}
+
 /// Builds a finding of `rule` with its default severity.
 pub fn finding(
     rule: &dyn Rule,
@@ -121,5 +166,6 @@ pub fn finding(
         message: message.into(),
         suggested_code: None,
         suggestion: None,
+        fixes: Vec::new(),
     }
 }

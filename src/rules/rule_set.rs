@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::rule::{Rule, RuleContext, RuleSource};
+use super::rule::{Report, Rule, RuleContext, RuleSource};
 use crate::domain::catalog::{CatalogSnapshot, PayerRuleSetting};
 use crate::domain::claim::{Claim, PriorClaim};
-use crate::domain::finding::{Disposition, Finding, Severity};
+use crate::domain::finding::{Disposition, Finding, NotChecked, Severity};
 
 /// A versioned, ordered rule set.
 pub struct RuleSet {
@@ -20,33 +20,38 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// Runs every rule the claim's payer has enabled, with the payer's
-    /// severity overrides; findings in rule order, then line order.
+    /// severity overrides; findings in rule order, then line order. What
+    /// could not be checked never changes the disposition.
     pub fn evaluate(
         &self,
         claim: &Claim,
         catalog: &CatalogSnapshot,
         history: &[PriorClaim],
-    ) -> (Disposition, Vec<Finding>) {
+    ) -> Evaluation {
         let context = RuleContext {
             claim,
             catalog,
             history,
         };
-        let mut findings = Vec::new();
+        let mut report = Report::default();
         for rule in &self.rules {
             let effective = effective(rule.as_ref(), context.setting(rule.id()));
             if !effective.enabled {
                 continue;
             }
-            let first = findings.len();
-            rule.evaluate(&context, &mut findings);
+            let first = report.findings.len();
+            rule.evaluate(&context, &mut report);
             if effective.severity != rule.default_severity() {
-                for finding in &mut findings[first..] {
+                for finding in &mut report.findings[first..] {
                     finding.severity = effective.severity;
                 }
             }
         }
-        (Disposition::of(&findings), findings)
+        Evaluation {
+            disposition: Disposition::of(&report.findings),
+            findings: report.findings,
+            not_checked: report.not_checked,
+        }
     }
 
     /// Every rule as `payer` (none when empty) has it on `date`: whether it
@@ -75,6 +80,17 @@ impl RuleSet {
             })
             .collect()
     }
+}
+
+/// The rules' answer on one claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Derived from the findings alone.
+    pub disposition: Disposition,
+    /// In rule order, then line order.
+    pub findings: Vec<Finding>,
+    /// The edits that could not run, and why.
+    pub not_checked: Vec<NotChecked>,
 }
 
 /// A rule as one payer has it.
@@ -119,10 +135,9 @@ mod tests {
     #[test]
     fn a_clean_claim_is_accepted() {
         let catalog = test_support::catalog();
-        let (disposition, findings) =
-            RuleSet::standard().evaluate(&test_support::clean_claim(), &catalog, &[]);
-        assert_eq!(findings, Vec::new());
-        assert_eq!(disposition, Disposition::Accept);
+        let evaluation = RuleSet::standard().evaluate(&test_support::clean_claim(), &catalog, &[]);
+        assert_eq!(evaluation.findings, Vec::new());
+        assert_eq!(evaluation.disposition, Disposition::Accept);
     }
 
     /// What `describe` says a payer runs is what `evaluate` runs for it.
@@ -143,10 +158,11 @@ mod tests {
                 .expect("the policy is registered")
         };
         let mut claim = test_support::clean_claim();
+        claim.diagnosis_codes = vec!["Z41.1".into()];
         for (payer, runs) in [("MEDICARE", true), ("BCBS", false), ("", false)] {
             assert_eq!(described(payer).enabled, runs, "{payer}");
             claim.payer_id = payer.into();
-            let (_, findings) = rules.evaluate(&claim, &catalog, &[]);
+            let findings = rules.evaluate(&claim, &catalog, &[]).findings;
             assert_eq!(
                 findings.iter().any(|f| f.rule_id == policy),
                 runs,

@@ -1,18 +1,20 @@
-//! Size documentation: an excision or repair line needs its measurement,
-//! recorded to one decimal as CPT states the bands.
+//! Size documentation: an excision or repair size is recorded to one
+//! decimal, as CPT states the bands. A line without a size gets no finding
+//! here: an 837P carries none, and `SIZE_BAND_MISMATCH` lists its band as
+//! not checked.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::procedures::{finer_than_one_decimal, measured_size};
 
-/// A missing or over-precise size.
+/// An over-precise size.
 #[derive(Debug, Clone, Copy)]
 pub struct SizeDocumentation;
 
 impl SizeDocumentation {
     const META: RuleMeta = RuleMeta {
         id: "SIZE_DOCUMENTATION",
-        description: "Excision and repair lines carry their size, to one decimal",
+        description: "Excision and repair sizes are documented to one decimal",
         severity: Severity::Warning,
         source: RuleSource::Cpt,
         enabled_by_default: true,
@@ -23,7 +25,7 @@ impl Rule for SizeDocumentation {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             let Some(attributes) = context
                 .catalog
@@ -33,26 +35,18 @@ impl Rule for SizeDocumentation {
             else {
                 continue;
             };
-            let Some((value, field, what)) = measured_size(attributes, line) else {
+            let Some((Some(value), field, what)) = measured_size(attributes, line) else {
                 continue;
             };
-            let path = format!("lines[{}].{field}", number - 1);
-            match value {
-                None => out.push(finding(
+            if finer_than_one_decimal(value) {
+                out.push(finding(
                     self,
                     number,
-                    path,
-                    format!("no {what}: the code cannot be checked against its size band"),
-                )),
-                Some(value) if finer_than_one_decimal(value) => out.push(finding(
-                    self,
-                    number,
-                    path,
+                    format!("lines[{}].{field}", number - 1),
                     format!(
                         "{what} {value} cm has more than one decimal; document it to one decimal"
                     ),
-                )),
-                Some(_) => {}
+                ));
             }
         }
     }
@@ -64,10 +58,13 @@ mod tests {
     use crate::rules::test_support::{clean_claim, fired};
 
     #[test]
-    fn missing_and_over_precise_sizes_warn() {
+    fn an_over_precise_size_warns_and_a_missing_one_does_not() {
         let mut claim = clean_claim();
         claim.lines[0].excised_diameter_cm = None;
-        assert_eq!(fired(&SizeDocumentation, &claim).len(), 1);
+        assert!(
+            fired(&SizeDocumentation, &claim).is_empty(),
+            "not sent is not a finding"
+        );
         claim.lines[0].excised_diameter_cm = Some(3.05);
         assert_eq!(fired(&SizeDocumentation, &claim).len(), 1);
     }

@@ -2,8 +2,8 @@
 //! 11420, 11440) includes intermediate and complex repair of its wound,
 //! unless another lesion excised in the session is larger than 0.5 cm.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::procedures::DISTINCT_SERVICE_MODIFIERS;
 use crate::domain::service_type::ServiceType;
 
@@ -25,7 +25,7 @@ impl Rule for SmallBenignExcisionRepair {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let attributes = &context.catalog.procedures.attributes;
         let lines: Vec<_> = context.lines().collect();
         let excisions: Vec<_> = lines

@@ -1,8 +1,8 @@
 //! The rendering provider's NUCC taxonomy code exists.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
-use crate::domain::finding::{Finding, Severity};
+use crate::domain::finding::Severity;
 use crate::domain::validity::{self, Validity};
 
 /// An unknown or malformed taxonomy code.
@@ -23,7 +23,7 @@ impl Rule for TaxonomyInvalid {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         let code = context.claim.rendering_provider.taxonomy_code.as_str();
         let Some(date) = context.claim.date_of_service else {
             return;

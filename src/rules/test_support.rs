@@ -102,15 +102,52 @@ fn icd_codes(fy2026: bool) -> Vec<Concept> {
     codes
 }
 
-/// The default data set with ICD-10-CM FY2025 and FY2026 releases and a
-/// terminated Level II modifier.
+/// Rows of the MCE v43.1 code master, as published.
+fn mce_codes() -> Vec<Concept> {
+    [
+        ("D235", &[("2015-10-01:", "")][..]),
+        ("G01", &[("2015-10-01:", "manifestation")]),
+        ("V0001XA", &[("2015-10-01:", "ecodepdx")]),
+        ("Z0000", &[("2015-10-01:", "adult|unacceptable")]),
+        ("Z3800", &[("2015-10-01:", "newborn")]),
+        (
+            "N400",
+            &[
+                ("2015-10-01:2024-09-30", "adult|male"),
+                ("2024-10-01:", "adult"),
+            ],
+        ),
+        (
+            "O80",
+            &[
+                ("2015-10-01:2024-09-30", "female|maternity"),
+                ("2024-10-01:", "maternity"),
+            ],
+        ),
+    ]
+    .into_iter()
+    .map(|(code, periods)| Concept {
+        properties: periods
+            .iter()
+            .map(|(period, flags)| (format!("period:{period}"), (*flags).to_owned()))
+            .collect(),
+        ..concept(code, code, true, None)
+    })
+    .collect()
+}
+
+/// The default data set with ICD-10-CM FY2025 and FY2026 releases, a
+/// terminated Level II modifier, MCE rows and one add-on code edit.
 pub fn catalog() -> CatalogSnapshot {
     let set = default_data::parse().expect("default data set");
     let mut snapshot = CatalogSnapshot {
         procedures: set.knowledge.clone(),
         ..CatalogSnapshot::default()
     };
-    let builtin = |system| version(system, "default", "2000-01-01", true);
+    let builtin = |system| CodeSystemVersion {
+        effective_from: default_data::builtin_effective_from(system),
+        ..version(system, "default", "2000-01-01", true)
+    };
     snapshot.concepts.insert(
         CodeSystem::Cpt,
         vec![Arc::new(ConceptRelease::new(
@@ -158,6 +195,26 @@ pub fn catalog() -> CatalogSnapshot {
                 icd_codes(true),
             )),
         ],
+    );
+    snapshot.concepts.insert(
+        CodeSystem::Mce,
+        vec![Arc::new(ConceptRelease::new(
+            version(CodeSystem::Mce, "v43.1", "2015-10-01", false),
+            mce_codes(),
+        ))],
+    );
+    snapshot.concepts.insert(
+        CodeSystem::NcciAoc,
+        vec![Arc::new(ConceptRelease::new(
+            version(CodeSystem::NcciAoc, "2024-06-03", "2024-06-03", false),
+            vec![Concept {
+                properties: vec![
+                    ("edit_type".into(), "1".into()),
+                    ("primaries".into(), "11102;11104;11106".into()),
+                ],
+                ..concept("11103", "11103", true, None)
+            }],
+        ))],
     );
     snapshot.fee_schedules = vec![Arc::new(FeeScheduleRelease {
         version: builtin(CodeSystem::Mpfs),
@@ -210,17 +267,36 @@ pub fn line(code: &str, modifiers: &[&str], pointers: &[u32]) -> ServiceLine {
     }
 }
 
-/// The rule ids `rule` reports for `claim`.
-pub fn fired(rule: &dyn super::Rule, claim: &Claim) -> Vec<(&'static str, u32, String)> {
+/// What `rule` reports for `claim` over [`catalog`].
+pub fn report(rule: &dyn super::Rule, claim: &Claim) -> super::Report {
     let catalog = catalog();
     let context = super::RuleContext {
         claim,
         catalog: &catalog,
         history: &[],
     };
-    let mut out = Vec::new();
+    let mut out = super::Report::default();
     rule.evaluate(&context, &mut out);
-    out.into_iter()
+    out
+}
+
+/// The rule ids `rule` reports for `claim`, with their lines and fields.
+pub fn fired(rule: &dyn super::Rule, claim: &Claim) -> Vec<(&'static str, u32, String)> {
+    report(rule, claim)
+        .findings
+        .into_iter()
         .map(|f| (rule.id(), f.line_number, f.field_path))
+        .collect()
+}
+
+/// The reasons `rule` gives for what it could not check, with their lines.
+pub fn not_checked(
+    rule: &dyn super::Rule,
+    claim: &Claim,
+) -> Vec<(u32, crate::domain::finding::NotCheckedReason)> {
+    report(rule, claim)
+        .not_checked
+        .into_iter()
+        .map(|n| (n.line_number, n.reason))
         .collect()
 }

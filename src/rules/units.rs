@@ -1,7 +1,7 @@
 //! Units of service: at least one, and one per E/M visit.
 
-use super::{Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{Finding, Severity};
+use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::finding::Severity;
 use crate::domain::service_type::ServiceType;
 
 /// The unit rules.
@@ -27,7 +27,7 @@ impl Rule for UnitsZero {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             if line.units == 0 {
                 out.push(finding(
@@ -59,7 +59,7 @@ impl Rule for EmUnitsExceedOne {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
-    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
             let em = context
                 .catalog

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::claim::Claim;
 use crate::domain::code_system::UsedVersion;
-use crate::domain::finding::Finding;
+use crate::domain::finding::{Finding, NotChecked};
 use crate::error::AppError;
 use crate::storage::WriteError;
 
@@ -53,6 +53,8 @@ pub struct AuditRow {
     pub claim: String,
     /// Findings, JSON text.
     pub findings: String,
+    /// The edits that could not run, JSON text.
+    pub not_checked: String,
     /// Rule ids of the findings.
     pub rule_ids: Vec<String>,
     /// Procedure codes of the lines.
@@ -67,7 +69,7 @@ pub struct AuditRow {
 /// built from it at compile time.
 macro_rules! decision_columns {
     () => {
-        "id, disposition, ruleset_version, code_set_versions, findings"
+        "id, disposition, ruleset_version, code_set_versions, findings, not_checked"
     };
 }
 
@@ -83,6 +85,7 @@ pub struct StoredDecision {
     /// Code-set releases used.
     pub code_set_versions: Json<Vec<UsedVersion>>,
     pub findings: Json<Vec<Finding>>,
+    pub not_checked: Json<Vec<NotChecked>>,
 }
 
 /// What became of a row in a group commit.
@@ -192,15 +195,16 @@ pub async fn insert_records(
         "insert into audit_record (id, create_time, request_id, batch_id, sequence, submitter, claim_id, payer_id, \
                                    date_of_service, member_hash, rendering_npi, disposition, ruleset_version, \
                                    code_set_versions, claim, findings, rule_ids, procedure_codes, diagnosis_codes, \
-                                   processing_micros) \
+                                   processing_micros, not_checked) \
          select id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv::json, cl::json, fi::json, \
                 coalesce(string_to_array(nullif(ru, ''), ','), '{}'), \
                 coalesce(string_to_array(nullif(pc, ''), ','), '{}'), \
-                coalesce(string_to_array(nullif(dc, ''), ','), '{}'), pm \
+                coalesce(string_to_array(nullif(dc, ''), ','), '{}'), pm, nc::json \
            from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::int8[], $6::text[], $7::text[], \
                        $8::text[], $9::date[], $10::bytea[], $11::text[], $12::int2[], $13::text[], $14::text[], \
-                       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int8[]) \
-                as t(id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv, cl, fi, ru, pc, dc, pm)",
+                       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int8[], \
+                       $21::text[]) \
+                as t(id, ct, rid, bid, seq, sub, cid, pid, dos, mh, npi, disp, rs, csv, cl, fi, ru, pc, dc, pm, nc)",
     )
     .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.create_time).collect::<Vec<_>>())
@@ -222,6 +226,7 @@ pub async fn insert_records(
     .bind(joined(rows, |r| &r.procedure_codes))
     .bind(joined(rows, |r| &r.diagnosis_codes))
     .bind(rows.iter().map(|r| r.processing_micros).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.not_checked.as_str()).collect::<Vec<_>>())
     .execute(&mut *connection)
     .await?;
     Ok(())

@@ -261,7 +261,7 @@ pub async fn items(
 ) -> Result<Vec<StoredItem>, AppError> {
     Ok(sqlx::query_as(
         "select b.sequence, b.correlation_id, b.error, \
-                a.id, a.disposition, a.ruleset_version, a.code_set_versions, a.findings \
+                a.id, a.disposition, a.ruleset_version, a.code_set_versions, a.findings, a.not_checked \
            from batch_item b \
            left join audit_record a on a.id = b.audit_record_id \
           where b.batch_id = $1 and b.sequence > $2 \

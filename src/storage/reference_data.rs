@@ -9,9 +9,9 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::catalog::{
-    CatalogSnapshot, ConceptRelease, FeeScheduleRelease, FeeScheduleRow, MueLimit, MueRelease,
-    Payer, PayerRuleSetting, ProcedureAttributes, ProcedureKnowledge, ProfileLink, PtpEdit,
-    PtpRelease, SiteFamily,
+    CatalogSnapshot, ConceptRelease, CoverageEntry, CoverageEvidence, FeeScheduleRelease,
+    FeeScheduleRow, ImplausibleSpecialty, MueLimit, MueRelease, Payer, PayerRuleSetting,
+    ProcedureAttributes, ProcedureKnowledge, ProfileLink, PtpEdit, PtpRelease, SiteFamily,
 };
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::concept::Concept;
@@ -139,6 +139,29 @@ struct ProfileLinkRow {
     target: String,
     relevance: String,
     note: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CoverageRow {
+    policy: String,
+    service_type: String,
+    lesion_behavior: String,
+    diagnosis_prefix: String,
+    evidence: String,
+    note: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ImplausibleSpecialtyRow {
+    service_type: String,
+    taxonomy_prefix: String,
+    classification: String,
+    note: String,
+}
+
+fn stored_service_type(name: &str) -> Result<ServiceType, AppError> {
+    ServiceType::parse(name)
+        .ok_or_else(|| AppError::internal(format!("stored service type {name:?} is unknown")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -351,10 +374,10 @@ impl SnapshotRows {
                     version,
                     rows: fees_by_version.remove(&id).unwrap_or_default(),
                 })),
-                CodeSystem::NcciPtp => snapshot.ptp.push(Arc::new(PtpRelease {
+                CodeSystem::NcciPtp => snapshot.ptp.push(Arc::new(PtpRelease::new(
                     version,
-                    edits: ptp_by_version.remove(&id).unwrap_or_default(),
-                })),
+                    ptp_by_version.remove(&id).unwrap_or_default(),
+                ))),
                 CodeSystem::Mue => snapshot.mue.push(Arc::new(MueRelease {
                     version,
                     limits: mue_by_version.remove(&id).unwrap_or_default(),
@@ -407,16 +430,51 @@ async fn load_procedure_knowledge(
     .bind(version_id)
     .fetch_all(&mut **tx)
     .await?;
+    let coverage: Vec<CoverageRow> = sqlx::query_as(
+        "select policy, service_type, lesion_behavior, diagnosis_prefix, evidence, note \
+           from coverage_policy_entry where version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let specialties: Vec<ImplausibleSpecialtyRow> = sqlx::query_as(
+        "select service_type, taxonomy_prefix, classification, note \
+           from implausible_specialty where version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(ProcedureKnowledge {
+        coverage: coverage
+            .into_iter()
+            .map(|row| {
+                Ok(CoverageEntry {
+                    service_type: stored_service_type(&row.service_type)?,
+                    evidence: CoverageEvidence::parse(&row.evidence).ok_or_else(|| {
+                        AppError::internal(format!("stored evidence {:?} is unknown", row.evidence))
+                    })?,
+                    policy: row.policy,
+                    lesion_behavior: Some(row.lesion_behavior).filter(|b| !b.is_empty()),
+                    diagnosis_prefix: row.diagnosis_prefix,
+                    note: row.note,
+                })
+            })
+            .collect::<Result<_, AppError>>()?,
+        implausible_specialties: specialties
+            .into_iter()
+            .map(|row| {
+                Ok(ImplausibleSpecialty {
+                    service_type: stored_service_type(&row.service_type)?,
+                    taxonomy_prefix: row.taxonomy_prefix,
+                    classification: row.classification,
+                    note: row.note,
+                })
+            })
+            .collect::<Result<_, AppError>>()?,
         attributes: attributes
             .into_iter()
             .map(|row| {
-                let service_type = ServiceType::parse(&row.service_type).ok_or_else(|| {
-                    AppError::internal(format!(
-                        "stored service type {:?} is unknown",
-                        row.service_type
-                    ))
-                })?;
+                let service_type = stored_service_type(&row.service_type)?;
                 Ok((
                     row.code,
                     ProcedureAttributes {
@@ -744,6 +802,35 @@ pub async fn insert_procedure_knowledge(
     .bind(links.iter().map(|l| l.relevance.as_str()).collect::<Vec<_>>())
     .bind(links.iter().map(|l| l.note.as_str()).collect::<Vec<_>>())
     .bind((0..i32::try_from(links.len()).map_err(AppError::internal)?).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+
+    let coverage = &knowledge.coverage;
+    sqlx::query(
+        "insert into coverage_policy_entry (version_id, policy, service_type, lesion_behavior, diagnosis_prefix, \
+                                            evidence, note) \
+         select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])",
+    )
+    .bind(version_id)
+    .bind(coverage.iter().map(|c| c.policy.as_str()).collect::<Vec<_>>())
+    .bind(coverage.iter().map(|c| c.service_type.as_str()).collect::<Vec<_>>())
+    .bind(coverage.iter().map(|c| c.lesion_behavior.as_deref().unwrap_or_default()).collect::<Vec<_>>())
+    .bind(coverage.iter().map(|c| c.diagnosis_prefix.as_str()).collect::<Vec<_>>())
+    .bind(coverage.iter().map(|c| c.evidence.as_str()).collect::<Vec<_>>())
+    .bind(coverage.iter().map(|c| c.note.as_str()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+
+    let specialties = &knowledge.implausible_specialties;
+    sqlx::query(
+        "insert into implausible_specialty (version_id, service_type, taxonomy_prefix, classification, note) \
+         select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[])",
+    )
+    .bind(version_id)
+    .bind(specialties.iter().map(|s| s.service_type.as_str()).collect::<Vec<_>>())
+    .bind(specialties.iter().map(|s| s.taxonomy_prefix.as_str()).collect::<Vec<_>>())
+    .bind(specialties.iter().map(|s| s.classification.as_str()).collect::<Vec<_>>())
+    .bind(specialties.iter().map(|s| s.note.as_str()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

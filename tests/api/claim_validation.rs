@@ -173,8 +173,11 @@ async fn list_rules_returns_the_rule_catalog(pool: PgPool) {
 #[sqlx::test]
 async fn payer_settings_enable_policies_and_show_in_list_rules(pool: PgPool) {
     let app = spawn_app(pool).await;
+    // Seborrhoeic keratosis without inflammation, with nothing beside it:
+    // cosmetic under Medicare's policy.
     let mut medicare = excision_claim(3.5);
     medicare.payer_id = "MEDICARE".into();
+    medicare.diagnosis_codes = vec!["L82.1".into()];
     let result = app
         .validate_claim(request("", medicare.clone()))
         .await

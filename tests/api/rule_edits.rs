@@ -321,7 +321,7 @@ fn cases() -> Vec<Case> {
         case(
             "SIZE_DOCUMENTATION",
             (1, "lines[0].excised_diameter_cm"),
-            |c| c.lines[0].excised_diameter_cm = None,
+            |c| c.lines[0].excised_diameter_cm = Some(3.05),
             |c| c.lines[0].excised_diameter_cm = Some(3.5),
         ),
         case(
@@ -382,17 +382,34 @@ fn cases() -> Vec<Case> {
             },
             |c| c.patient.get_or_insert_default().sex = pb::Sex::Female.into(),
         ),
+        // The indication comes from the pointed diagnoses: a cosmetic
+        // encounter alone warns, a sign coded beside it is the indication.
         case(
             "BENIGN_REMOVAL_NO_INDICATION",
-            (1, "lines[0].documented_indications"),
-            |c| c.payer_id = "MEDICARE".into(),
-            |c| c.lines[0].documented_indications = vec![pb::Indication::Bleeding.into()],
+            (1, "lines[0].diagnosis_pointers"),
+            |c| {
+                c.payer_id = "MEDICARE".into();
+                c.diagnosis_codes = strings(&["Z41.1"]);
+            },
+            |c| {
+                c.diagnosis_codes.push("R23.8".into());
+                c.lines[0].diagnosis_pointers = vec![1, 2];
+            },
         ),
         case(
             "BENIGN_REMOVAL_NO_INDICATION",
-            (1, "lines[0].documented_indications"),
-            |c| c.payer_id = "AETNA".into(),
+            (1, "lines[0].diagnosis_pointers"),
+            |c| {
+                c.payer_id = "AETNA".into();
+                c.diagnosis_codes = strings(&["L82.1"]);
+            },
             |c| c.lines[0].documented_indications = vec![pb::Indication::Itching.into()],
+        ),
+        case(
+            "SPECIALTY_IMPLAUSIBLE",
+            (1, "rendering_provider.taxonomy_code"),
+            |c| c.rendering_provider.get_or_insert_default().taxonomy_code = "2084P0800X".into(),
+            |c| c.rendering_provider.get_or_insert_default().taxonomy_code = "207N00000X".into(),
         ),
         case(
             "DUPLICATE_CLAIM",
