@@ -6,6 +6,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::finding::{FieldFix, FixAction};
+
 /// A code field of a claim, normalised once where the claim is read
 /// (surrounding spaces dropped; modifiers in upper case) so no rule
 /// trims or folds it again. Reading one from stored JSON parses it too.
@@ -263,6 +265,51 @@ impl Claim {
             let index = (*pointer as usize).checked_sub(1)?;
             Some((index, self.diagnosis_codes.get(index)?))
         })
+    }
+}
+
+/// A fix whose path names no field of the claim that fixes edit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}: not a field a fix edits")]
+pub struct UnknownFixPath(pub String);
+
+impl Claim {
+    /// Applies a rule's [`FieldFix`]: the fields fixes name are a line's
+    /// procedure code and modifiers, and the diagnosis list.
+    pub fn apply_fix(&mut self, fix: &FieldFix) -> Result<(), UnknownFixPath> {
+        let unknown = || UnknownFixPath(fix.field_path.clone());
+        let (head, field) = fix
+            .field_path
+            .split_once('.')
+            .unwrap_or((&fix.field_path, ""));
+        let index = |text: &str, name: &str| -> Option<usize> {
+            text.strip_prefix(name)?
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        };
+        if let Some(i) = index(head, "diagnosis_codes").filter(|_| field.is_empty()) {
+            let FixAction::Set(value) = &fix.action else {
+                return Err(unknown());
+            };
+            *self.diagnosis_codes.get_mut(i).ok_or_else(unknown)? = value.as_str().into();
+            return Ok(());
+        }
+        let line = index(head, "lines")
+            .and_then(|i| self.lines.get_mut(i))
+            .ok_or_else(unknown)?;
+        match (field, &fix.action) {
+            ("procedure_code", FixAction::Set(value)) => {
+                line.procedure_code = value.as_str().into()
+            }
+            ("modifiers", FixAction::Add(value)) => line.modifiers.push(value.as_str().into()),
+            ("modifiers", FixAction::Remove(value)) => {
+                line.modifiers.retain(|m| m != value.as_str())
+            }
+            _ => return Err(unknown()),
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Anatomic site: an excision or repair code covers one family of sites.
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{NotCheckedReason, Severity};
+use crate::domain::finding::{FieldFix, NotCheckedReason, Severity};
 
 /// A site outside the code's site family.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +69,10 @@ impl Rule for AnatomicSiteMismatch {
             if let Some((code, _)) = replacement {
                 f.suggested_code = Some(code.clone());
                 f.suggestion = Some(format!("a {site} site is billed with {code}"));
+                f.fixes = vec![FieldFix::set(
+                    format!("lines[{}].procedure_code", number - 1),
+                    code.as_str(),
+                )];
             }
             out.push(f);
         }

@@ -4,9 +4,12 @@
 //! with the line's laterality.
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::catalog::ConceptRelease;
 use crate::domain::claim::Laterality;
 use crate::domain::code_system::CodeSystem;
-use crate::domain::finding::Severity;
+use crate::domain::codes;
+use crate::domain::concept::Concept;
+use crate::domain::finding::{FieldFix, Severity};
 use crate::domain::search::words;
 use crate::domain::validity;
 
@@ -29,6 +32,30 @@ fn side_of_title(title: &str) -> Option<Laterality> {
         side = Some(this);
     }
     side
+}
+
+/// The sibling of `concept` whose title names `side` where `concept`'s
+/// names the other one (D23.61 right upper limb → D23.62 left upper limb).
+fn side_twin<'a>(
+    release: &'a ConceptRelease,
+    concept: &Concept,
+    side: Laterality,
+) -> Option<&'a Concept> {
+    let parent = concept.parent_code.as_deref()?;
+    let title = |c: &Concept| {
+        c.long_description
+            .clone()
+            .unwrap_or_else(|| c.display.clone())
+    };
+    let (from, to) = match side {
+        Laterality::Left => ("right", "left"),
+        Laterality::Right => ("left", "right"),
+        _ => return None,
+    };
+    let wanted = title(concept).to_lowercase().replace(from, to);
+    release
+        .children_of(parent)
+        .find(|c| title(c).to_lowercase() == wanted)
 }
 
 impl LateralityMismatch {
@@ -61,19 +88,27 @@ impl Rule for LateralityMismatch {
             let Some((side, field)) = stated else {
                 continue;
             };
-            for pointer in &line.diagnosis_pointers {
-                let Some(code) = (*pointer as usize)
-                    .checked_sub(1)
-                    .and_then(|i| context.claim.diagnosis_codes.get(i))
-                else {
+            // The modifier and the line's own laterality agree (or the line
+            // names none): the diagnosis is the odd one out, so its twin of
+            // the stated side is the fix.
+            let sides_agree =
+                matches!(line.laterality, Laterality::Unspecified) || line.laterality == side;
+            let pointed: Vec<(usize, String)> = context
+                .claim
+                .pointed_diagnoses(line)
+                .map(|(index, code)| (index, codes::canonical(CodeSystem::Icd10Cm, code)))
+                .collect();
+            let mut reported: Vec<&str> = Vec::new();
+            for (_, canonical) in &pointed {
+                // A code pointed at twice is one conflict, fixed at both places.
+                if reported.contains(&canonical.as_str()) {
                     continue;
-                };
-                let Some((_, concept)) = validity::find(
-                    context.catalog,
-                    CodeSystem::Icd10Cm,
-                    &crate::domain::codes::canonical(CodeSystem::Icd10Cm, code),
-                    date,
-                ) else {
+                }
+                reported.push(canonical);
+                let code = codes::display(CodeSystem::Icd10Cm, canonical);
+                let Some((release, concept)) =
+                    validity::find(context.catalog, CodeSystem::Icd10Cm, canonical, date)
+                else {
                     continue;
                 };
                 let named = side_of_title(
@@ -83,12 +118,30 @@ impl Rule for LateralityMismatch {
                         .unwrap_or(&concept.display),
                 );
                 if named.is_some_and(|n| n != side && n != Laterality::Bilateral) {
-                    out.push(finding(
+                    let mut f = finding(
                         self,
                         number,
                         format!("lines[{}].{field}", number - 1),
                         format!("the line says {side:?} but diagnosis {code} names the other side"),
-                    ));
+                    );
+                    if let Some(twin) = sides_agree
+                        .then(|| side_twin(release, concept, side))
+                        .flatten()
+                    {
+                        let shown = codes::display(CodeSystem::Icd10Cm, &twin.code);
+                        f.suggested_code = Some(shown.clone());
+                        f.suggestion = Some(format!(
+                            "the line's side is {side:?}: code the diagnosis of that side, {shown}"
+                        ));
+                        f.fixes = pointed
+                            .iter()
+                            .filter(|(_, other)| other == canonical)
+                            .map(|(index, _)| {
+                                FieldFix::set(format!("diagnosis_codes[{index}]"), shown.clone())
+                            })
+                            .collect();
+                    }
+                    out.push(f);
                 }
             }
         }
@@ -113,6 +166,29 @@ mod tests {
         claim.lines[0].modifiers.clear();
         claim.lines[0].laterality = Laterality::Left;
         assert_eq!(fired(&LateralityMismatch, &claim).len(), 1);
+    }
+
+    /// LT on a left forearm with D23.61 (right upper limb): the modifier and
+    /// the site agree, so the diagnosis of the left side is the fix.
+    #[test]
+    fn the_fix_is_the_diagnosis_of_the_side_the_line_states() {
+        let mut claim = clean_claim();
+        claim.diagnosis_codes = vec!["D23.61".into()];
+        claim.lines[0].anatomic_site = Some("arm".into());
+        claim.lines[0].modifiers = vec!["LT".into()];
+        claim.lines[0].laterality = Laterality::Left;
+        let found = crate::rules::test_support::report(&LateralityMismatch, &claim).findings;
+        assert_eq!(found[0].suggested_code.as_deref(), Some("D23.62"));
+        assert_eq!(
+            found[0].fixes,
+            [FieldFix::set("diagnosis_codes[0]", "D23.62")]
+        );
+        claim.lines[0].laterality = Laterality::Right;
+        let found = crate::rules::test_support::report(&LateralityMismatch, &claim).findings;
+        assert!(
+            found.iter().all(|f| f.fixes.is_empty()),
+            "LT and a right laterality disagree: a coder decides"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::Severity;
+use crate::domain::finding::{FieldFix, Severity};
 
 /// Behaviour a diagnosis implies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,20 +74,37 @@ impl Rule for LesionBehaviorMismatch {
                 .collect();
             let malignant = pointed.contains(&Implies::Malignant);
             let in_situ_only = !malignant && pointed.contains(&Implies::InSitu);
-            // Carcinoma in situ on a benign code: which family applies is a
-            // coder's call (domain rules §6.5), so it is a warning.
+            let twin_of = |diagnosed: &str| {
+                knowledge.attributes.iter().find(|(_, a)| {
+                    a.service_type == this.service_type
+                        && a.site_family == this.site_family
+                        && a.size_lower_exclusive == this.size_lower_exclusive
+                        && a.lesion_behavior.as_deref() == Some(diagnosed)
+                })
+            };
+            let field = format!("lines[{}].procedure_code", number - 1);
+            // Carcinoma in situ is malignant for CPT (a non-invasive
+            // carcinoma), so the malignant code of the same site and size is
+            // the fix; it stays a warning because payers' policies on in-situ
+            // lesions differ (domain rules §6.5).
             if behavior == "benign" && in_situ_only {
                 let mut f = finding(
                     self,
                     number,
-                    format!("lines[{}].procedure_code", number - 1),
+                    field.clone(),
                     format!(
-                        "{} is a benign excision code but the line's diagnosis is an in-situ neoplasm",
+                        "{} is a benign excision code but the line's diagnosis is an in-situ carcinoma",
                         line.procedure_code.as_str()
                     ),
                 );
                 f.severity = Severity::Warning;
-                f.suggestion = Some("route to a coder: check the pathology and the payer's policy for in-situ lesions".into());
+                if let Some((code, _)) = twin_of("malignant") {
+                    f.suggested_code = Some(code.clone());
+                    f.suggestion = Some(format!(
+                        "carcinoma in situ is excised with the malignant code of the same site and size: {code}"
+                    ));
+                    f.fixes = vec![FieldFix::set(field, code.as_str())];
+                }
                 out.push(f);
                 continue;
             }
@@ -103,23 +120,18 @@ impl Rule for LesionBehaviorMismatch {
             let mut f = finding(
                 self,
                 number,
-                format!("lines[{}].procedure_code", number - 1),
+                field.clone(),
                 format!(
                     "{} is a {behavior} excision code but the line's diagnoses are {diagnosed}",
                     line.procedure_code.as_str()
                 ),
             );
-            let twin = knowledge.attributes.iter().find(|(_, a)| {
-                a.service_type == this.service_type
-                    && a.site_family == this.site_family
-                    && a.size_lower_exclusive == this.size_lower_exclusive
-                    && a.lesion_behavior.as_deref() == Some(diagnosed)
-            });
-            if let Some((code, _)) = twin {
+            if let Some((code, _)) = twin_of(diagnosed) {
                 f.suggested_code = Some(code.clone());
                 f.suggestion = Some(format!(
                     "bill the {diagnosed} excision code {code}, or correct the diagnosis"
                 ));
+                f.fixes = vec![FieldFix::set(field, code.as_str())];
             }
             out.push(f);
         }
@@ -142,21 +154,16 @@ mod tests {
     }
 
     #[test]
-    fn an_in_situ_diagnosis_on_a_benign_code_is_a_warning() {
+    fn an_in_situ_diagnosis_on_a_benign_code_warns_with_the_malignant_code() {
         let mut claim = clean_claim();
         claim.diagnosis_codes = vec!["D04.5".into()];
-        let catalog = crate::rules::test_support::catalog();
-        let mut out = Report::default();
-        LesionBehaviorMismatch.evaluate(
-            &RuleContext {
-                claim: &claim,
-                catalog: &catalog,
-                history: &[],
-            },
-            &mut out,
+        let found = crate::rules::test_support::report(&LesionBehaviorMismatch, &claim).findings;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(
+            found[0].fixes,
+            [FieldFix::set("lines[0].procedure_code", "11604")]
         );
-        assert_eq!(out.findings.len(), 1);
-        assert_eq!(out.findings[0].severity, Severity::Warning);
     }
 
     #[test]

@@ -9,22 +9,25 @@
 //! (the rule's `const META: RuleMeta`, its `evaluate`), a `pub mod` line and
 //! one line in [`RuleSet::standard`].
 //!
-//! One rule per file, with these exceptions: `diagnosis_codes` (four ids)
-//! and `procedure_codes` (three) report the outcomes of one validity check
+//! One rule per file, with these exceptions: `diagnosis_codes` (four ids),
+//! `first_listed` (three) and `procedure_codes` (three) report the outcomes of one validity check
 //! under stable ids; `diagnosis_pointers`, `history`, `modifier_codes`,
 //! `place_of_service` and `units` each hold two rules that share their
 //! helpers (pointer positions, the member history, the modifier release,
 //! the place-of-service release, the line units).
 
+pub mod add_on_codes;
 pub mod age_sex;
 pub mod claim_structure;
 pub mod diagnosis_codes;
 pub mod diagnosis_pointers;
 pub mod diagnosis_procedure;
+pub mod diagnosis_site;
 pub mod duplicate_line;
 pub mod em_same_day;
 pub mod excision_site;
 pub mod excision_size;
+pub mod first_listed;
 pub mod history;
 pub mod laterality;
 pub mod lesion_behavior;
@@ -33,6 +36,7 @@ pub mod modifier_codes;
 pub mod modifier_conflicts;
 pub mod modifier_procedure;
 pub mod mue;
+pub mod multiple_procedures;
 pub mod ncci_ptp;
 pub mod payer_cosmetic;
 pub mod place_of_service;
@@ -44,6 +48,8 @@ pub mod specialty;
 pub mod taxonomy;
 pub mod units;
 
+#[cfg(test)]
+mod fix_properties;
 mod rule;
 mod rule_set;
 #[cfg(test)]
@@ -61,6 +67,7 @@ impl RuleSet {
         let mut rules: Vec<Box<dyn Rule>> = vec![Box::new(claim_structure::ClaimStructure)];
         rules.extend(procedure_codes::rules());
         rules.extend(diagnosis_codes::rules());
+        rules.extend(first_listed::rules());
         rules.extend(diagnosis_pointers::rules());
         rules.extend(modifier_codes::rules());
         rules.push(Box::new(modifier_procedure::ModifierNotAllowed));
@@ -73,6 +80,7 @@ impl RuleSet {
         rules.push(Box::new(excision_size::SizeBandMismatch));
         rules.push(Box::new(size_documentation::SizeDocumentation));
         rules.push(Box::new(excision_site::AnatomicSiteMismatch));
+        rules.push(Box::new(diagnosis_site::DiagnosisSiteMismatch));
         rules.push(Box::new(lesion_behavior::LesionBehaviorMismatch));
         rules.push(Box::new(laterality::LateralityMismatch));
         rules.push(Box::new(diagnosis_procedure::AbscessOnExcision));
@@ -84,8 +92,10 @@ impl RuleSet {
         rules.push(Box::new(repair_bundling::SimpleRepairIncluded));
         rules.push(Box::new(small_benign_repair::SmallBenignExcisionRepair));
         rules.push(Box::new(modifier_57::DecisionForMinorSurgery));
+        rules.push(Box::new(multiple_procedures::MultipleProcedureModifier51));
         rules.push(Box::new(ncci_ptp::NcciPtpEdit));
         rules.push(Box::new(mue::MueExceeded));
+        rules.push(Box::new(add_on_codes::AddOnWithoutPrimary));
         Self {
             version: RULESET_VERSION,
             rules,

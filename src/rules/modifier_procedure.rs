@@ -6,7 +6,7 @@
 //! `accept_modifier_50=false`): it wants the two sides as RT and LT lines.
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::Severity;
+use crate::domain::finding::{FieldFix, Severity};
 use crate::domain::procedures::{Applicability, modifier_applicability};
 use crate::domain::service_type::ServiceType;
 
@@ -63,6 +63,10 @@ impl Rule for ModifierNotAllowed {
                         format!("modifier {modifier} on {code}: {reason}"),
                     );
                     f.suggestion = Some(format!("remove {modifier} from this line"));
+                    f.fixes = vec![FieldFix::remove(
+                        format!("lines[{}].modifiers", number - 1),
+                        modifier.as_str(),
+                    )];
                     out.push(f);
                 } else if modifier == "50" && refuses_50 {
                     let mut f = finding(

@@ -294,6 +294,13 @@ pub(crate) const MUE: (ImportKind, &str) = (
     "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
 );
 
+pub(crate) const MCE: (ImportKind, &str) =
+    (ImportKind::Mce, "mce/mce_v43.1_icd10dx_code_master.csv.gz");
+pub(crate) const AOC: (ImportKind, &str) = (
+    ImportKind::NcciAoc,
+    "aoc/ncci_aoc_2024-06-03_active.derived.csv",
+);
+
 /// Imports shared fixtures through the same code path as `claimscrub
 /// import`, in-process. False (after saying so) when the fixtures are absent.
 pub(crate) async fn import_shared(

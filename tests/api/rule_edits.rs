@@ -13,7 +13,7 @@ use claimscrub::rules::RuleSet;
 use sqlx::PgPool;
 
 use crate::helpers::{
-    Api, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MPFS, MUE, NCCI_PTP, NUCC, import_shared,
+    AOC, Api, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MCE, MPFS, MUE, NCCI_PTP, NUCC, import_shared,
     import_shared_as, spawn_app,
 };
 
@@ -368,19 +368,65 @@ fn cases() -> Vec<Case> {
             |c| c.diagnosis_codes = strings(&["L02.212"]),
             |c| c.diagnosis_codes = strings(&["L72.0"]),
         ),
-        // D28.0 (vulva) is in a female-only range.
+        // O80 is on the MCE v43.1 maternity list (ages 9-64). The MCE has
+        // carried no sex flags since FY2025, so sex conflicts apply only to
+        // earlier dates.
         case(
             "DX_AGE_SEX_CONFLICT",
-            (0, "diagnosis_codes[0]"),
+            (0, "diagnosis_codes[1]"),
             |c| {
-                c.diagnosis_codes = strings(&["D28.0"]);
-                c.lines[0] = excision("11422", 1.5, "genitalia");
+                c.diagnosis_codes = strings(&["D23.5", "O80"]);
                 c.patient = Some(pb::Patient {
-                    sex: pb::Sex::Male.into(),
+                    sex: pb::Sex::Female.into(),
+                    birth_date: date(1950, 1, 1),
                     ..Default::default()
                 });
             },
-            |c| c.patient.get_or_insert_default().sex = pb::Sex::Female.into(),
+            |c| c.patient.get_or_insert_default().birth_date = date(1995, 1, 1),
+        ),
+        case(
+            "DX_MANIFESTATION_FIRST",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["G01", "D23.5"]),
+            |c| c.diagnosis_codes = strings(&["D23.5", "G01"]),
+        ),
+        case(
+            "DX_EXTERNAL_CAUSE_FIRST",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["W01.0XXA", "D23.5"]),
+            |c| c.diagnosis_codes = strings(&["D23.5", "W01.0XXA"]),
+        ),
+        case(
+            "DX_UNACCEPTABLE_FIRST",
+            (0, "diagnosis_codes[0]"),
+            |c| c.diagnosis_codes = strings(&["Z00.00", "D23.5"]),
+            |c| c.diagnosis_codes = strings(&["D23.5", "Z00.00"]),
+        ),
+        // D23.39 names the face; 11404 is the trunk, arms and legs family.
+        case(
+            "DX_SITE_MISMATCH",
+            (1, "lines[0].procedure_code"),
+            |c| c.diagnosis_codes = strings(&["D23.39"]),
+            |c| c.lines[0] = excision("11444", 3.5, "face"),
+        ),
+        // CIGNA is set up below to require 51 on later procedures.
+        case(
+            "MULTIPLE_PROCEDURE_MODIFIER_51",
+            (2, "lines[1].modifiers"),
+            |c| {
+                c.payer_id = "CIGNA".into();
+                let mut second = excision("11402", 1.5, "trunk");
+                second.modifiers = strings(&["XS"]);
+                c.lines.push(second);
+            },
+            |c| c.lines[1].modifiers.push("51".into()),
+        ),
+        // 11103 (each further biopsy) is paid only with 11102, 11104 or 11106.
+        case(
+            "ADD_ON_WITHOUT_PRIMARY",
+            (2, "lines[1].procedure_code"),
+            |c| c.lines.push(line("11103", &[])),
+            |c| c.lines.push(line("11102", &[])),
         ),
         // The indication comes from the pointed diagnoses: a cosmetic
         // encounter alone warns, a sign coded beside it is the indication.
@@ -525,6 +571,8 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
             MPFS,
             NCCI_PTP,
             MUE,
+            MCE,
+            AOC,
         ],
     )
     .await;
@@ -540,6 +588,20 @@ async fn every_rule_fires_on_a_broken_claim_and_not_on_its_correction(pool: PgPo
     {
         return;
     }
+    // A payer that wants modifier 51 on the second and later procedures.
+    sqlx::query(
+        "insert into payer (payer_id, name, payer_type) values ('CIGNA', 'Cigna', 'commercial')",
+    )
+    .execute(&pool)
+    .await
+    .expect("payer");
+    sqlx::query(
+        "insert into payer_rule_setting (payer_id, rule_id, effective_from, enabled, parameters) \
+         values ('CIGNA', 'MULTIPLE_PROCEDURE_MODIFIER_51', '2000-01-01', true, '{\"modifier_51\": \"required\"}')",
+    )
+    .execute(&pool)
+    .await
+    .expect("payer setting");
     let app = spawn_app(pool).await;
 
     // Every case starts from this claim, so it must be clean over the real data.
