@@ -225,7 +225,10 @@ fn parse_row(line: u64, record: &csv::ByteRecord) -> Result<MpfsRecord, ParseErr
 }
 
 /// `PPRRVU23_JAN.csv` / `PPRRVU2023_Jan.csv` → `2023-JAN`, effective 2023-01-01.
-/// The QPP / non-QPP variants CMS publishes from 2024 keep a suffix so the two
+/// A fee schedule is a year's: every quarterly release (`PPRRVU2025_Oct`)
+/// revises that year's schedule, so it answers from January 1 of its year
+/// until a later release is loaded (the later load wins among a year's
+/// quarters). The QPP / non-QPP variants CMS publishes from 2024 keep a suffix so the two
 /// files of one quarter stay distinguishable.
 fn release_from_name(file_name: &str) -> ReleaseHint {
     let upper = file_name.to_ascii_uppercase();
@@ -238,9 +241,10 @@ fn release_from_name(file_name: &str) -> ReleaseHint {
         };
         let rest = rest.strip_prefix('_')?;
         let abbrev = rest.get(..3)?;
-        Some((year, abbrev.to_owned(), quarter_month(abbrev)?, &rest[3..]))
+        quarter_month(abbrev)?;
+        Some((year, abbrev.to_owned(), &rest[3..]))
     });
-    let Some((year, abbrev, month, rest)) = parsed else {
+    let Some((year, abbrev, rest)) = parsed else {
         return ReleaseHint::default();
     };
     let variant = if rest.contains("NONQPP") {
@@ -252,7 +256,7 @@ fn release_from_name(file_name: &str) -> ReleaseHint {
     };
     ReleaseHint {
         version: Some(format!("{year}-{abbrev}{variant}")),
-        effective_from: NaiveDate::from_ymd_opt(year, month, 1),
+        effective_from: NaiveDate::from_ymd_opt(year, 1, 1),
     }
 }
 
@@ -380,7 +384,7 @@ mod tests {
         assert_eq!(hint.effective_from, NaiveDate::from_ymd_opt(2023, 1, 1));
         let hint = release_from_name("PPRRVU2024_Apr_nonQPP.csv");
         assert_eq!(hint.version.as_deref(), Some("2024-APR-NONQPP"));
-        assert_eq!(hint.effective_from, NaiveDate::from_ymd_opt(2024, 4, 1));
+        assert_eq!(hint.effective_from, NaiveDate::from_ymd_opt(2024, 1, 1));
         assert_eq!(
             release_from_name("PPRRVU2024_Oct_QPP.csv")
                 .version

@@ -14,5 +14,6 @@ mod hostile;
 mod import;
 mod lifecycle;
 mod procedures;
+mod real_claims;
 mod reference_data;
 mod rule_edits;
