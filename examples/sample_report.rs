@@ -114,6 +114,20 @@ async fn main() -> anyhow::Result<()> {
     let mut on_clean: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut refused_clean = Vec::new();
     let mut refused_fields: BTreeMap<String, u32> = BTreeMap::new();
+    // (rule, reason) -> claims whose answer lists that edit as not checked.
+    let mut not_checked: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for result in results.iter().flatten() {
+        let mut seen: Vec<(String, String)> = result
+            .not_checked
+            .iter()
+            .map(|n| (n.rule_id.clone(), n.reason().as_str_name().to_owned()))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        for key in seen {
+            *not_checked.entry(key).or_default() += 1;
+        }
+    }
     for ((c, t), result) in claims.iter().zip(&truth).zip(&results) {
         let (findings, refusal) = match result {
             Ok(result) => (&result.findings[..], None),
@@ -215,6 +229,10 @@ async fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
+    }
+    println!("edits not checked (claims whose answer lists them):");
+    for ((rule, reason), claims) in &not_checked {
+        println!("  {rule:<40} {reason:<45} {claims}");
     }
     println!("findings on claims labelled clean:");
     for (rule, examples) in &on_clean {

@@ -9,8 +9,12 @@
 //!   date-of-service resolution, claims, findings, search, procedure
 //!   knowledge, the request limits (`domain::limits`: what an 837P cannot
 //!   carry is refused at the door, naming every field), and the rule engine
-//!   (one rule per file, payer settings as data). No tokio, sqlx or tonic,
-//!   so every rule is a plain `#[test]`.
+//!   (one rule per file, payer settings as data). A rule reports into a
+//!   `rules::Report`: findings, each with the fixes a machine can apply
+//!   (`domain::finding::FieldFix`, applied by `Claim::apply_fix`), and what
+//!   it could not check and why (`domain::finding::NotChecked`), which every
+//!   answer and audit record carry beside the findings. No tokio, sqlx or
+//!   tonic, so every rule is a plain `#[test]`.
 //! - [`app`] holds the use cases (async): the in-memory catalog (a
 //!   [`domain::catalog::CatalogSnapshot`] swapped atomically on reload, also
 //!   when another process imports a release), the default data set, imports,

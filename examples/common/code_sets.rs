@@ -1,5 +1,6 @@
 //! Imports the official code-set files of `../shared/data` (ICD-10-CM
-//! FY2025 and FY2026, HCPCS, NUCC, MPFS, NCCI excerpts, POS) the way
+//! FY2025 and FY2026, HCPCS, NUCC, MPFS 2023 and 2025, NCCI PTP and MUE,
+//! MCE, add-on codes, POS) the way
 //! `claimscrub import` does. Shared by the examples.
 
 use std::path::Path;
@@ -28,6 +29,12 @@ pub(crate) async fn import_all(pool: &PgPool, data: &Path) -> anyhow::Result<()>
         ),
         (ImportKind::Nucc, "nucc/nucc_taxonomy_251.csv", None),
         (ImportKind::Mpfs, "mpfs/PPRRVU23_JAN.csv.gz", None),
+        (ImportKind::Mpfs, "mpfs/PPRRVU2025_Oct.csv.gz", None),
+        (
+            ImportKind::NcciPtp,
+            "ncci/ccipra-v302r0-excision-family.derived.txt.gz",
+            None,
+        ),
         (
             ImportKind::NcciPtp,
             "ncci/ccipra-v322r0-f1.excerpt.txt",
@@ -35,7 +42,22 @@ pub(crate) async fn import_all(pool: &PgPool, data: &Path) -> anyhow::Result<()>
         ),
         (
             ImportKind::Mue,
+            "ncci/MCR_MUE_PractitionerServices_Eff_04-01-2026.csv.gz",
+            None,
+        ),
+        (
+            ImportKind::Mue,
             "ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv",
+            None,
+        ),
+        (
+            ImportKind::Mce,
+            "mce/mce_v43.1_icd10dx_code_master.csv.gz",
+            None,
+        ),
+        (
+            ImportKind::NcciAoc,
+            "aoc/ncci_aoc_2024-06-03_active.derived.csv",
             None,
         ),
         (

@@ -408,10 +408,24 @@ pub struct CatalogSnapshot {
 
 impl CatalogSnapshot {
     /// The concept release of `system` in effect on `date`.
+    ///
+    /// A HCPCS file carries each code's added and termination dates, so
+    /// those decide, not the file's quarter: a date before every loaded
+    /// HCPCS release is answered by the earliest release after it, read as
+    /// its codes stood on that date (a July claim against the October file).
     pub fn concept_release(&self, system: CodeSystem, date: NaiveDate) -> Option<&ConceptRelease> {
-        self.concepts
-            .get(&system)
-            .and_then(|releases| resolve(releases, date))
+        let releases = self.concepts.get(&system)?;
+        resolve(releases, date)
+            .or_else(|| {
+                (system == CodeSystem::Hcpcs)
+                    .then(|| {
+                        releases
+                            .iter()
+                            .filter(|r| !r.version.builtin && r.version.effective_from > date)
+                            .min_by_key(|r| r.version.effective_from)
+                    })
+                    .flatten()
+            })
             .map(Arc::as_ref)
     }
 
@@ -563,6 +577,35 @@ mod tests {
                 .concept_release(CodeSystem::Icd10Cm, date("2024-09-30"))
                 .is_none()
         );
+    }
+
+    /// HCPCS codes carry their own dates: a July claim is answered by the
+    /// October file; ICD-10-CM releases answer only from their start.
+    #[test]
+    fn a_hcpcs_file_answers_before_its_quarter_and_others_do_not() {
+        let mut catalog = snapshot(vec![release(
+            "FY2026",
+            "2025-10-01",
+            None,
+            false,
+            &["D235"],
+        )]);
+        assert!(
+            catalog
+                .concept_release(CodeSystem::Icd10Cm, date("2025-07-15"))
+                .is_none()
+        );
+        let mut hcpcs = release("2025-10", "2025-10-01", None, false, &["G0168"])
+            .as_ref()
+            .clone();
+        hcpcs.version.system = CodeSystem::Hcpcs;
+        catalog
+            .concepts
+            .insert(CodeSystem::Hcpcs, vec![Arc::new(hcpcs)]);
+        let found = catalog
+            .concept_release(CodeSystem::Hcpcs, date("2025-07-15"))
+            .expect("the October file answers for July");
+        assert_eq!(found.version.version, "2025-10");
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //! manifestation code, which ICD-10-CM sequences after its underlying
 //! condition ("code first"), nor an external-cause code, which only
 //! describes how an injury happened. Codes the MCE marks unacceptable as
-//! principal (mostly Z codes of encounters) warn; a payer can raise it.
+//! principal are reported for information only: that list is an inpatient
+//! edit, and on a professional claim its encounter codes (Z00.0x preventive
+//! visits, Z23 vaccination) are correct first-listed diagnoses; over the
+//! 10,000 sample claims a warning fired on 396 clean ones. A payer that
+//! applies it raises the severity in its setting.
 //! Three rules over one lookup, so each keeps a stable id.
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
@@ -50,8 +54,8 @@ impl FirstListed {
     };
     const UNACCEPTABLE: RuleMeta = RuleMeta {
         id: "DX_UNACCEPTABLE_FIRST",
-        description: "The first diagnosis is on the MCE list of codes unacceptable as first-listed",
-        severity: Severity::Warning,
+        description: "The first diagnosis is on the MCE list of codes unacceptable as principal (inpatient; information on professional claims)",
+        severity: Severity::Info,
         source: RuleSource::Cms,
         enabled_by_default: true,
     };

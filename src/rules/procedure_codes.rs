@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::ServiceLine;
+use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{FieldFix, Finding, NotCheckedReason, Severity};
 use crate::domain::mpfs_status::MpfsStatus;
@@ -172,6 +173,19 @@ impl Rule for ProcedureRule {
             let code = line.procedure_code.as_str();
             if code.is_empty() {
                 continue;
+            }
+            if self.0 == Problem::NotEffective
+                && codes::procedure_system(code) == CodeSystem::Cpt
+                && !complete_source(context.catalog, code, date)
+            {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::NoLicensedCptFile,
+                    format!(
+                        "{code}: CPT added and deleted dates come with the licensed CPT file, which is not loaded"
+                    ),
+                );
             }
             if self.0 == Problem::FeeScheduleStatus {
                 self.fee_schedule_status(context, number, line, date, out);
@@ -340,7 +354,7 @@ mod tests {
     use super::*;
     use crate::domain::catalog::{ConceptRelease, FeeScheduleRelease};
     use crate::domain::claim::Claim;
-    use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
+    use crate::domain::code_system::CodeSystemVersion;
     use crate::domain::concept::Concept;
     use crate::rules::test_support::{catalog, clean_claim, date, line, version};
 

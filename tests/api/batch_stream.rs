@@ -87,6 +87,20 @@ fn end() -> pb::ValidateClaimBatchRequest {
     }
 }
 
+/// With only the default data set there is no MUE table: every item's answer,
+/// streamed or read back, says the edit was not checked.
+fn assert_lists_mue_not_checked(result: &pb::ValidationResult) {
+    assert!(
+        result
+            .not_checked
+            .iter()
+            .any(|n| n.rule_id == "MUE_EXCEEDED"
+                && n.reason() == pb::NotCheckedReason::NoReleaseInEffect),
+        "{:?}",
+        result.not_checked
+    );
+}
+
 /// Sends `requests` on one stream and reads every response.
 async fn send_all(
     client: &Api,
@@ -122,6 +136,7 @@ fn check_order(responses: &[Out], first: u64, last: u64) {
                 };
                 assert_eq!(disposition, wanted, "item {next}");
                 assert_eq!(result.correlation_id, format!("CLM-B-{next}"));
+                assert_lists_mue_not_checked(result.result.as_ref().expect("result"));
                 next += 1;
             }
             Out::ItemError(error) => {
@@ -235,10 +250,9 @@ async fn stored_results(
             .results
             .iter()
             .map(|r| {
-                (
-                    r.sequence,
-                    Some(r.result.as_ref().expect("result").disposition()),
-                )
+                let result = r.result.as_ref().expect("result");
+                assert_lists_mue_not_checked(result);
+                (r.sequence, Some(result.disposition()))
             })
             .chain(page.item_errors.iter().map(|e| (e.sequence, None)))
             .collect();
