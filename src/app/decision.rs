@@ -161,13 +161,15 @@ impl PreparedClaim {
 const HISTORY_DAYS: u64 = 90;
 
 /// Systems whose release in effect a decision records.
-const USED_SYSTEMS: [CodeSystem; 6] = [
+const USED_SYSTEMS: [CodeSystem; 8] = [
     CodeSystem::Icd10Cm,
     CodeSystem::Cpt,
     CodeSystem::Hcpcs,
     CodeSystem::Modifier,
     CodeSystem::Pos,
     CodeSystem::Taxonomy,
+    CodeSystem::Mce,
+    CodeSystem::NcciAoc,
 ];
 
 pub(crate) fn versions_used(

@@ -151,9 +151,12 @@ pub fn validate(
             "{shown} is a header, not billable: code to one of its {} billable subcodes",
             check.suggestions.len()
         ),
-        Validity::NotEffectiveOnDate => {
-            format!("{shown} is not in effect on {date} ({release_label})")
-        }
+        Validity::NotEffectiveOnDate => match system.code_set_start() {
+            Some(start) if date < start => {
+                format!("{shown} is not in effect on {date}: {system} took effect on {start}")
+            }
+            _ => format!("{shown} is not in effect on {date} ({release_label})"),
+        },
         Validity::Terminated => format!(
             "{shown} was terminated on {}",
             check

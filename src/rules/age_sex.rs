@@ -12,8 +12,8 @@ use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::Sex;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{NotCheckedReason, Severity};
-use crate::domain::mce::{self, MceAnswer};
+use crate::domain::finding::Severity;
+use crate::domain::mce;
 
 /// A diagnosis that does not fit the patient's age or sex.
 #[derive(Debug, Clone, Copy)]
@@ -50,19 +50,8 @@ impl Rule for AgeSexConflict {
         }
         for (i, code) in context.claim.diagnosis_codes.iter().enumerate() {
             let canonical = codes::canonical(CodeSystem::Icd10Cm, code);
-            let flags = match mce::flags(context.catalog, &canonical, date) {
-                MceAnswer::Flags(flags, _) => flags,
-                MceAnswer::NoRelease => {
-                    out.not_checked(
-                        self,
-                        0,
-                        NotCheckedReason::NoReleaseInEffect,
-                        format!("no Medicare Code Editor release is in effect on {date}"),
-                    );
-                    return;
-                }
-                // An unknown code is the ICD-10-CM rules' finding.
-                MceAnswer::NoRow => continue,
+            let Some(flags) = context.mce_flags(self, &canonical, date, out) else {
+                continue;
             };
             let shown = codes::display(CodeSystem::Icd10Cm, &canonical);
             for flag in flags {
@@ -95,6 +84,7 @@ impl Rule for AgeSexConflict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::finding::NotCheckedReason;
     use crate::rules::test_support::{clean_claim, date, fired, not_checked};
 
     /// The MCE lists of the date decide: v43.1 dropped the sex flags from

@@ -13,8 +13,7 @@
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{NotCheckedReason, Severity};
-use crate::domain::mce::{self, MceAnswer};
+use crate::domain::finding::Severity;
 
 /// Which MCE list the first diagnosis is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,18 +85,8 @@ impl Rule for FirstListed {
             return;
         };
         let canonical = codes::canonical(CodeSystem::Icd10Cm, first);
-        let flags = match mce::flags(context.catalog, &canonical, date) {
-            MceAnswer::Flags(flags, _) => flags,
-            MceAnswer::NoRelease => {
-                out.not_checked(
-                    self,
-                    0,
-                    NotCheckedReason::NoReleaseInEffect,
-                    format!("no Medicare Code Editor release is in effect on {date}"),
-                );
-                return;
-            }
-            MceAnswer::NoRow => return,
+        let Some(flags) = context.mce_flags(self, &canonical, date, out) else {
+            return;
         };
         if !flags.contains(&self.flag()) {
             return;
@@ -126,6 +115,7 @@ impl Rule for FirstListed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::finding::NotCheckedReason;
     use crate::rules::test_support::{clean_claim, date, fired, not_checked};
 
     fn ids(first: &str) -> Vec<&'static str> {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::finding::{FieldFix, NotCheckedReason, Severity};
+use crate::domain::finding::{FieldFix, Severity};
 
 /// A later procedure of a multiple-procedure day without modifier 51.
 #[derive(Debug, Clone, Copy)]
@@ -37,26 +37,8 @@ impl Rule for MultipleProcedureModifier51 {
         let mut days: BTreeMap<chrono::NaiveDate, Vec<(u32, f64, bool)>> = BTreeMap::new();
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
-            let Some(fees) = context.catalog.fee_schedule(date) else {
-                out.not_checked(
-                    self,
-                    number,
-                    NotCheckedReason::NoReleaseInEffect,
-                    format!("no Medicare fee schedule is in effect on {date}"),
-                );
-                continue;
-            };
             let code = line.procedure_code.as_str();
-            let Some(row) = fees.global_row(code) else {
-                out.not_checked(
-                    self,
-                    number,
-                    NotCheckedReason::NoReferenceRow,
-                    format!(
-                        "the fee schedule {} has no row for {code}",
-                        fees.version.version
-                    ),
-                );
+            let Some((_, row)) = context.fee_row(self, number, code, date, out) else {
                 continue;
             };
             if row.mult_proc == "2" {

@@ -40,6 +40,9 @@ impl Rule for NcciPtpEdit {
         if lines.len() < 2 {
             return;
         }
+        // A column-2 line bundled into a code billed on two lines is one
+        // finding, not one per column-1 line.
+        let mut reported: Vec<(u32, &str)> = Vec::new();
         for (number, line, date) in &lines {
             let Some(date) = date else {
                 out.not_checked(
@@ -92,6 +95,9 @@ impl Rule for NcciPtpEdit {
                     1 => misused_xs || (!bypassed(other) && !bypassed(line)),
                     _ => false,
                 };
+                if fires && reported.contains(&(*other_number, code)) {
+                    continue;
+                }
                 if !fires {
                     if edit.modifier_indicator == 1
                         && (other.has_modifier("XS") || line.has_modifier("XS"))
@@ -127,6 +133,7 @@ impl Rule for NcciPtpEdit {
                 } else {
                     "remove the line: no modifier makes this pair payable".into()
                 });
+                reported.push((*other_number, code));
                 out.push(f);
             }
         }
@@ -194,6 +201,14 @@ mod tests {
         out
     }
 
+    fn reasons(report: &Report) -> Vec<(u32, NotCheckedReason)> {
+        report
+            .not_checked
+            .iter()
+            .map(|n| (n.line_number, n.reason))
+            .collect()
+    }
+
     fn with_repair(modifiers: &[&str]) -> Claim {
         let mut claim = clean_claim();
         claim.lines.push(line("12001", modifiers, &[1]));
@@ -242,14 +257,7 @@ mod tests {
         claim.lines[1].anatomic_site = None;
         let report = report(1, None, &claim);
         assert!(report.findings.is_empty());
-        assert_eq!(
-            report
-                .not_checked
-                .iter()
-                .map(|n| (n.line_number, n.reason))
-                .collect::<Vec<_>>(),
-            [(2, NotCheckedReason::FieldNotSent)]
-        );
+        assert_eq!(reasons(&report), [(2, NotCheckedReason::FieldNotSent)]);
     }
 
     #[test]
@@ -258,13 +266,13 @@ mod tests {
         claim.lines.push(line("64400", &[], &[1]));
         let report = report(1, None, &claim);
         assert!(report.findings.is_empty());
-        assert_eq!(
-            report
-                .not_checked
-                .iter()
-                .map(|n| (n.line_number, n.reason))
-                .collect::<Vec<_>>(),
-            [(2, NotCheckedReason::NoReferenceRow)]
-        );
+        assert_eq!(reasons(&report), [(2, NotCheckedReason::NoReferenceRow)]);
+    }
+
+    #[test]
+    fn a_code_billed_on_two_lines_bundles_a_pair_once() {
+        let mut claim = with_repair(&[]);
+        claim.lines.insert(1, claim.lines[0].clone());
+        assert_eq!(evaluate(0, None, &claim), 1);
     }
 }

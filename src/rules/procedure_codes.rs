@@ -289,25 +289,7 @@ impl ProcedureRule {
         out: &mut Report,
     ) {
         let code = line.procedure_code.to_string();
-        let Some(fees) = context.catalog.fee_schedule(date) else {
-            out.not_checked(
-                self,
-                number,
-                NotCheckedReason::NoReleaseInEffect,
-                format!("no Medicare fee schedule is in effect on {date}"),
-            );
-            return;
-        };
-        let Some(row) = fees.global_row(&code) else {
-            out.not_checked(
-                self,
-                number,
-                NotCheckedReason::NoReferenceRow,
-                format!(
-                    "the fee schedule {} has no row for {code}",
-                    fees.version.version
-                ),
-            );
+        let Some((fees, row)) = context.fee_row(self, number, &code, date, out) else {
             return;
         };
         let status = row.status;

@@ -3,9 +3,12 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::catalog::{CatalogSnapshot, PayerRuleSetting};
+use crate::domain::catalog::{
+    CatalogSnapshot, FeeScheduleRelease, FeeScheduleRow, PayerRuleSetting,
+};
 use crate::domain::claim::{Claim, PriorClaim, ServiceLine};
 use crate::domain::finding::{Finding, NotChecked, NotCheckedReason, Severity};
+use crate::domain::mce::{self, MceAnswer};
 
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,67 @@ impl<'a> RuleContext<'a> {
         self.setting(rule_id)
             .and_then(|s| s.parameters.get(name))
             .map(String::as_str)
+    }
+
+    /// The Medicare fee schedule in effect on `date` and its global row for
+    /// `code`; without either, `rule` records on line `number` that it was
+    /// not checked, and the answer is `None`.
+    pub fn fee_row(
+        &self,
+        rule: &dyn Rule,
+        number: u32,
+        code: &str,
+        date: NaiveDate,
+        out: &mut Report,
+    ) -> Option<(&'a FeeScheduleRelease, &'a FeeScheduleRow)> {
+        let Some(fees) = self.catalog.fee_schedule(date) else {
+            out.not_checked(
+                rule,
+                number,
+                NotCheckedReason::NoReleaseInEffect,
+                format!("no Medicare fee schedule is in effect on {date}"),
+            );
+            return None;
+        };
+        let Some(row) = fees.global_row(code) else {
+            out.not_checked(
+                rule,
+                number,
+                NotCheckedReason::NoReferenceRow,
+                format!(
+                    "the fee schedule {} has no row for {code}",
+                    fees.version.version
+                ),
+            );
+            return None;
+        };
+        Some((fees, row))
+    }
+
+    /// The MCE flags of diagnosis `canonical` on `date`. Without an MCE
+    /// release in effect, `rule` records at claim level that it was not
+    /// checked; a code the MCE does not list (the ICD-10-CM rules' finding)
+    /// has no flags to check. Both answer `None`.
+    pub fn mce_flags(
+        &self,
+        rule: &dyn Rule,
+        canonical: &str,
+        date: NaiveDate,
+        out: &mut Report,
+    ) -> Option<Vec<&'a str>> {
+        match mce::flags(self.catalog, canonical, date) {
+            MceAnswer::Flags(flags, _) => Some(flags),
+            MceAnswer::NoRelease => {
+                out.not_checked(
+                    rule,
+                    0,
+                    NotCheckedReason::NoReleaseInEffect,
+                    format!("no Medicare Code Editor release is in effect on {date}"),
+                );
+                None
+            }
+            MceAnswer::NoRow => None,
+        }
     }
 
     /// The lines with their 1-based numbers and dates of service.
