@@ -320,6 +320,29 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
     );
     assert_eq!(result.disposition(), pb::Disposition::Reject);
 
+    // A July 2025 date is checked against the October 2025 HCPCS file's
+    // codes as they stood in July: G0168 (added 2000) is valid, A2036
+    // (added 2025-10-01) is not yet.
+    for (code, validity) in [
+        ("G0168", pb::CodeValidity::Valid),
+        ("A2036", pb::CodeValidity::NotEffectiveOnDate),
+    ] {
+        let answer = app
+            .validate_code(pb::ValidateCodeRequest {
+                system: pb::CodeSystem::Hcpcs.into(),
+                code: code.into(),
+                date_of_service: date(2025, 7, 15),
+            })
+            .await
+            .expect("ok");
+        assert_eq!(answer.validity(), validity, "{code}: {}", answer.message);
+        assert_eq!(
+            answer.version.expect("release").version,
+            "2025-10",
+            "{code}"
+        );
+    }
+
     // Medical necessity from the pointed diagnoses (default coverage policy).
     let medicare = |diagnoses: &[&str]| {
         let mut c = claim();
