@@ -107,7 +107,7 @@ type Documented = (
 );
 
 /// The official files with what `data/README.md` documents for them.
-const OFFICIAL: [Documented; 8] = [
+const OFFICIAL: [Documented; 10] = [
     (
         "icd10cm-tabular",
         "icd10cm/icd10cm-tabular-April-1-2026.xml.gz",
@@ -170,6 +170,22 @@ const OFFICIAL: [Documented; 8] = [
         "mpfs",
         "2023-JAN",
         0,
+        None,
+    ),
+    (
+        "mce",
+        "mce/mce_v43.1_icd10dx_code_master.csv.gz",
+        "mce",
+        "v43.1",
+        75_719,
+        None,
+    ),
+    (
+        "ncci-aoc",
+        "aoc/ncci_aoc_2024-06-03_active.derived.csv",
+        "ncci_aoc",
+        "2024-06-03",
+        668,
         None,
     ),
 ];
