@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
 use crate::domain::concept::Concept;
@@ -411,8 +411,10 @@ impl CatalogSnapshot {
     ///
     /// A HCPCS file carries each code's added and termination dates, so
     /// those decide, not the file's quarter: a date before every loaded
-    /// HCPCS release is answered by the earliest release after it, read as
-    /// its codes stood on that date (a July claim against the October file).
+    /// HCPCS release is answered by the earliest release of the same year
+    /// after it, read as its codes stood on that date (a July claim against
+    /// the October file). Earlier years have none: codes dropped from the
+    /// file since would read as unknown.
     pub fn concept_release(&self, system: CodeSystem, date: NaiveDate) -> Option<&ConceptRelease> {
         let releases = self.concepts.get(&system)?;
         resolve(releases, date)
@@ -421,7 +423,11 @@ impl CatalogSnapshot {
                     .then(|| {
                         releases
                             .iter()
-                            .filter(|r| !r.version.builtin && r.version.effective_from > date)
+                            .filter(|r| {
+                                !r.version.builtin
+                                    && r.version.effective_from > date
+                                    && r.version.effective_from.year() == date.year()
+                            })
                             .min_by_key(|r| r.version.effective_from)
                     })
                     .flatten()

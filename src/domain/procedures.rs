@@ -83,6 +83,23 @@ pub fn in_band(attributes: &ProcedureAttributes, value: f64) -> bool {
             .is_none_or(|upper| value <= upper)
 }
 
+/// Whether `other` is the same size band as `this` for `line`: the band
+/// that holds the line's measurement when it carries one (12002 at 6.0 cm
+/// is 12014 on the face, not 12013), else the same bounds.
+pub fn same_band(
+    this: &ProcedureAttributes,
+    other: &ProcedureAttributes,
+    line: &crate::domain::claim::ServiceLine,
+) -> bool {
+    match measured_size(this, line).and_then(|(value, _, _)| value) {
+        Some(value) => other.size_measure == this.size_measure && in_band(other, value),
+        None => {
+            other.size_lower_exclusive == this.size_lower_exclusive
+                && other.size_upper_inclusive == this.size_upper_inclusive
+        }
+    }
+}
+
 /// A band in words, e.g. "3.1 to 4.0 cm" or "over 4.0 cm".
 pub fn band_display(attributes: &ProcedureAttributes) -> String {
     match (

@@ -92,7 +92,8 @@ impl Rule for AddOnWithoutPrimary {
                     release.version.version
                 ),
             );
-            f.suggested_code = Some(primaries[0].to_owned());
+            // The primary is a line to add, not a code to put in this one's
+            // place, so it goes in the suggestion, not `suggested_code`.
             f.suggestion = Some(format!(
                 "bill it with its primary procedure on the same date: {}",
                 primaries

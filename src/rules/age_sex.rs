@@ -12,7 +12,7 @@ use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::claim::Sex;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::Severity;
+use crate::domain::finding::{NotCheckedReason, Severity};
 use crate::domain::mce;
 
 /// A diagnosis that does not fit the patient's age or sex.
@@ -46,6 +46,12 @@ impl Rule for AgeSexConflict {
         });
         let sex = matches!(patient.sex, Sex::Female | Sex::Male).then_some(patient.sex);
         if age.is_none() && sex.is_none() {
+            out.not_checked(
+                self,
+                0,
+                NotCheckedReason::FieldNotSent,
+                "the claim carries neither the patient's birth date nor sex",
+            );
             return;
         }
         for (i, code) in context.claim.diagnosis_codes.iter().enumerate() {

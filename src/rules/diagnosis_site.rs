@@ -9,6 +9,7 @@ use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::{FieldFix, Severity};
+use crate::domain::procedures::same_band;
 use crate::domain::search::words;
 use crate::domain::service_type::ServiceType;
 use crate::domain::validity;
@@ -127,7 +128,7 @@ impl Rule for DiagnosisSiteMismatch {
                     .filter(|(_, a)| {
                         a.service_type == this.service_type
                             && a.lesion_behavior == this.lesion_behavior
-                            && a.size_lower_exclusive == this.size_lower_exclusive
+                            && same_band(this, a, line)
                             && a.site_family
                                 .as_ref()
                                 .and_then(|id| knowledge.site_families.get(id))

@@ -2,6 +2,8 @@
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{FieldFix, NotCheckedReason, Severity};
+use crate::domain::procedures::same_band;
+use crate::domain::service_type::ServiceType;
 
 /// A site outside the code's site family.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +41,11 @@ impl Rule for AnatomicSiteMismatch {
                     self,
                     number,
                     NotCheckedReason::FieldNotSent,
-                    "the line carries no anatomic site (an 837P has none); DX_SITE_MISMATCH reads the site its diagnoses name",
+                    if this.service_type == ServiceType::Excision {
+                        "the line carries no anatomic site (an 837P has none); DX_SITE_MISMATCH reads the site its diagnoses name"
+                    } else {
+                        "the line carries no anatomic site (an 837P has none)"
+                    },
                 );
                 continue;
             };
@@ -57,10 +63,12 @@ impl Rule for AnatomicSiteMismatch {
                 ),
             );
             // The same service in the family that covers the site, same band.
-            let replacement = knowledge.attributes.iter().find(|(_, a)| {
+            let mut candidates: Vec<_> = knowledge.attributes.iter().collect();
+            candidates.sort_by(|a, b| a.0.cmp(b.0));
+            let replacement = candidates.into_iter().find(|(_, a)| {
                 a.service_type == this.service_type
                     && a.lesion_behavior == this.lesion_behavior
-                    && a.size_lower_exclusive == this.size_lower_exclusive
+                    && same_band(this, a, line)
                     && a.site_family
                         .as_ref()
                         .and_then(|id| knowledge.site_families.get(id))

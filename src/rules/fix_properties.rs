@@ -8,9 +8,9 @@ use super::RuleSet;
 use super::test_support::{catalog, clean_claim};
 use crate::domain::claim::{Claim, Laterality, ServiceLine};
 
-const CODES: [&str; 12] = [
+const CODES: [&str; 16] = [
     "11402", "11403", "11404", "11406", "11424", "11444", "11604", "12001", "11405", "88305",
-    "99213", "11103",
+    "99213", "11103", "12002", "12013", "12032", "12052",
 ];
 const MODIFIERS: [&str; 9] = ["26", "TC", "LT", "RT", "XS", "51", "59", "25", "GA"];
 const DIAGNOSES: [&str; 10] = [
@@ -34,9 +34,10 @@ fn line() -> impl Strategy<Value = ServiceLine> {
             Laterality::Left,
             Laterality::Right,
         ]),
+        prop::option::of(prop::sample::select(vec![1.5, 3.0, 6.0, 9.0])),
     )
         .prop_map(
-            |(code, modifiers, pointers, size, site, laterality)| ServiceLine {
+            |(code, modifiers, pointers, size, site, laterality, length)| ServiceLine {
                 procedure_code: code.into(),
                 modifiers: modifiers.into_iter().map(Into::into).collect(),
                 units: 1,
@@ -44,6 +45,7 @@ fn line() -> impl Strategy<Value = ServiceLine> {
                 excised_diameter_cm: size,
                 anatomic_site: site.map(str::to_owned),
                 laterality,
+                repair_length_cm: length,
                 ..ServiceLine::default()
             },
         )

@@ -133,13 +133,31 @@ impl Rule for LateralityMismatch {
                         f.suggestion = Some(format!(
                             "the line's side is {side:?}: code the diagnosis of that side, {shown}"
                         ));
-                        f.fixes = pointed
+                        let positions: Vec<usize> = pointed
                             .iter()
                             .filter(|(_, other)| other == canonical)
-                            .map(|(index, _)| {
-                                FieldFix::set(format!("diagnosis_codes[{index}]"), shown.clone())
-                            })
+                            .map(|(index, _)| *index)
                             .collect();
+                        // Another line pointing at the same diagnosis would
+                        // inherit the other side: a coder splits it.
+                        let shared = context.claim.lines.iter().enumerate().any(|(i, other)| {
+                            i + 1 != number as usize
+                                && other
+                                    .diagnosis_pointers
+                                    .iter()
+                                    .any(|p| positions.contains(&(*p as usize).wrapping_sub(1)))
+                        });
+                        if !shared {
+                            f.fixes = positions
+                                .iter()
+                                .map(|index| {
+                                    FieldFix::set(
+                                        format!("diagnosis_codes[{index}]"),
+                                        shown.clone(),
+                                    )
+                                })
+                                .collect();
+                        }
                     }
                     out.push(f);
                 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::finding::{FieldFix, Severity};
+use crate::domain::limits::ClaimLimits;
 
 /// A later procedure of a multiple-procedure day without modifier 51.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +35,7 @@ impl Rule for MultipleProcedureModifier51 {
             return;
         }
         // Per date: the lines under indicator 2 with their work RVUs.
-        let mut days: BTreeMap<chrono::NaiveDate, Vec<(u32, f64, bool)>> = BTreeMap::new();
+        let mut days: BTreeMap<chrono::NaiveDate, Vec<(u32, f64, bool, usize)>> = BTreeMap::new();
         for (number, line, date) in context.lines() {
             let Some(date) = date else { continue };
             let code = line.procedure_code.as_str();
@@ -46,6 +47,7 @@ impl Rule for MultipleProcedureModifier51 {
                     number,
                     row.work_rvu.unwrap_or(0.0),
                     line.has_modifier("51"),
+                    line.modifiers.len(),
                 ));
             }
         }
@@ -57,7 +59,7 @@ impl Rule for MultipleProcedureModifier51 {
             // built-in fee schedule carries no RVUs, so there, and on ties,
             // the first line is.
             lines.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            for (number, _, has_51) in &lines[1..] {
+            for (number, _, has_51, modifiers) in &lines[1..] {
                 if *has_51 {
                     continue;
                 }
@@ -69,7 +71,11 @@ impl Rule for MultipleProcedureModifier51 {
                     "a second or later procedure of the day without modifier 51, which this payer requires",
                 );
                 f.suggestion = Some("append 51 to every procedure but the highest-valued".into());
-                f.fixes = vec![FieldFix::add(field, "51")];
+                // A line that already carries the four modifiers an 837P
+                // line holds (SV101-3..6) needs a coder to choose which goes.
+                if *modifiers < ClaimLimits::default().max_modifiers {
+                    f.fixes = vec![FieldFix::add(field, "51")];
+                }
                 out.push(f);
             }
         }

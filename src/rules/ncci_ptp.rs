@@ -5,7 +5,7 @@
 //! from its effective date through its deletion date.
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::claim::ServiceLine;
+use crate::domain::claim::{Laterality, ServiceLine};
 use crate::domain::finding::{NotCheckedReason, Severity};
 
 /// Modifiers NCCI accepts to bypass an indicator-1 edit (NCCI policy manual
@@ -148,9 +148,32 @@ fn bypassed(line: &ServiceLine) -> bool {
 }
 
 /// XS (separate structure) on a pair whose lines name the same anatomic
-/// site: the modifier contradicts the claim itself, so it bypasses nothing.
+/// site, the same side, and no other bypass: the modifier contradicts the
+/// claim itself, so it bypasses nothing. Two sides (RT/LT, or the lines'
+/// lateralities) are separate structures; another modifier (59, XU, 79,
+/// ...) may state a separate session or encounter, which a site cannot
+/// disprove.
 fn same_structure(line: &ServiceLine, other: &ServiceLine) -> bool {
+    let side = |l: &ServiceLine| {
+        if l.has_modifier("RT") {
+            Some(Laterality::Right)
+        } else if l.has_modifier("LT") {
+            Some(Laterality::Left)
+        } else {
+            (l.laterality != Laterality::Unspecified).then_some(l.laterality)
+        }
+    };
+    let other_bypass = |l: &ServiceLine| {
+        NCCI_ASSOCIATED
+            .iter()
+            .chain(DISTINCT.iter())
+            .filter(|m| !matches!(**m, "XS" | "RT" | "LT"))
+            .any(|m| l.has_modifier(m))
+    };
     (line.has_modifier("XS") || other.has_modifier("XS"))
+        && !other_bypass(line)
+        && !other_bypass(other)
+        && side(line).zip(side(other)).is_none_or(|(a, b)| a == b)
         && line
             .anatomic_site
             .as_ref()

@@ -17,7 +17,7 @@ use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 use crate::domain::catalog::CoverageEvidence;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
-use crate::domain::finding::{FieldFix, NotCheckedReason, Severity};
+use crate::domain::finding::{NotCheckedReason, Severity};
 
 /// Modifiers by which the submitter bills a possibly non-covered service
 /// knowingly: an advance beneficiary notice is on file (GA, GX) or none is
@@ -87,14 +87,13 @@ impl Rule for BenignRemovalWithoutIndication {
                         "benign lesion removal pointing only at {code} and no sign or symptom is cosmetic under {policy}"
                     ),
                 );
+                // No machine fix: the sign must be documented, and GA
+                // attests a signed advance beneficiary notice the claim
+                // cannot show.
                 f.suggestion = Some(
                     "code and point the line to the documented sign (e.g. L29.89 itching, R23.8 skin change, inflammation, bleeding), or append GA when an advance beneficiary notice is on file"
                         .into(),
                 );
-                f.fixes = vec![FieldFix::add(
-                    format!("lines[{}].modifiers", number - 1),
-                    "GA",
-                )];
                 out.push(f);
             } else {
                 out.not_checked(
@@ -175,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cosmetic_diagnosis_alone_warns_with_ga_as_the_fix() {
+    fn a_cosmetic_diagnosis_alone_warns_unless_ga_or_an_indication_is_there() {
         for diagnoses in [&["Z41.1"][..], &["L82.1"], &["L98.9"]] {
             assert_eq!(
                 evaluate("MEDICARE", diagnoses, &[], &[]).0,

@@ -3,10 +3,10 @@
 //! invalid, deleted or outside the benefit. Three rules over one check, so
 //! each keeps a stable id a payer can tune.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
-use crate::domain::catalog::CatalogSnapshot;
+use crate::domain::catalog::{CatalogSnapshot, FeeScheduleRelease};
 use crate::domain::claim::ServiceLine;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
@@ -60,21 +60,25 @@ fn complete_source(snapshot: &CatalogSnapshot, canonical: &str, date: NaiveDate)
 /// and other codes priced elsewhere, so none of them are in the ranges.
 const MPFS_COMPLETE_RANGES: [(u32, u32); 2] = [(10004, 69990), (99202, 99499)];
 
-/// Whether the official fee schedule in effect on `date` answers for the
-/// existence of `code`: it is a Category I code in a completely listed
-/// range, and the release is an official import (the built-in one holds
-/// only claimscrub's own family).
-fn mpfs_decides_existence(snapshot: &CatalogSnapshot, code: &str, date: NaiveDate) -> bool {
+/// The official fee schedule in effect on `date` when it lists the range of
+/// `code` completely: a Category I code in [`MPFS_COMPLETE_RANGES`] and an
+/// official import (the built-in one holds only claimscrub's own family).
+/// The caller weighs its year: an older year's schedule lacks the codes
+/// added since.
+fn complete_fee_schedule<'a>(
+    snapshot: &'a CatalogSnapshot,
+    code: &str,
+    date: NaiveDate,
+) -> Option<&'a FeeScheduleRelease> {
     let in_range = code.len() == 5
         && code.parse::<u32>().is_ok_and(|number| {
             MPFS_COMPLETE_RANGES
                 .iter()
                 .any(|(low, high)| (*low..=*high).contains(&number))
         });
-    in_range
-        && snapshot
-            .fee_schedule(date)
-            .is_some_and(|release| !release.version.builtin)
+    snapshot
+        .fee_schedule(date)
+        .filter(|release| in_range && !release.version.builtin)
 }
 
 /// The code of the line's family (same first four digits) whose size band
@@ -221,13 +225,24 @@ impl ProcedureRule {
                     "CPT codes are five characters, HCPCS Level II a letter and four digits".into(),
                 );
             }
-            Problem::Invalid if mpfs_decides_existence(snapshot, canonical, date) => {
-                let fees = snapshot
-                    .fee_schedule(date)
-                    .map_or_else(String::new, |f| f.version.version.clone());
-                f.message = format!(
-                    "{canonical} is not a CPT code: the fee schedule in effect ({fees}) lists every code of its range, and not this one"
-                );
+            Problem::Invalid
+                if !complete_source(snapshot, canonical, date)
+                    && complete_fee_schedule(snapshot, canonical, date).is_some() =>
+            {
+                let fees = complete_fee_schedule(snapshot, canonical, date).map(|f| &f.version);
+                let label = fees.map_or_else(String::new, |v| v.version.clone());
+                if fees.is_some_and(|v| v.effective_from.year() == date.year()) {
+                    f.message = format!(
+                        "{canonical} is not a CPT code: the fee schedule of the year ({label}) lists every code of its range, and not this one"
+                    );
+                } else {
+                    // An older year's schedule lacks the codes added since.
+                    f.severity = Severity::Warning;
+                    f.message = format!(
+                        "{canonical} is not in the fee schedule {label}, the latest loaded, which predates {}: a code added since would be missing too; load that year's schedule or the licensed CPT file",
+                        date.year()
+                    );
+                }
                 match implied_code(snapshot, line) {
                     Some(code) => {
                         f.suggested_code = Some(code.to_owned());
@@ -440,6 +455,7 @@ mod tests {
     #[test]
     fn a_surgery_code_the_official_fee_schedule_lacks_does_not_exist() {
         let mut claim = clean_claim();
+        claim.date_of_service = Some(date("2025-06-02"));
         claim.lines[0].procedure_code = "11405".into();
         claim.lines[0].excised_diameter_cm = Some(4.2);
         let snapshot = official_catalog();
@@ -457,6 +473,17 @@ mod tests {
             found.fixes,
             [FieldFix::set("lines[0].procedure_code", "11406")]
         );
+        // A 2026 date under the 2025 schedule: the codes added since are not
+        // in it, so it cannot tell, and says so as a warning.
+        claim.date_of_service = Some(date("2026-01-15"));
+        let context = RuleContext {
+            claim: &claim,
+            catalog: &snapshot,
+            history: &[],
+        };
+        let mut out = Report::default();
+        ProcedureRule(Problem::Invalid).evaluate(&context, &mut out);
+        assert_eq!(out.findings[0].severity, Severity::Warning);
     }
 
     #[test]

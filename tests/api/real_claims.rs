@@ -250,16 +250,24 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
         assert_eq!(mpfs, [label], "{year}");
     }
 
-    // 11405 is in neither the MPFS in effect nor a CPT file: it does not
-    // exist, and 4.2 cm on the trunk is 11406.
+    // 11405 is in neither the MPFS of its year nor a CPT file: it does not
+    // exist, and 4.2 cm on the trunk is 11406. In 2026 the latest schedule
+    // loaded is 2025's, which cannot know the codes added since: a warning
+    // with the same correction.
     let mut unknown = claim();
+    unknown.date_of_service = date(2025, 6, 2);
     unknown.lines[0] = excision("11405", 4.2, "trunk");
     let result = validate(api, unknown.clone()).await;
     let found = of(&result, "PROCEDURE_INVALID_CODE");
     assert_eq!(found.len(), 1, "{:?}", result.findings);
     assert_eq!(found[0].severity(), pb::Severity::Error);
     assert_eq!(found[0].suggested_code, "11406");
-    fix_clears(api, unknown, "PROCEDURE_INVALID_CODE", "11406").await;
+    fix_clears(api, unknown.clone(), "PROCEDURE_INVALID_CODE", "11406").await;
+    unknown.date_of_service = date(2026, 4, 15);
+    let result = validate(api, unknown).await;
+    let found = of(&result, "PROCEDURE_INVALID_CODE");
+    assert_eq!(found[0].severity(), pb::Severity::Warning);
+    assert_eq!(found[0].suggested_code, "11406");
 
     // No size, site or laterality (as on an 837P): nothing rests on them,
     // and the answer and its audit record say what was not checked.
@@ -359,14 +367,21 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
             result.findings
         );
     }
+    // A cosmetic diagnosis alone warns; GA is the biller's attestation of a
+    // signed notice, so it is suggested, never applied as a fix. The sign
+    // coded beside it is the indication.
     for cosmetic in ["Z41.1", "L82.1"] {
-        fix_clears(
-            api,
-            medicare(&[cosmetic]),
-            "BENIGN_REMOVAL_NO_INDICATION",
-            "GA",
-        )
-        .await;
+        let result = validate(api, medicare(&[cosmetic])).await;
+        let found = of(&result, "BENIGN_REMOVAL_NO_INDICATION");
+        assert_eq!(found.len(), 1, "{cosmetic}: {:?}", result.findings);
+        assert!(found[0].fixes.is_empty());
+        assert!(
+            found[0].suggestion.contains("GA"),
+            "{}",
+            found[0].suggestion
+        );
+        let result = validate(api, medicare(&[cosmetic, "R23.8"])).await;
+        assert!(of(&result, "BENIGN_REMOVAL_NO_INDICATION").is_empty());
     }
 
     // Specialty, first-listed diagnoses and add-on codes.
@@ -400,7 +415,11 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
     let result = validate(api, add_on).await;
     let found = of(&result, "ADD_ON_WITHOUT_PRIMARY");
     assert_eq!(found.len(), 1, "{:?}", result.findings);
-    assert!(!found[0].suggested_code.is_empty());
+    assert!(
+        found[0].suggestion.contains("11102"),
+        "{}",
+        found[0].suggestion
+    );
 
     // Fixes a machine can apply, each clearing its finding.
     let mut professional = claim();
