@@ -141,6 +141,12 @@ mod tests {
         let mut claim = clean_claim();
         claim.diagnosis_codes = vec!["D23.5".into(), "G01".into()];
         assert!(fired(&FirstListed(List::Manifestation), &claim).is_empty());
+        claim.diagnosis_codes = vec!["D23.61".into()];
+        assert_eq!(
+            not_checked(&FirstListed(List::Manifestation), &claim),
+            [(0, NotCheckedReason::NoReferenceRow)],
+            "a valid code the MCE rows of the test catalog do not list"
+        );
         claim.date_of_service = Some(date("2015-09-30"));
         assert_eq!(
             not_checked(&FirstListed(List::Manifestation), &claim),

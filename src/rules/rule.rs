@@ -7,8 +7,11 @@ use crate::domain::catalog::{
     CatalogSnapshot, FeeScheduleRelease, FeeScheduleRow, PayerRuleSetting,
 };
 use crate::domain::claim::{Claim, PriorClaim, ServiceLine};
+use crate::domain::code_system::CodeSystem;
+use crate::domain::codes;
 use crate::domain::finding::{Finding, NotChecked, NotCheckedReason, Severity};
 use crate::domain::mce::{self, MceAnswer};
+use crate::domain::validity::{self, Validity};
 
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +90,10 @@ impl<'a> RuleContext<'a> {
     }
 
     /// The MCE flags of diagnosis `canonical` on `date`. Without an MCE
-    /// release in effect, `rule` records at claim level that it was not
-    /// checked; a code the MCE does not list (the ICD-10-CM rules' finding)
-    /// has no flags to check. Both answer `None`.
+    /// release in effect, or for a valid ICD-10-CM code the MCE in effect
+    /// does not list (a newer fiscal year's code), `rule` records at claim
+    /// level that it was not checked; an invalid code is the ICD-10-CM
+    /// rules' finding. All answer `None`.
     pub fn mce_flags(
         &self,
         rule: &dyn Rule,
@@ -108,7 +112,28 @@ impl<'a> RuleContext<'a> {
                 );
                 None
             }
-            MceAnswer::NoRow => None,
+            MceAnswer::NoRow => {
+                let valid = validity::check(self.catalog, CodeSystem::Icd10Cm, canonical, date)
+                    .validity
+                    == Validity::Valid;
+                if let Some(release) = self
+                    .catalog
+                    .concept_release(CodeSystem::Mce, date)
+                    .filter(|_| valid)
+                {
+                    out.not_checked(
+                        rule,
+                        0,
+                        NotCheckedReason::NoReferenceRow,
+                        format!(
+                            "the MCE {} has no row for {}",
+                            release.version.version,
+                            codes::display(CodeSystem::Icd10Cm, canonical)
+                        ),
+                    );
+                }
+                None
+            }
         }
     }
 
