@@ -218,6 +218,10 @@ impl ProcedureRule {
             .map_or_else(|| "none loaded".to_owned(), |r| r.version.version.clone());
         let field = format!("lines[{}].procedure_code", number - 1);
         let mut f = finding(self, number, field, String::new());
+        let complete_fees = (!complete_source(snapshot, canonical, date))
+            .then(|| complete_fee_schedule(snapshot, canonical, date))
+            .flatten()
+            .map(|f| &f.version);
         match self.0 {
             Problem::Invalid if check.validity == Validity::InvalidFormat => {
                 f.message = format!("{canonical:?} is not shaped like a CPT or HCPCS code");
@@ -225,13 +229,9 @@ impl ProcedureRule {
                     "CPT codes are five characters, HCPCS Level II a letter and four digits".into(),
                 );
             }
-            Problem::Invalid
-                if !complete_source(snapshot, canonical, date)
-                    && complete_fee_schedule(snapshot, canonical, date).is_some() =>
-            {
-                let fees = complete_fee_schedule(snapshot, canonical, date).map(|f| &f.version);
-                let label = fees.map_or_else(String::new, |v| v.version.clone());
-                if fees.is_some_and(|v| v.effective_from.year() == date.year()) {
+            Problem::Invalid if complete_fees.is_some() => {
+                let label = complete_fees.map_or_else(String::new, |v| v.version.clone());
+                if complete_fees.is_some_and(|v| v.effective_from.year() == date.year()) {
                     f.message = format!(
                         "{canonical} is not a CPT code: the fee schedule of the year ({label}) lists every code of its range, and not this one"
                     );

@@ -113,6 +113,43 @@ pub(crate) fn excision_claim(claim_id: &str, member_id: &str, diameter: f64) -> 
     }
 }
 
+/// A protobuf date.
+pub(crate) fn date(year: i32, month: i32, day: i32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+/// A one-unit line of `code` pointing at the first diagnosis.
+pub(crate) fn line(code: &str, modifiers: &[&str]) -> pb::ServiceLine {
+    pb::ServiceLine {
+        procedure_code: code.into(),
+        modifiers: modifiers.iter().map(|m| (*m).to_owned()).collect(),
+        units: 1,
+        diagnosis_pointers: vec![1],
+        ..Default::default()
+    }
+}
+
+/// An excision line with its diameter and site.
+pub(crate) fn excision(code: &str, diameter: f64, site: &str) -> pb::ServiceLine {
+    pb::ServiceLine {
+        excised_diameter_cm: Some(diameter),
+        anatomic_site: site.into(),
+        ..line(code, &[])
+    }
+}
+
+/// The decision on `claim` (no request id).
+pub(crate) async fn validate(api: &Api, claim: pb::Claim) -> pb::ValidationResult {
+    api.validate_claim(pb::ValidateClaimRequest {
+        request_id: String::new(),
+        claim: Some(claim),
+    })
+    .await
+    .expect("a decision")
+    .result
+    .expect("result")
+}
+
 /// Logs go to the test output only with TEST_LOG set (zero2prod style).
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {

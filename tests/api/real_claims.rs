@@ -4,12 +4,12 @@
 //! unless a case says otherwise; the coverage policy is the default set's.
 
 use claimscrub::grpc::pb;
-use claimscrub::grpc::pb::google::r#type::Date;
 use claimscrub::import::ImportKind;
 use sqlx::PgPool;
 
 use crate::helpers::{
-    AOC, Api, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MCE, MPFS, NUCC, import_shared, spawn_app,
+    AOC, Api, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MCE, MPFS, NUCC, date, excision,
+    import_shared, line, spawn_app, validate,
 };
 
 const MPFS_2025: (ImportKind, &str) = (ImportKind::Mpfs, "mpfs/PPRRVU2025_Oct.csv.gz");
@@ -22,29 +22,10 @@ const PTP_EXCISION: (ImportKind, &str) = (
     "ncci/ccipra-v302r0-excision-family.derived.txt.gz",
 );
 
-fn date(year: i32, month: i32, day: i32) -> Option<Date> {
-    Some(Date { year, month, day })
-}
-
-fn excision(code: &str, diameter: f64, site: &str) -> pb::ServiceLine {
+fn line_at(code: &str, modifiers: &[&str], site: &str) -> pb::ServiceLine {
     pb::ServiceLine {
-        procedure_code: code.into(),
-        units: 1,
-        diagnosis_pointers: vec![1],
-        excised_diameter_cm: Some(diameter),
         anatomic_site: site.into(),
-        ..Default::default()
-    }
-}
-
-fn line(code: &str, modifiers: &[&str], site: &str) -> pb::ServiceLine {
-    pb::ServiceLine {
-        procedure_code: code.into(),
-        modifiers: modifiers.iter().map(|m| (*m).to_owned()).collect(),
-        units: 1,
-        diagnosis_pointers: vec![1],
-        anatomic_site: site.into(),
-        ..Default::default()
+        ..line(code, modifiers)
     }
 }
 
@@ -63,17 +44,6 @@ fn claim() -> pb::Claim {
         lines: vec![excision("11404", 3.5, "trunk")],
         ..Default::default()
     }
-}
-
-async fn validate(api: &Api, claim: pb::Claim) -> pb::ValidationResult {
-    api.validate_claim(pb::ValidateClaimRequest {
-        request_id: String::new(),
-        claim: Some(claim),
-    })
-    .await
-    .expect("a decision")
-    .result
-    .expect("result")
 }
 
 fn of<'a>(result: &'a pb::ValidationResult, rule_id: &str) -> Vec<&'a pb::Finding> {
@@ -198,7 +168,7 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
     // same site is a misuse and still fires; XS on another site bypasses.
     let repair = |modifiers: &[&str], site: &str| pb::ServiceLine {
         repair_length_cm: Some(2.0),
-        ..line("12001", modifiers, site)
+        ..line_at("12001", modifiers, site)
     };
     for (modifiers, site, fires) in [
         (&[][..], "trunk", true),
@@ -226,7 +196,7 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
     }
     // 11404 / 64400, indicator 0: no modifier helps.
     let mut nerve = claim();
-    nerve.lines.push(line("64400", &["XS"], "arm"));
+    nerve.lines.push(line_at("64400", &["XS"], "arm"));
     let result = validate(api, nerve).await;
     let found = of(&result, "NCCI_PTP_EDIT");
     assert_eq!(found.len(), 1, "{:?}", result.findings);
@@ -411,7 +381,7 @@ async fn real_claim_edits_over_the_official_files(pool: PgPool) {
         assert_eq!(result.disposition(), pb::Disposition::Reject);
     }
     let mut add_on = claim();
-    add_on.lines = vec![line("11103", &[], "arm")];
+    add_on.lines = vec![line_at("11103", &[], "arm")];
     let result = validate(api, add_on).await;
     let found = of(&result, "ADD_ON_WITHOUT_PRIMARY");
     assert_eq!(found.len(), 1, "{:?}", result.findings);

@@ -13,8 +13,8 @@ use claimscrub::rules::RuleSet;
 use sqlx::PgPool;
 
 use crate::helpers::{
-    AOC, Api, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MCE, MPFS, MUE, NCCI_PTP, NUCC, import_shared,
-    import_shared_as, spawn_app,
+    AOC, HCPCS, ICD10CM_ORDER, ICD10CM_TABULAR, MCE, MPFS, MUE, NCCI_PTP, NUCC, date, excision,
+    import_shared, import_shared_as, line, spawn_app, validate,
 };
 
 /// One edit: `broken` must get a `rule_id` finding at `at` (line number,
@@ -57,10 +57,6 @@ impl Case {
     }
 }
 
-fn date(year: i32, month: i32, day: i32) -> Option<Date> {
-    Some(Date { year, month, day })
-}
-
 /// In ICD-10-CM FY2026 and after the other releases' effective dates, but
 /// before the NCCI PTP and MUE tables (2026-07-01).
 const DOS: Option<Date> = Some(Date {
@@ -75,24 +71,6 @@ const NCCI_DOS: Option<Date> = Some(Date {
     month: 7,
     day: 15,
 });
-
-fn line(code: &str, modifiers: &[&str]) -> pb::ServiceLine {
-    pb::ServiceLine {
-        procedure_code: code.into(),
-        modifiers: modifiers.iter().map(|m| (*m).to_owned()).collect(),
-        units: 1,
-        diagnosis_pointers: vec![1],
-        ..Default::default()
-    }
-}
-
-fn excision(code: &str, diameter: f64, site: &str) -> pb::ServiceLine {
-    pb::ServiceLine {
-        excised_diameter_cm: Some(diameter),
-        anatomic_site: site.into(),
-        ..line(code, &[])
-    }
-}
 
 fn repair(code: &str, length: f64, site: &str) -> pb::ServiceLine {
     pb::ServiceLine {
@@ -533,18 +511,6 @@ fn cases() -> Vec<Case> {
             |c| c.lines.truncate(1),
         ),
     ]
-}
-
-async fn validate(client: &Api, claim: pb::Claim) -> pb::ValidationResult {
-    client
-        .validate_claim(pb::ValidateClaimRequest {
-            request_id: String::new(),
-            claim: Some(claim),
-        })
-        .await
-        .expect("a decision")
-        .result
-        .expect("result")
 }
 
 fn with_member(mut claim: pb::Claim, member_id: &str) -> pb::Claim {
