@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "proto/claimscrub/v1/claim_validation_service.proto",
     "proto/claimscrub/v1/audit_service.proto",
     "proto/claimscrub/v1/reference_data_service.proto",
+    "proto/claimscrub/v1/x12_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

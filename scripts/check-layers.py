@@ -22,16 +22,17 @@ ALLOWED = {
     "domain": {"domain", "error"},
     "rules": {"domain", "rules", "error"},
     "import": {"domain", "import", "error"},
+    "x12": {"domain", "x12", "error"},
     "error": {"error"},
     "config": {"config", "domain", "import", "error"},
     "storage": {"storage", "domain", "import", "config", "error"},
-    "app": {"app", "storage", "domain", "rules", "import", "config", "error"},
-    "grpc": {"grpc", "app", "domain", "rules", "error"},
+    "app": {"app", "storage", "domain", "rules", "import", "x12", "config", "error"},
+    "grpc": {"grpc", "app", "domain", "rules", "x12", "error"},
     "telemetry": {"telemetry", "config"},
     "shutdown": {"shutdown", "grpc"},
-    "startup": {"startup", "grpc", "app", "storage", "domain", "rules", "config", "shutdown", "error"},
+    "startup": {"startup", "grpc", "app", "storage", "domain", "rules", "x12", "config", "shutdown", "error"},
 }
-PURE = {"domain", "rules", "import"}
+PURE = {"domain", "rules", "import", "x12"}
 IMPURE_CRATES = ("tokio", "sqlx", "tonic", "tokio_stream", "tokio_util", "prost")
 
 USE = re.compile(r"^(\s*)(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", re.M)

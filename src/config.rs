@@ -42,6 +42,47 @@ pub enum Command {
     HealthCheck(HealthCheckArgs),
     /// Create, list or revoke the API keys callers present.
     ApiKey(ApiKeyArgs),
+    /// Send X12 files to a running server.
+    X12(X12Args),
+}
+
+/// Settings of `x12`.
+#[derive(Debug, Clone, Args)]
+pub struct X12Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: X12Action,
+}
+
+/// `x12` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum X12Action {
+    /// Validate an 837P file against a server (ValidateInterchange): prints
+    /// each claim's disposition and the summary; writes the 999 and 277CA.
+    Check(X12CheckArgs),
+}
+
+/// Settings of `x12 check`.
+#[derive(Debug, Clone, Args)]
+pub struct X12CheckArgs {
+    /// The 837P file.
+    pub file: std::path::PathBuf,
+    /// Where to write the TA1/999 reply.
+    #[arg(long = "999")]
+    pub ack_999: Option<std::path::PathBuf>,
+    /// Where to write the 277CA reply.
+    #[arg(long = "277ca")]
+    pub ack_277ca: Option<std::path::PathBuf>,
+    /// The file was sent before and its stream broke: answer the claims
+    /// already stored from the store and decide the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// Server address.
+    #[arg(long, env = "CLAIMSCRUB_ADDRESS", default_value = "127.0.0.1:50051")]
+    pub address: SocketAddr,
+    /// API key (sent as `authorization: Bearer`).
+    #[arg(long, env = "CLAIMSCRUB_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// Settings of `api-key`.
@@ -218,6 +259,11 @@ pub struct ServeArgs {
     /// Refuse calls without an API key (UNAUTHENTICATED); otherwise they are served as `anonymous`.
     #[arg(long, env = "CLAIMSCRUB_REQUIRE_API_KEY")]
     pub require_api_key: bool,
+    /// CSV `x12_payer_id,payer_id` translating an 837P's 2010BB payer id
+    /// (NM1*PR NM109) into claimscrub's payer ids; the shipped
+    /// reference/default/x12_payers.csv when not given.
+    #[arg(long, env = "CLAIMSCRUB_X12_PAYER_MAP")]
+    pub x12_payer_map: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -258,6 +304,7 @@ impl ServeArgs {
             keepalive_timeout_secs: 10,
             member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
             require_api_key: false,
+            x12_payer_map: None,
         }
     }
 }

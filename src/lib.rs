@@ -38,12 +38,18 @@
 //! [`import`] parses the official code-set files (pure: bytes in, records or
 //! a line-numbered error out); `app::import` writes them as releases.
 //!
+//! [`x12`] is the X12 door, pure too: an 837P interchange walked in constant
+//! memory into claims and the TA1/999 verdicts, and the 277CA written from
+//! the decisions; `app::x12` spools the file, runs the two walks and feeds
+//! the claims of the accepted sets through the same batch pipeline.
+//!
 //! Around them: [`config`] (command line and environment), [`telemetry`]
 //! (tracing subscriber), [`startup`] (builds the server: database, migrations,
 //! catalog, router) and [`shutdown`] (signals, health NOT_SERVING, drain).
 //!
 //! The binary (`src/main.rs`) parses the command line and runs one of the
-//! subcommands: `serve`, `migrate`, `import`, `api-key` or `health-check`.
+//! subcommands: `serve`, `migrate`, `import`, `api-key`, `health-check` or
+//! `x12 check`.
 //!
 //! `ARCHITECTURE.md` is the map: where a claim enters, where it is decided
 //! (`app::decision`, `rules::RuleSet`), where it is stored, and where to add
@@ -60,5 +66,6 @@ pub mod shutdown;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod x12;
 
 pub use error::AppError;

@@ -7,7 +7,9 @@ use clap::Parser as _;
 use anyhow::Context as _;
 use claimscrub::app::api_keys;
 use claimscrub::app::import::{self as importer, ImportProgress, ImportRequest, ReleaseOutcome};
-use claimscrub::config::{ApiKeyAction, ApiKeyArgs, Cli, Command, HealthCheckArgs, ImportArgs};
+use claimscrub::config::{
+    ApiKeyAction, ApiKeyArgs, Cli, Command, HealthCheckArgs, ImportArgs, X12Action, X12CheckArgs,
+};
 use claimscrub::startup::Application;
 use claimscrub::{shutdown, storage, telemetry};
 
@@ -47,7 +49,135 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Import(args) => import(args).await,
         Command::HealthCheck(args) => health_check(args).await,
         Command::ApiKey(args) => api_key(args).await,
+        Command::X12(args) => match args.action {
+            X12Action::Check(args) => x12_check(args).await,
+        },
     }
+}
+
+/// Bytes per ValidateInterchange message, well inside the server's 1 MiB.
+const X12_CHUNK: usize = 256 * 1024;
+
+/// `x12 check`: streams the file to ValidateInterchange, prints each claim's
+/// disposition and the summary, and writes the acknowledgements.
+async fn x12_check(args: X12CheckArgs) -> anyhow::Result<()> {
+    use claimscrub::grpc::pb;
+    use claimscrub::grpc::pb::validate_interchange_response::Kind;
+    use std::io::{Read as _, Write as _};
+
+    let mut file = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args.address))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {}", args.address))?;
+    let mut client = pb::x12_service_client::X12ServiceClient::new(channel)
+        .max_decoding_message_size(8 * 1024 * 1024);
+    let resume = args.resume;
+    let (chunks, received) = tokio::sync::mpsc::channel(4);
+    let reader = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut first = true;
+        loop {
+            let mut data = vec![0u8; X12_CHUNK];
+            let read = file.read(&mut data)?;
+            if read == 0 && !first {
+                return Ok(());
+            }
+            data.truncate(read);
+            let message = pb::ValidateInterchangeRequest {
+                data,
+                resume: resume && first,
+            };
+            first = false;
+            if chunks.blocking_send(message).is_err() || read == 0 {
+                return Ok(());
+            }
+        }
+    });
+    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(received));
+    if let Some(key) = &args.api_key {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {key}").parse()?);
+    }
+    let mut responses = client
+        .validate_interchange(request)
+        .await
+        .context("ValidateInterchange failed")?
+        .into_inner();
+    let open = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<std::fs::File>> {
+        path.as_ref()
+            .map(|p| {
+                std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))
+            })
+            .transpose()
+    };
+    let mut ack_999 = open(&args.ack_999)?;
+    let mut ack_277 = open(&args.ack_277ca)?;
+    let mut stdout = std::io::stdout().lock();
+    while let Some(response) = responses.message().await.context("the stream broke")? {
+        match response.kind {
+            Some(Kind::Claim(claim)) => {
+                let verdict = match (&claim.result, &claim.error) {
+                    (Some(result), _) => result
+                        .disposition()
+                        .as_str_name()
+                        .trim_start_matches("DISPOSITION_")
+                        .to_owned(),
+                    (None, Some(error)) => format!("NOT_DECIDED {}", error.message),
+                    (None, None) => "UNKNOWN".to_owned(),
+                };
+                let rules: Vec<&str> = claim
+                    .result
+                    .iter()
+                    .flat_map(|r| &r.findings)
+                    .map(|f| f.rule_id.as_str())
+                    .collect();
+                let origin = claim.origin.unwrap_or_default();
+                writeln!(
+                    stdout,
+                    "{}/{}/{} #{} {}\t{verdict}\t{}{}",
+                    origin.interchange_control_number,
+                    origin.group_control_number,
+                    origin.transaction_set_control_number,
+                    origin.claim_ordinal,
+                    claim.claim_id,
+                    rules.join(","),
+                    if claim.from_store { "\t(stored)" } else { "" },
+                )?;
+            }
+            Some(Kind::Acknowledgement(piece)) => {
+                let target = match piece.kind() {
+                    pb::AcknowledgementKind::Implementation => ack_999.as_mut(),
+                    _ => ack_277.as_mut(),
+                };
+                if let Some(file) = target {
+                    file.write_all(piece.text.as_bytes())?;
+                }
+            }
+            Some(Kind::Summary(summary)) => {
+                writeln!(
+                    stdout,
+                    "{} interchange(s), {} transaction set(s) ({} rejected), {} claim(s): {} accepted, {} rejected, {} from the store{}",
+                    summary.interchanges,
+                    summary.transaction_sets,
+                    summary.transaction_sets_rejected,
+                    summary.claims,
+                    summary.claims_accepted,
+                    summary.claims_rejected,
+                    summary.claims_from_store,
+                    if summary.batch.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", summary.batch)
+                    },
+                )?;
+            }
+            None => {}
+        }
+    }
+    reader.await??;
+    Ok(())
 }
 
 async fn api_key(args: ApiKeyArgs) -> anyhow::Result<()> {

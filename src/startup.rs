@@ -1,6 +1,6 @@
 //! Builds, then runs, the server (zero-to-production's split): `build`
 //! connects, migrates, loads the catalog and keys, binds the port and wires
-//! the whole graph (use cases, the four services behind the key check,
+//! the whole graph (use cases, the five services behind the key check,
 //! health, reflection); `run_until_stopped` only starts the background
 //! tasks, serves, and drains on shutdown. Tests get the fully built
 //! application.
@@ -30,6 +30,7 @@ use crate::app::audit::AuditQueries;
 use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
 use crate::app::validate::ClaimValidator;
+use crate::app::x12::X12Intake;
 use crate::config::{DEVELOPMENT_MEMBER_HASH_KEY, ServeArgs};
 use crate::grpc::audit::AuditApi;
 use crate::grpc::claim_validation::ClaimValidationApi;
@@ -39,10 +40,14 @@ use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
 use crate::grpc::pb::code_lookup_service_server::CodeLookupServiceServer;
 use crate::grpc::pb::reference_data_service_server::ReferenceDataServiceServer;
+use crate::grpc::pb::x12_service_server::X12ServiceServer;
 use crate::grpc::reference_data::ReferenceDataApi;
+use crate::grpc::x12::X12Api;
 use crate::grpc::{SERVICE_NAMES, pb};
 use crate::shutdown::{self, ShutdownTimings};
 use crate::storage;
+use crate::x12::ca277::StatusMap;
+use crate::x12::payers::PayerMap;
 
 /// Header carrying the request id; generated when the client sends none and
 /// echoed on the response.
@@ -143,6 +148,21 @@ impl Application {
             settings.member_hash_key.clone().into_bytes(),
         ));
         let batches = Arc::new(BatchValidator::new(Arc::clone(&validator), bulk.clone()));
+        let payers = match &settings.x12_payer_map {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                PayerMap::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => PayerMap::builtin(),
+        };
+        let intake = Arc::new(X12Intake::new(
+            Arc::clone(&batches),
+            pool.clone(),
+            settings.claim_limits(),
+            payers,
+            StatusMap::builtin(),
+        ));
         let audit_queries = Arc::new(AuditQueries::new(pool.clone(), Arc::clone(&validator)));
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -178,6 +198,12 @@ impl Application {
             .add_service(guarded!(
                 ReferenceDataServiceServer,
                 ReferenceDataApi::new(Arc::clone(&catalog)),
+                settings,
+                authenticate
+            ))
+            .add_service(guarded!(
+                X12ServiceServer,
+                X12Api::new(intake, work.clone()),
                 settings,
                 authenticate
             ));

@@ -29,6 +29,8 @@ HEADERS = {
     "profile_links.csv": ["procedure_scope", "kind", "target", "relevance", "note"],
     "coverage_policies.csv": ["policy", "service_type", "lesion_behavior", "diagnosis_prefix", "evidence", "note"],
     "implausible_specialties.csv": ["service_type", "taxonomy_prefix", "classification", "note"],
+    "x12_status_codes.csv": ["rule_id", "category", "status_code", "entity_code", "meaning"],
+    "x12_payers.csv": ["x12_payer_id", "payer_id"],
 }
 FAMILY_SCOPES = {
     "excision_benign_trunk_arms_legs", "excision_benign_scalp_neck_hands_feet_genitalia", "excision_benign_face",

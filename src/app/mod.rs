@@ -16,6 +16,7 @@ pub mod page_token;
 pub mod profile;
 pub mod reference_data;
 pub mod validate;
+pub mod x12;
 
 use std::time::Duration;
 

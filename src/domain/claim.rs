@@ -196,13 +196,209 @@ pub struct Patient {
     pub sex: Sex,
 }
 
+/// A line's quantity (SV104), exact: the decimal as sent, never rounded.
+/// Stored claims write a whole quantity as a JSON number (as before this
+/// type) and a fraction as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Quantity {
+    mantissa: u64,
+    /// Digits after the decimal point, trailing zeros dropped.
+    scale: u8,
+}
+
+/// Most digits a quantity keeps after the point (SV104 is R15: fifteen
+/// digits in all).
+const QUANTITY_SCALE_MAX: u8 = 15;
+
+impl Quantity {
+    /// A whole number of units.
+    pub const fn whole(units: u32) -> Self {
+        Self {
+            mantissa: units as u64,
+            scale: 0,
+        }
+    }
+
+    /// A non-negative decimal (`2`, `1.5`, `.25`); `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty() && fraction.is_empty()
+            || !whole
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let fraction = fraction.trim_end_matches('0');
+        let scale = u8::try_from(fraction.len())
+            .ok()
+            .filter(|s| *s <= QUANTITY_SCALE_MAX)?;
+        let digits = format!("{whole}{fraction}");
+        let digits = digits.trim_start_matches('0');
+        let mantissa = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
+        Some(Self { mantissa, scale })
+    }
+
+    /// Whether it is zero.
+    pub fn is_zero(self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// Whether it is more than `units` whole units.
+    pub fn exceeds(self, units: u64) -> bool {
+        u128::from(self.mantissa) > u128::from(units) * 10u128.pow(u32::from(self.scale))
+    }
+
+    /// The sum, exact; `None` past the range.
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        let scale = self.scale.max(other.scale);
+        let widen = |q: Self| {
+            q.mantissa
+                .checked_mul(10u64.checked_pow(u32::from(scale - q.scale))?)
+        };
+        let mantissa = widen(self)?.checked_add(widen(other)?)?;
+        Some(Self { mantissa, scale }.normalised())
+    }
+
+    fn normalised(mut self) -> Self {
+        while self.scale > 0 && self.mantissa.is_multiple_of(10) {
+            self.mantissa /= 10;
+            self.scale -= 1;
+        }
+        self
+    }
+
+    /// The smallest whole number not below it.
+    pub fn rounded_up(self) -> u64 {
+        let unit = 10u64.pow(u32::from(self.scale));
+        self.mantissa.div_ceil(unit)
+    }
+
+    /// The whole number it is, if it is one.
+    pub fn as_whole(self) -> Option<u64> {
+        (self.scale == 0).then_some(self.mantissa)
+    }
+}
+
+impl From<u32> for Quantity {
+    fn from(units: u32) -> Self {
+        Self::whole(units)
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.scale == 0 {
+            return write!(f, "{}", self.mantissa);
+        }
+        let digits = format!(
+            "{:0width$}",
+            self.mantissa,
+            width = usize::from(self.scale) + 1
+        );
+        let (whole, fraction) = digits.split_at(digits.len() - usize::from(self.scale));
+        write!(f, "{whole}.{fraction}")
+    }
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.as_whole() {
+            Some(whole) => serializer.serialize_u64(whole),
+            None => serializer.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Whole(u64),
+            Text(String),
+        }
+        match Stored::deserialize(deserializer)? {
+            Stored::Whole(whole) => Ok(Self {
+                mantissa: whole,
+                scale: 0,
+            }),
+            Stored::Text(text) => Self::parse(&text)
+                .ok_or_else(|| serde::de::Error::custom("not a non-negative decimal")),
+        }
+    }
+}
+
+/// What a line's quantity counts (SV103).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitBasis {
+    /// Units (UN).
+    #[default]
+    Units,
+    /// Minutes (MJ), e.g. anesthesia time.
+    Minutes,
+}
+
+impl UnitBasis {
+    fn is_units(&self) -> bool {
+        *self == Self::Units
+    }
+}
+
+/// The code set of a claim's diagnoses (the HI qualifiers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosisCodeSet {
+    /// ICD-10-CM (ABK, ABF).
+    #[default]
+    Icd10Cm,
+    /// ICD-9-CM (BK, BF): replaced by ICD-10-CM on 2015-10-01.
+    Icd9Cm,
+}
+
+impl DiagnosisCodeSet {
+    fn is_icd10(&self) -> bool {
+        *self == Self::Icd10Cm
+    }
+}
+
+/// Where an X12 claim was read: its envelope keys and segment range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct X12Origin {
+    /// ISA13, the interchange control number.
+    pub interchange_control_number: String,
+    /// GS06, the functional group control number.
+    pub group_control_number: String,
+    /// ST02, the transaction set control number.
+    pub transaction_set_control_number: String,
+    /// 1-based position of the claim in its transaction set.
+    pub claim_ordinal: u64,
+    /// Positions in the transaction set (ST is 1) of the CLM and of the
+    /// claim's last segment.
+    pub first_segment: u64,
+    pub last_segment: u64,
+}
+
 /// One service line.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ServiceLine {
     /// CPT or HCPCS code.
     pub procedure_code: ProcedureCode,
     pub modifiers: Vec<ModifierCode>,
-    pub units: u32,
+    /// SV104, exact.
+    pub units: Quantity,
+    /// SV102, the line charge, when sent (the 837P always sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge: Option<Quantity>,
+    /// SV103; units unless the line counts minutes.
+    #[serde(default, skip_serializing_if = "UnitBasis::is_units")]
+    pub unit_basis: UnitBasis,
     /// 1-based diagnosis pointers.
     pub diagnosis_pointers: Vec<u32>,
     /// Excised diameter, cm.
@@ -238,6 +434,25 @@ pub struct Claim {
     pub diagnosis_codes: Vec<DiagnosisCode>,
     /// Service lines.
     pub lines: Vec<ServiceLine>,
+    /// CLM02, the total charge, when sent (the 837P always sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_charge: Option<Quantity>,
+    /// The code set of `diagnosis_codes`.
+    #[serde(default, skip_serializing_if = "DiagnosisCodeSet::is_icd10")]
+    pub diagnosis_code_set: DiagnosisCodeSet,
+    /// CLM05-3, the claim frequency type code (1 original, 7 replacement,
+    /// 8 void), when sent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub frequency_code: String,
+    /// REF*F8, the payer's claim control number a replacement or void refers to.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub original_reference: String,
+    /// SBR09, the claim filing indicator code.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub claim_filing_indicator: String,
+    /// Where the claim was read, for claims that came as X12.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x12_origin: Option<X12Origin>,
 }
 
 impl Claim {
@@ -332,4 +547,45 @@ pub struct PriorClaim {
     pub rendering_npi: Npi,
     /// Its lines as (procedure code, modifiers).
     pub lines: Vec<(ProcedureCode, Vec<ModifierCode>)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_are_kept_exactly() {
+        let q = |text| Quantity::parse(text).unwrap();
+        assert_eq!(q("1.50").to_string(), "1.5");
+        assert_eq!(q(".25").to_string(), "0.25");
+        assert_eq!(q("007").to_string(), "7");
+        assert_eq!(q("0.000000000000001").to_string(), "0.000000000000001");
+        assert!(Quantity::parse("-1").is_none());
+        assert!(Quantity::parse("1.2.3").is_none());
+        assert!(Quantity::parse(".").is_none());
+        assert!(q("1.5").exceeds(1));
+        assert!(!q("1.5").exceeds(2));
+        assert!(!q("2").exceeds(2));
+        assert_eq!(q("0.5").checked_add(q("0.5")), Some(q("1")));
+        assert!(q("0").is_zero());
+    }
+
+    #[test]
+    fn whole_quantities_store_as_numbers_and_fractions_as_text() {
+        let line = ServiceLine {
+            units: Quantity::whole(3),
+            ..ServiceLine::default()
+        };
+        let json = serde_json::to_value(&line).unwrap();
+        assert_eq!(json["units"], 3);
+        assert!(json.get("unit_basis").is_none());
+        let fraction = ServiceLine {
+            units: Quantity::parse("2.25").unwrap(),
+            unit_basis: UnitBasis::Minutes,
+            ..ServiceLine::default()
+        };
+        let json = serde_json::to_string(&fraction).unwrap();
+        let back: ServiceLine = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, fraction);
+    }
 }

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::domain::claim::{PayerId, ProcedureCode};
+use crate::domain::claim::{Claim, PayerId, ProcedureCode};
 use crate::error::{AppError, FieldViolation};
 
 /// CLM01, patient control number.
@@ -222,6 +222,96 @@ impl Screen {
             self.refuse(field, format!("must be above 0 and at most {max} cm"));
         }
     }
+}
+
+/// Screens a claim read from another door (X12) by the rules the protobuf
+/// door applies to its fields: the configured counts, the code alphabets,
+/// pointers 1 to 12 and the units. Lengths the X12 syntax already bounds
+/// are checked again, so the two doors refuse the same claims.
+pub fn screen_claim(claim: &Claim, limits: &ClaimLimits) -> Result<(), AppError> {
+    let mut screen = Screen::new();
+    screen.code(
+        "payer_id",
+        &claim.payer_id,
+        PAYER_ID_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    screen.code(
+        "place_of_service",
+        &claim.place_of_service,
+        PLACE_OF_SERVICE_MAX,
+        CodeAlphabet::Alphanumeric,
+    );
+    for (name, provider) in [
+        ("rendering_provider", &claim.rendering_provider),
+        ("billing_provider", &claim.billing_provider),
+    ] {
+        screen.code(
+            format_args!("{name}.npi"),
+            &provider.npi,
+            NPI_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+        screen.code(
+            format_args!("{name}.taxonomy_code"),
+            &provider.taxonomy_code,
+            TAXONOMY_MAX,
+            CodeAlphabet::Alphanumeric,
+        );
+    }
+    screen.text("patient.member_id", &claim.patient.member_id, MEMBER_ID_MAX);
+    if screen.count(
+        "diagnosis_codes",
+        claim.diagnosis_codes.len(),
+        limits.max_diagnoses,
+    ) {
+        for (i, code) in claim.diagnosis_codes.iter().enumerate() {
+            screen.code(
+                format_args!("diagnosis_codes[{i}]"),
+                code,
+                DIAGNOSIS_CODE_MAX,
+                CodeAlphabet::WithDot,
+            );
+        }
+    }
+    if screen.count("lines", claim.lines.len(), limits.max_service_lines) {
+        for (i, line) in claim.lines.iter().enumerate() {
+            screen.procedure_code(
+                format_args!("lines[{i}].procedure_code"),
+                &line.procedure_code,
+            );
+            if screen.count(
+                format_args!("lines[{i}].modifiers"),
+                line.modifiers.len(),
+                limits.max_modifiers,
+            ) {
+                for (m, modifier) in line.modifiers.iter().enumerate() {
+                    screen.modifier(format_args!("lines[{i}].modifiers[{m}]"), modifier);
+                }
+            }
+            if screen.count(
+                format_args!("lines[{i}].diagnosis_pointers"),
+                line.diagnosis_pointers.len(),
+                limits.max_pointers,
+            ) {
+                for (p, pointer) in line.diagnosis_pointers.iter().enumerate() {
+                    if !(1..=POINTER_MAX).contains(pointer) {
+                        screen.refuse(
+                            format_args!("lines[{i}].diagnosis_pointers[{p}]"),
+                            format!("a pointer names a diagnosis position 1 to {POINTER_MAX}"),
+                        );
+                    }
+                }
+            }
+            if line.units.exceeds(u64::from(limits.max_units)) {
+                screen.refuse(
+                    format_args!("lines[{i}].units"),
+                    format!("at most {} units per line", limits.max_units),
+                );
+            }
+        }
+    }
+    screen.finish()
 }
 
 #[cfg(test)]

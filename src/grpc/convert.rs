@@ -250,6 +250,7 @@ pub fn claim_from_pb(
         },
         diagnosis_codes: claim.diagnosis_codes.into_iter().map(Into::into).collect(),
         lines,
+        ..Claim::default()
     })
 }
 
@@ -365,7 +366,9 @@ fn service_line_from_pb(
     ServiceLine {
         procedure_code,
         modifiers: line.modifiers.into_iter().map(Into::into).collect(),
-        units: line.units,
+        units: line.units.into(),
+        unit_basis: crate::domain::claim::UnitBasis::Units,
+        charge: None,
         diagnosis_pointers: line.diagnosis_pointers,
         excised_diameter_cm: line.excised_diameter_cm,
         anatomic_site: Some(line.anatomic_site).filter(|s| !s.trim().is_empty()),
@@ -440,7 +443,11 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
             .map(|line| pb::ServiceLine {
                 procedure_code: line.procedure_code.into(),
                 modifiers: line.modifiers.into_iter().map(Into::into).collect(),
-                units: line.units,
+                units: u32::try_from(line.units.rounded_up()).unwrap_or(u32::MAX),
+                quantity: line
+                    .units
+                    .as_whole()
+                    .map_or_else(|| line.units.to_string(), |_| String::new()),
                 diagnosis_pointers: line.diagnosis_pointers,
                 excised_diameter_cm: line.excised_diameter_cm,
                 anatomic_site: line.anatomic_site.unwrap_or_default(),
@@ -461,6 +468,14 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
                     .collect(),
             })
             .collect(),
+        x12_origin: claim.x12_origin.map(|origin| pb::X12Origin {
+            interchange_control_number: origin.interchange_control_number,
+            group_control_number: origin.group_control_number,
+            transaction_set_control_number: origin.transaction_set_control_number,
+            claim_ordinal: origin.claim_ordinal,
+            first_segment: origin.first_segment,
+            last_segment: origin.last_segment,
+        }),
     }
 }
 
@@ -988,6 +1003,7 @@ mod tests {
                     procedure_code,
                     modifiers,
                     units,
+                    quantity: String::new(),
                     diagnosis_pointers,
                     excised_diameter_cm,
                     anatomic_site,
@@ -1048,6 +1064,7 @@ mod tests {
                         }),
                         diagnosis_codes: diagnoses,
                         lines,
+                        x12_origin: None,
                     }
                 },
             )
@@ -1134,6 +1151,7 @@ mod tests {
                 documented_indications: vec![pb::Indication::Bleeding.into()],
                 ..Default::default()
             }],
+            x12_origin: None,
         };
         let back = claim_to_pb(
             claim_from_pb(Some(claim.clone()), "claim", &ClaimLimits::default()).expect("valid"),

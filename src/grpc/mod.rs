@@ -9,6 +9,7 @@ pub mod convert;
 pub mod interceptor;
 pub mod reference_data;
 pub mod status;
+pub mod x12;
 
 /// Most bytes of records in one response message (list pages, export
 /// chunks): a page is cut before the record that would pass it, so every
@@ -66,13 +67,14 @@ pub mod pb {
         tonic::include_file_descriptor_set!("claimscrub_descriptor");
 }
 
-/// Fully-qualified names of the four claimscrub services, as health and
+/// Fully-qualified names of the five claimscrub services, as health and
 /// reflection report them.
-pub const SERVICE_NAMES: [&str; 4] = [
+pub const SERVICE_NAMES: [&str; 5] = [
     "claimscrub.v1.CodeLookupService",
     "claimscrub.v1.ClaimValidationService",
     "claimscrub.v1.AuditService",
     "claimscrub.v1.ReferenceDataService",
+    "claimscrub.v1.X12Service",
 ];
 
 #[cfg(test)]
@@ -91,6 +93,7 @@ mod tests {
                 > as NamedService>::NAME,
                 <pb::audit_service_server::AuditServiceServer<audit::AuditApi> as NamedService>::NAME,
                 <pb::reference_data_service_server::ReferenceDataServiceServer<reference_data::ReferenceDataApi> as NamedService>::NAME,
+                <pb::x12_service_server::X12ServiceServer<x12::X12Api> as NamedService>::NAME,
             ]
         );
     }

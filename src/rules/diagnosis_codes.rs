@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::claim::DiagnosisCodeSet;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
 use crate::domain::finding::Severity;
@@ -78,6 +79,10 @@ impl Rule for DiagnosisRule {
     }
 
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
+        // ICD-9-CM codes are DX_ICD9_CODE_SET's to judge, not ICD-10-CM's.
+        if context.claim.diagnosis_code_set == DiagnosisCodeSet::Icd9Cm {
+            return;
+        }
         let Some(date) = claim_date(context) else {
             return;
         };
@@ -167,6 +172,16 @@ mod tests {
         claim.diagnosis_codes = vec![code.into()];
         claim.date_of_service = Some(date(dos));
         claim
+    }
+
+    #[test]
+    fn icd9_diagnoses_are_left_to_the_code_set_rule() {
+        let mut claim = with_dx("7061", "2026-01-15");
+        assert!(!fired(&DiagnosisRule(Problem::Invalid), &claim).is_empty());
+        claim.diagnosis_code_set = DiagnosisCodeSet::Icd9Cm;
+        for rule in rules() {
+            assert!(fired(rule.as_ref(), &claim).is_empty(), "{}", rule.id());
+        }
     }
 
     fn ids(code: &str, dos: &str) -> Vec<&'static str> {

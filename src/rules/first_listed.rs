@@ -78,6 +78,10 @@ impl Rule for FirstListed {
     }
 
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
+        // The MCE lists ICD-10-CM codes; ICD-9-CM ones are DX_ICD9_CODE_SET's.
+        if context.claim.diagnosis_code_set == crate::domain::claim::DiagnosisCodeSet::Icd9Cm {
+            return;
+        }
         let (Some(date), Some(first)) = (
             context.claim.date_of_service,
             context.claim.diagnosis_codes.first(),

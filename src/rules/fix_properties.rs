@@ -40,7 +40,7 @@ fn line() -> impl Strategy<Value = ServiceLine> {
             |(code, modifiers, pointers, size, site, laterality, length)| ServiceLine {
                 procedure_code: code.into(),
                 modifiers: modifiers.into_iter().map(Into::into).collect(),
-                units: 1,
+                units: 1.into(),
                 diagnosis_pointers: pointers,
                 excised_diameter_cm: size,
                 anatomic_site: site.map(str::to_owned),

@@ -18,7 +18,9 @@
 
 pub mod add_on_codes;
 pub mod age_sex;
+pub mod claim_balance;
 pub mod claim_structure;
+pub mod diagnosis_code_set;
 pub mod diagnosis_codes;
 pub mod diagnosis_pointers;
 pub mod diagnosis_procedure;
@@ -59,13 +61,17 @@ pub use rule::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
 pub use rule_set::{Evaluation, RuleDescription, RuleSet};
 
 /// Version of the rule set; stored with every decision so it can be replayed.
-pub const RULESET_VERSION: &str = "2026.11.0";
+pub const RULESET_VERSION: &str = "2026.12.0";
 
 impl RuleSet {
     /// Every built-in rule, in evaluation order.
     pub fn standard() -> Self {
-        let mut rules: Vec<Box<dyn Rule>> = vec![Box::new(claim_structure::ClaimStructure)];
+        let mut rules: Vec<Box<dyn Rule>> = vec![
+            Box::new(claim_structure::ClaimStructure),
+            Box::new(claim_balance::ChargesOutOfBalance),
+        ];
         rules.extend(procedure_codes::rules());
+        rules.push(Box::new(diagnosis_code_set::Icd9Diagnoses));
         rules.extend(diagnosis_codes::rules());
         rules.extend(first_listed::rules());
         rules.extend(diagnosis_pointers::rules());

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Report, Rule, RuleContext, RuleMeta, RuleSource, finding};
+use crate::domain::claim::{Quantity, UnitBasis};
 use crate::domain::finding::{NotCheckedReason, Severity};
 
 /// Units above the MUE value.
@@ -26,8 +27,17 @@ impl Rule for MueExceeded {
         &Self::META
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
-        let mut per_day: BTreeMap<(String, chrono::NaiveDate), (u64, u32)> = BTreeMap::new();
+        let mut per_day: BTreeMap<(String, chrono::NaiveDate), (Quantity, u32)> = BTreeMap::new();
         for (number, line, date) in context.lines() {
+            if line.unit_basis == UnitBasis::Minutes {
+                out.not_checked(
+                    self,
+                    number,
+                    NotCheckedReason::NoReferenceRow,
+                    "the line counts minutes (SV103 MJ); an MUE counts units",
+                );
+                continue;
+            }
             let Some(date) = date else {
                 out.not_checked(
                     self,
@@ -60,7 +70,7 @@ impl Rule for MueExceeded {
                 continue;
             };
             if limit.mai == 1 {
-                if line.units > limit.value {
+                if line.units.exceeds(u64::from(limit.value)) {
                     out.push(finding(
                         self,
                         number,
@@ -74,8 +84,8 @@ impl Rule for MueExceeded {
             } else {
                 let entry = per_day
                     .entry((code.to_owned(), date))
-                    .or_insert((0, number));
-                entry.0 += u64::from(line.units);
+                    .or_insert((Quantity::default(), number));
+                entry.0 = entry.0.checked_add(line.units).unwrap_or(entry.0);
                 entry.1 = number;
             }
         }
@@ -87,7 +97,7 @@ impl Rule for MueExceeded {
             else {
                 continue;
             };
-            if units > u64::from(limit.value) {
+            if units.exceeds(u64::from(limit.value)) {
                 let kind = if limit.mai == 2 {
                     "policy: not payable above it"
                 } else {
@@ -132,8 +142,8 @@ mod tests {
         })];
         let mut claim: Claim = clean_claim();
         claim.lines.push(claim.lines[0].clone());
-        claim.lines[0].units = units[0];
-        claim.lines[1].units = units[1];
+        claim.lines[0].units = units[0].into();
+        claim.lines[1].units = units[1].into();
         let mut out = Report::default();
         MueExceeded.evaluate(
             &RuleContext {

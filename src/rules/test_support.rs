@@ -248,7 +248,7 @@ pub fn clean_claim() -> Claim {
 pub fn excision(code: &str, diameter: f64, site: &str, pointers: &[u32]) -> ServiceLine {
     ServiceLine {
         procedure_code: code.into(),
-        units: 1,
+        units: 1.into(),
         diagnosis_pointers: pointers.to_vec(),
         excised_diameter_cm: Some(diameter),
         anatomic_site: Some(site.into()),
@@ -261,7 +261,7 @@ pub fn line(code: &str, modifiers: &[&str], pointers: &[u32]) -> ServiceLine {
     ServiceLine {
         procedure_code: code.into(),
         modifiers: modifiers.iter().map(|m| (*m).into()).collect(),
-        units: 1,
+        units: 1.into(),
         diagnosis_pointers: pointers.to_vec(),
         ..ServiceLine::default()
     }

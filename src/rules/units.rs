@@ -29,7 +29,7 @@ impl Rule for UnitsZero {
     }
     fn evaluate(&self, context: &RuleContext<'_>, out: &mut Report) {
         for (number, line, _) in context.lines() {
-            if line.units == 0 {
+            if line.units.is_zero() {
                 out.push(finding(
                     self,
                     number,
@@ -67,7 +67,7 @@ impl Rule for EmUnitsExceedOne {
                 .attributes
                 .get(line.procedure_code.as_str())
                 .is_some_and(|a| a.service_type == ServiceType::EvaluationManagement);
-            if em && line.units > 1 {
+            if em && line.units.exceeds(1) {
                 let mut f = finding(
                     self,
                     number,
@@ -89,13 +89,13 @@ mod tests {
     #[test]
     fn zero_units_and_multi_unit_visits_fire() {
         let mut claim = clean_claim();
-        claim.lines[0].units = 0;
+        claim.lines[0].units = 0.into();
         assert_eq!(
             fired(&UnitsZero, &claim),
             [("UNITS_ZERO", 1, "lines[0].units".into())]
         );
         let mut visit = line("99213", &["25"], &[1]);
-        visit.units = 2;
+        visit.units = 2.into();
         claim.lines = vec![visit];
         assert_eq!(fired(&EmUnitsExceedOne, &claim).len(), 1);
     }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod batches;
 pub mod reference_data;
+pub mod x12;
 
 use std::str::FromStr;
 

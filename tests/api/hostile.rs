@@ -1362,6 +1362,7 @@ fn largest_claim(claim_id: &str, member: usize) -> pb::Claim {
         place_of_service: Some("99".into()),
         documented_indications: (1..=9).collect(),
         date_of_service: date(2026, 1, 15),
+        quantity: String::new(),
     };
     claim.lines = vec![line; 50];
     claim

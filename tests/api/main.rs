@@ -17,3 +17,5 @@ mod procedures;
 mod real_claims;
 mod reference_data;
 mod rule_edits;
+mod x12_fixtures;
+mod x12_service;

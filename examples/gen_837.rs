@@ -1,0 +1,48 @@
+//! Writes a claim file (JSON Lines from `../shared/tools/gen_claims.py` or
+//! the 10,000-claim sample, plain or gzip) as one 837P interchange, 5,000
+//! claims per transaction set (the most the guide recommends): the input of
+//! the X12 benchmark, and a file to try `claimscrub x12 check` with. Each
+//! claim gets the billing and rendering NPI 1234567893 and member id
+//! M000000001, M000000002, ... (an 837P requires them).
+//!
+//! Usage: `cargo run --release --example gen_837 -- CLAIMS_FILE OUT`
+
+use std::path::PathBuf;
+
+use claimscrub::grpc::pb;
+
+#[path = "common/generated_claims.rs"]
+mod generated_claims;
+#[path = "common/json_lines.rs"]
+mod json_lines;
+#[path = "common/x12_837.rs"]
+mod x12_837;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let usage = || anyhow::anyhow!("usage: gen_837 CLAIMS_FILE OUT");
+    let input = PathBuf::from(args.next().ok_or_else(usage)?);
+    let out = PathBuf::from(args.next().ok_or_else(usage)?);
+    let claims: Vec<pb::Claim> = json_lines::lines(&input)
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let mut claim = x12_837::carried(generated_claims::claim(value));
+            claim.billing_provider = Some(pb::Provider {
+                npi: "1234567893".into(),
+                taxonomy_code: String::new(),
+            });
+            if let Some(rendering) = claim.rendering_provider.as_mut() {
+                rendering.npi = "1234567893".into();
+            }
+            claim.patient = Some(pb::Patient {
+                member_id: format!("M{:09}", i + 1),
+                ..Default::default()
+            });
+            claim
+        })
+        .collect();
+    std::fs::write(&out, x12_837::interchange(&claims, 5_000, 1))?;
+    println!("{} claims written to {}", claims.len(), out.display());
+    Ok(())
+}
