@@ -79,6 +79,13 @@ pub struct SegmentReader<R> {
 }
 
 const CHUNK: usize = 64 * 1024;
+/// The most bytes read looking for the ISA: the prose around a guide
+/// example is a few kilobytes; a file that is not X12 ends here.
+const PREAMBLE_MAX: usize = 1024 * 1024;
+/// The longest segment kept whole. X12 segments are short (an NTE is the
+/// longest at under 100 bytes of data); a run without a terminator is cut
+/// here, so memory stays bounded and the pieces fail the syntax checks.
+pub const SEGMENT_MAX: usize = 64 * 1024;
 
 fn is_newline(byte: u8) -> bool {
     byte == b'\r' || byte == b'\n'
@@ -101,7 +108,7 @@ impl<R: Read> SegmentReader<R> {
                 break Some(at);
             }
             searched = buffer.len().saturating_sub(3);
-            if eof {
+            if eof || buffer.len() > PREAMBLE_MAX {
                 break None;
             }
             eof = fill(&mut input, &mut buffer)?;
@@ -200,6 +207,12 @@ impl<R: Read> SegmentReader<R> {
                 if empty {
                     continue;
                 }
+                self.segments_read += 1;
+                return Ok(true);
+            }
+            if pending.len() > SEGMENT_MAX {
+                out.extend_from_slice(&pending[..SEGMENT_MAX]);
+                self.start += SEGMENT_MAX;
                 self.segments_read += 1;
                 return Ok(true);
             }
@@ -414,6 +427,16 @@ mod tests {
         assert_eq!(segments("ISA*00*  *~"), Err(EnvelopeError::ShortIsa));
         let clash = ISA.replace(":~", "**");
         assert_eq!(segments(&clash), Err(EnvelopeError::BadComponentSeparator));
+    }
+
+    #[test]
+    fn junk_is_read_in_bounded_pieces() {
+        let junk = format!("{ISA}{}", "A".repeat(3 * SEGMENT_MAX + 5));
+        let pieces = segments(&junk).unwrap();
+        assert_eq!(pieces.len(), 5);
+        assert!(pieces.iter().all(|p| p.len() <= SEGMENT_MAX));
+        let prose = "no interchange here\n".repeat(PREAMBLE_MAX / 10);
+        assert_eq!(segments(&prose), Err(EnvelopeError::NoIsa));
     }
 
     #[test]
