@@ -3,7 +3,10 @@
 //! claims per transaction set (the most the guide recommends): the input of
 //! the X12 benchmark, and a file to try `claimscrub x12 check` with. Each
 //! claim gets the billing and rendering NPI 1234567893 and member id
-//! M000000001, M000000002, ... (an 837P requires them).
+//! M000000001, M000000002, ... (an 837P requires them). A claim with a line
+//! of no diagnosis pointer or more than four cannot be written (SV107 holds
+//! one to four) and is left out, counted: in a file, one such claim would
+//! have the 999 reject its whole transaction set.
 //!
 //! Usage: `cargo run --release --example gen_837 -- CLAIMS_FILE OUT`
 
@@ -23,11 +26,19 @@ fn main() -> anyhow::Result<()> {
     let usage = || anyhow::anyhow!("usage: gen_837 CLAIMS_FILE OUT");
     let input = PathBuf::from(args.next().ok_or_else(usage)?);
     let out = PathBuf::from(args.next().ok_or_else(usage)?);
-    let claims: Vec<pb::Claim> = json_lines::lines(&input)
+    let all = json_lines::lines(&input);
+    let claims: Vec<pb::Claim> = all
         .iter()
+        .map(generated_claims::claim)
+        .filter(|claim| {
+            claim
+                .lines
+                .iter()
+                .all(|line| (1..=4).contains(&line.diagnosis_pointers.len()))
+        })
         .enumerate()
-        .map(|(i, value)| {
-            let mut claim = x12_837::carried(generated_claims::claim(value));
+        .map(|(i, claim)| {
+            let mut claim = x12_837::carried(claim);
             claim.billing_provider = Some(pb::Provider {
                 npi: "1234567893".into(),
                 taxonomy_code: String::new(),
@@ -43,6 +54,11 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     std::fs::write(&out, x12_837::interchange(&claims, 5_000, 1))?;
-    println!("{} claims written to {}", claims.len(), out.display());
+    println!(
+        "{} claims written to {}; {} left out (a line with no pointer or more than four)",
+        claims.len(),
+        out.display(),
+        all.len() - claims.len()
+    );
     Ok(())
 }

@@ -23,8 +23,8 @@ ADDRESS=127.0.0.1:50097
 CLAIMS=$(generated_claims "$N" "$SHARED")
 cargo build --release --quiet --bin claimscrub --example bench_batch --example gen_837 --example x12_parse_rate
 X12="target/bench-claims/claims-$N.837"
-[ -f "$X12" ] || target/release/examples/gen_837 "$CLAIMS" "$X12" >/dev/null
-echo "837P: $(du -h "$X12" | cut -f1), $N claims"
+[ -f "$X12" ] || target/release/examples/gen_837 "$CLAIMS" "$X12"
+echo "837P: $(du -h "$X12" | cut -f1)"
 target/release/examples/x12_parse_rate "$X12"
 fresh_database
 
@@ -39,7 +39,8 @@ target/release/claimscrub x12 check "$X12" --address "$ADDRESS" --999 "$LOG.999"
 END=$(date +%s.%N)
 kill $SAMPLER 2>/dev/null || true
 tail -1 "$LOG.out"
-awk -v n="$N" -v s="$START" -v e="$END" 'BEGIN { printf "ValidateInterchange: %d claims in %.1f s = %.0f claims/s (whole command: upload, check, scrub, 999, 277CA)\n", n, e - s, n / (e - s) }'
+SENT=$(tail -1 "$LOG.out" | sed -E 's/.* ([0-9]+) claim\(s\).*/\1/')
+awk -v n="$SENT" -v s="$START" -v e="$END" 'BEGIN { printf "ValidateInterchange: %d claims in %.1f s = %.0f claims/s (whole command: upload, check, scrub, 999, 277CA)\n", n, e - s, n / (e - s) }'
 echo "server RSS while the 837P streamed: peak $(sort -n "$LOG.rss" | tail -1) kB over $(wc -l <"$LOG.rss") samples"
 echo "277CA: $(du -h "$LOG.277" | cut -f1), $(grep -c '^STC\*A2' "$LOG.277") claims accepted"
 target/release/examples/bench_batch "$ADDRESS" "$CLAIMS"
