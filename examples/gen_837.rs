@@ -38,19 +38,7 @@ fn main() -> anyhow::Result<()> {
         })
         .enumerate()
         .map(|(i, claim)| {
-            let mut claim = x12_837::carried(claim);
-            claim.billing_provider = Some(pb::Provider {
-                npi: "1234567893".into(),
-                taxonomy_code: String::new(),
-            });
-            if let Some(rendering) = claim.rendering_provider.as_mut() {
-                rendering.npi = "1234567893".into();
-            }
-            claim.patient = Some(pb::Patient {
-                member_id: format!("M{:09}", i + 1),
-                ..Default::default()
-            });
-            claim
+            x12_837::with_required_parties(x12_837::carried(claim), format!("M{:09}", i + 1))
         })
         .collect();
     std::fs::write(&out, x12_837::interchange(&claims, 5_000, 1))?;

@@ -19,6 +19,23 @@ pub(crate) fn carried(mut claim: pb::Claim) -> pb::Claim {
     claim
 }
 
+/// `claim` with what an 837P requires and a generated claim lacks: the
+/// billing and rendering NPI (1234567893) and a member id.
+pub(crate) fn with_required_parties(mut claim: pb::Claim, member_id: String) -> pb::Claim {
+    claim.billing_provider = Some(pb::Provider {
+        npi: "1234567893".into(),
+        taxonomy_code: String::new(),
+    });
+    if let Some(rendering) = claim.rendering_provider.as_mut() {
+        rendering.npi = "1234567893".into();
+    }
+    claim.patient = Some(pb::Patient {
+        member_id,
+        ..Default::default()
+    });
+    claim
+}
+
 /// The X12 payer id written for a claimscrub payer (the shipped map's
 /// national ids; others as they are).
 fn x12_payer(payer: &str) -> &str {

@@ -214,6 +214,16 @@ pub struct Ca277Writer<W: Write> {
     claims: u64,
 }
 
+/// A rejecting STC: STC01, the date, action U (reject), the charge, and
+/// the message in STC12 (free text, at most 264 characters).
+fn rejection(out: &mut SegmentWriter, stc01: &str, date: &str, amount: &str, message: &str) {
+    let message = clean(message, 264);
+    let mut elements = vec!["STC", stc01, date, "U", amount];
+    elements.extend([""; 7]);
+    elements.push(&message);
+    out.segment(&elements);
+}
+
 fn date8(date: NaiveDate) -> String {
     date.format("%Y%m%d").to_string()
 }
@@ -378,21 +388,7 @@ impl<W: Write> Ca277Writer<W> {
             .segment(&["TRN", "2", &clean(&status.claim_id, 50)]);
         let amount = charge.to_string();
         if let Some(reason) = &status.unreadable {
-            provider.body.segment(&[
-                "STC",
-                "A3:21",
-                &self.date,
-                "U",
-                &amount,
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                &clean(reason, 264),
-            ]);
+            rejection(&mut provider.body, "A3:21", &self.date, &amount, reason);
         } else if status.errors.is_empty() {
             provider
                 .body
@@ -405,21 +401,8 @@ impl<W: Write> Ca277Writer<W> {
                 } else {
                     format!("{}:{}:{}", code.category, code.code, code.entity)
                 };
-                provider.body.segment(&[
-                    "STC",
-                    &stc01,
-                    &self.date,
-                    "U",
-                    &amount,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    &clean(&format!("{rule_id} - {message}"), 264),
-                ]);
+                let message = format!("{rule_id} - {message}");
+                rejection(&mut provider.body, &stc01, &self.date, &amount, &message);
             }
         }
         if !status.record_id.is_empty() {

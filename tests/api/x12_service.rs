@@ -282,16 +282,8 @@ async fn the_business_examples_answer_acknowledgements_pyx12_accepts(pool: PgPoo
 fn generated(count: usize, per_set: usize, prefix: &str) -> (Vec<pb::Claim>, String) {
     let claims: Vec<pb::Claim> = (0..count)
         .map(|i| {
-            let mut claim = crate::helpers::excision_claim(
-                &format!("{prefix}{i:05}"),
-                &format!("{prefix}-M{i:05}"),
-                1.0,
-            );
-            claim.billing_provider = Some(pb::Provider {
-                npi: "1234567893".into(),
-                taxonomy_code: String::new(),
-            });
-            x12_837::carried(claim)
+            let claim = crate::helpers::excision_claim(&format!("{prefix}{i:05}"), "", 1.0);
+            x12_837::with_required_parties(x12_837::carried(claim), format!("{prefix}-M{i:05}"))
         })
         .collect();
     let text = x12_837::interchange(&claims, per_set, 4242);
@@ -454,21 +446,10 @@ async fn the_sample_as_an_837_gives_the_protobuf_dispositions(pool: PgPool) {
         sample
             .iter()
             .map(|claim| {
-                let mut claim = x12_837::carried(claim.clone());
-                claim.billing_provider = Some(pb::Provider {
-                    npi: "1234567893".into(),
-                    taxonomy_code: String::new(),
-                });
-                if let Some(rendering) = claim.rendering_provider.as_mut() {
-                    rendering.npi = "1234567893".into();
-                }
                 // Each door its own members, so neither sees the other's
                 // claims as history.
-                claim.patient = Some(pb::Patient {
-                    member_id: format!("{prefix}-{}", claim.claim_id),
-                    ..Default::default()
-                });
-                claim
+                let member = format!("{prefix}-{}", claim.claim_id);
+                x12_837::with_required_parties(x12_837::carried(claim.clone()), member)
             })
             .collect()
     };
