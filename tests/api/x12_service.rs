@@ -290,8 +290,9 @@ fn generated(count: usize, per_set: usize, prefix: &str) -> (Vec<pb::Claim>, Str
     (claims, text)
 }
 
-/// A stream broken after some claims, then the same file again with
-/// resume: the stored claims are answered from the store, the rest decided,
+/// A stream broken after some claims and the server restarted, then the
+/// same file again with resume: the stored claims are answered from the
+/// store, the rest decided,
 /// and the batch holds each claim once. Without resume the same
 /// interchange is a duplicate (TA1 025).
 #[sqlx::test]
@@ -344,6 +345,12 @@ async fn a_broken_interchange_resumes_without_doubling(pool: PgPool) {
         durable + 1 < 1_500,
         "the whole file was decided before the break"
     );
+    // The server restarts too (shutting down closes its pool): the resume
+    // needs only what is stored.
+    let url = crate::helpers::pool_url(&pool);
+    app.shutdown().await.expect("shutdown");
+    let pool = PgPool::connect(&url).await.expect("reconnect");
+    let app = spawn_app(pool.clone()).await;
 
     let again = send(&app, text.as_bytes(), true).await.expect("resume");
     assert_eq!(again.claims.len(), claims.len());
@@ -531,6 +538,32 @@ async fn the_837_only_rules_fire_through_the_x12_door(pool: PgPool) {
         found.contains(&("CHARGES_OUT_OF_BALANCE".into(), "total_charge".into())),
         "{found:?}"
     );
+    // The audit record keeps where the claim was read.
+    let records = app
+        .list_audit_records(pb::ListAuditRecordsRequest::default())
+        .await
+        .expect("listed")
+        .audit_records;
+    let record = app
+        .get_audit_record(pb::GetAuditRecordRequest {
+            name: records[0].name.clone(),
+        })
+        .await
+        .expect("read")
+        .audit_record
+        .expect("record");
+    let origin = record
+        .claim
+        .and_then(|c| c.x12_origin)
+        .expect("origin kept");
+    assert_eq!(
+        (
+            origin.interchange_control_number.as_str(),
+            origin.group_control_number.as_str()
+        ),
+        ("000000001", "1")
+    );
+    assert_eq!((origin.claim_ordinal, origin.first_segment), (1, 15));
     assert!(!fired(
         &findings(renumbered(&text, 2)).await,
         "CHARGES_OUT_OF_BALANCE"
