@@ -226,7 +226,7 @@ impl Screen {
 
 /// Screens a claim read from another door (X12) by the rules the protobuf
 /// door applies to its fields: the configured counts, the code alphabets,
-/// pointers 1 to 12 and the units. Lengths the X12 syntax already bounds
+/// pointers 1 to 12, the units and sizes. Lengths the X12 syntax already bounds
 /// are checked again, so the two doors refuse the same claims.
 pub fn screen_claim(claim: &Claim, limits: &ClaimLimits) -> Result<(), AppError> {
     let mut screen = Screen::new();
@@ -308,6 +308,17 @@ pub fn screen_claim(claim: &Claim, limits: &ClaimLimits) -> Result<(), AppError>
                     format_args!("lines[{i}].units"),
                     format!("at most {} units per line", limits.max_units),
                 );
+            }
+            for (value, name) in [
+                (line.excised_diameter_cm, "excised_diameter_cm"),
+                (line.repair_length_cm, "repair_length_cm"),
+            ] {
+                if let Some(value) = value {
+                    screen.size_cm(format_args!("lines[{i}].{name}"), value, limits.max_size_cm);
+                }
+            }
+            if let Some(site) = &line.anatomic_site {
+                screen.text(format_args!("lines[{i}].anatomic_site"), site, TEXT_MAX);
             }
         }
     }

@@ -26,8 +26,8 @@ use super::elements::{self, ElementError, code as ik4};
 use super::segments::{ISA_LEN, Segment, SegmentReader, Separators};
 use super::spec;
 use crate::domain::claim::{
-    Claim, DiagnosisCodeSet, ModifierCode, Npi, Patient, PayerId, Provider, Quantity, ServiceLine,
-    Sex, TaxonomyCode, UnitBasis, X12Origin,
+    Claim, DiagnosisCodeSet, Laterality, ModifierCode, Npi, Patient, PayerId, Provider, Quantity,
+    ServiceLine, Sex, TaxonomyCode, UnitBasis, X12Origin,
 };
 
 /// Segment errors kept per transaction set; past it the set is rejected
@@ -1444,6 +1444,11 @@ impl SetState {
                 self.line = Some(LineDraft::default());
             }
             (Loop::L2400, "SV1") => self.read_service(segment),
+            (Loop::L2400, "NTE") if segment.str(1) == "ADD" => {
+                if let Some(line) = self.line.as_mut() {
+                    read_line_note(segment.str(2), &mut line.line);
+                }
+            }
             (Loop::L2400, "DTP") if segment.str(1) == "472" => {
                 if let Some(line) = self.line.as_mut() {
                     let (from, to) = dates(segment.str(2), segment.str(3));
@@ -1536,6 +1541,40 @@ fn qualified(kind: Loop, index: usize, qualifier: &str) -> bool {
         (Loop::L2010AA, 3) => ["EI", "SY"].contains(&qualifier),
         (Loop::L2010AA, 4) => !["EI", "SY"].contains(&qualifier),
         _ => true,
+    }
+}
+
+/// claimscrub's convention for what an 837P has no element for, in the
+/// line's 2400 NTE*ADD (additional information, free text): the marker
+/// `CS1` then any of `SIZE=<cm>` (excised diameter), `REPAIR=<cm>` (summed
+/// repair length), `SITE=<site>` (the anatomic site vocabulary) and
+/// `SIDE=L|R|B`, separated by spaces, e.g. `NTE*ADD*CS1 SIZE=1.5 SITE=TRUNK
+/// SIDE=L`. A note without the marker is someone else's and is left alone;
+/// a token that does not parse is ignored, and its edit stays "not checked".
+fn read_line_note(text: &str, line: &mut ServiceLine) {
+    let mut tokens = text.split_ascii_whitespace();
+    if tokens.next() != Some("CS1") {
+        return;
+    }
+    for token in tokens {
+        let Some((key, value)) = token.split_once('=') else {
+            continue;
+        };
+        let size = || value.parse::<f64>().ok().filter(|v| v.is_finite());
+        match key {
+            "SIZE" => line.excised_diameter_cm = size().or(line.excised_diameter_cm),
+            "REPAIR" => line.repair_length_cm = size().or(line.repair_length_cm),
+            "SITE" if !value.is_empty() => line.anatomic_site = Some(value.to_ascii_lowercase()),
+            "SIDE" => {
+                line.laterality = match value {
+                    "L" => Laterality::Left,
+                    "R" => Laterality::Right,
+                    "B" => Laterality::Bilateral,
+                    _ => line.laterality,
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -1696,6 +1735,22 @@ mod tests {
             (1, 17, 27)
         );
         assert_eq!(x12.patient.name, "SMITH");
+    }
+
+    #[test]
+    fn the_line_note_convention_carries_size_site_and_side() {
+        let mut body = CLAIM.to_vec();
+        body.insert(23, "NTE*ADD*CS1 SIZE=3.5 SITE=TRUNK SIDE=L REPAIR=x");
+        let (_, claims) = read(&interchange(&body, None));
+        let line = &claims[0].claim.lines[0];
+        assert_eq!(line.excised_diameter_cm, Some(3.5));
+        assert_eq!(line.anatomic_site.as_deref(), Some("trunk"));
+        assert_eq!(line.laterality, Laterality::Left);
+        assert_eq!(line.repair_length_cm, None);
+        let mut body = CLAIM.to_vec();
+        body.insert(23, "NTE*ADD*PATIENT SIZE=3.5 SAYS HELLO");
+        let (_, claims) = read(&interchange(&body, None));
+        assert_eq!(claims[0].claim.lines[0].excised_diameter_cm, None);
     }
 
     #[test]

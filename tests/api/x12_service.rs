@@ -580,3 +580,38 @@ async fn the_837_only_rules_fire_through_the_x12_door(pool: PgPool) {
     ));
     app.shutdown().await.expect("shutdown");
 }
+
+/// An 837P has no element for the excised size or site: the size edit says
+/// "not checked" (field not sent), unless the line carries claimscrub's
+/// NTE*ADD convention, when it runs.
+#[sqlx::test]
+async fn the_line_note_convention_lets_the_size_edits_run(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (_, text) = generated(1, 1, "NOTE");
+    let size_not_checked = async |text: &str| -> bool {
+        let answer = send(&app, text.as_bytes(), false).await.expect("answered");
+        let result = answer.claims[0].result.clone().expect("decided");
+        result.not_checked.iter().any(|n| {
+            n.rule_id == "SIZE_BAND_MISMATCH" && n.reason() == pb::NotCheckedReason::FieldNotSent
+        })
+    };
+    assert!(size_not_checked(&text).await);
+    let noted = text
+        .replace(
+            "DTP*472*D8*20260115~",
+            "DTP*472*D8*20260115~\nNTE*ADD*CS1 SIZE=1.0 SITE=TRUNK~",
+        )
+        .replace("000004242", "000004243")
+        .replace("*4242*", "*4243*")
+        .replace("GE*1*4242", "GE*1*4243");
+    // One more segment in the set: SE01 counts it.
+    let count: u32 = noted
+        .split("SE*")
+        .nth(1)
+        .and_then(|rest| rest.split('*').next())
+        .and_then(|n| n.parse().ok())
+        .expect("SE01");
+    let noted = noted.replace(&format!("SE*{count}*"), &format!("SE*{}*", count + 1));
+    assert!(!size_not_checked(&noted).await);
+    app.shutdown().await.expect("shutdown");
+}
