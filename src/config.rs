@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::access::Scopes;
 use crate::domain::limits::ClaimLimits;
 use crate::import::ImportKind;
 
@@ -85,6 +86,10 @@ pub struct X12CheckArgs {
     pub api_key: Option<String>,
 }
 
+fn parse_scopes(list: &str) -> Result<Scopes, String> {
+    Scopes::parse_list(list)
+}
+
 /// Settings of `api-key`.
 #[derive(Debug, Clone, Args)]
 pub struct ApiKeyArgs {
@@ -104,8 +109,15 @@ pub enum ApiKeyAction {
         /// Name recorded as the submitter of every decision made with the key.
         #[arg(long)]
         submitter: String,
+        /// What the key may call, comma-separated: lookup, validate,
+        /// audit:read, admin.
+        #[arg(long, value_parser = parse_scopes)]
+        scopes: Scopes,
+        /// Days until the key stops working (none: until revoked).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
-    /// List the keys (id, submitter, created, revoked); never the keys themselves.
+    /// List the keys (id, submitter, scopes, created, expiry, revoked); never the keys themselves.
     List,
     /// Revoke a key by id; running servers refuse it within seconds.
     Revoke {

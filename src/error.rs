@@ -26,8 +26,10 @@ pub enum ErrorReason {
     BatchConcurrentStream,
     /// The server requires an API key and the call has none.
     ApiKeyRequired,
-    /// The API key presented is unknown or revoked.
+    /// The API key presented is unknown, revoked or expired.
     ApiKeyInvalid,
+    /// The API key is valid but lacks the scope the RPC needs.
+    ScopeMissing,
     /// PostgreSQL cannot be reached or the pool is exhausted; retry later.
     DatabaseUnavailable,
     /// The server is shutting down; retry on another instance.
@@ -38,7 +40,7 @@ pub enum ErrorReason {
 
 impl ErrorReason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::InvalidRequest,
         Self::InvalidPageToken,
         Self::NotFound,
@@ -50,6 +52,7 @@ impl ErrorReason {
         Self::BatchConcurrentStream,
         Self::ApiKeyRequired,
         Self::ApiKeyInvalid,
+        Self::ScopeMissing,
         Self::DatabaseUnavailable,
         Self::ShuttingDown,
         Self::Internal,
@@ -69,6 +72,7 @@ impl ErrorReason {
             Self::BatchConcurrentStream => "BATCH_CONCURRENT_STREAM",
             Self::ApiKeyRequired => "API_KEY_REQUIRED",
             Self::ApiKeyInvalid => "API_KEY_INVALID",
+            Self::ScopeMissing => "SCOPE_MISSING",
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             Self::ShuttingDown => "SHUTTING_DOWN",
             Self::Internal => "INTERNAL",
@@ -152,6 +156,16 @@ pub enum AppError {
         /// Sent as the status message; never PHI.
         message: String,
     },
+    /// The caller is identified but may not make this call (PERMISSION_DENIED).
+    #[error("{message}")]
+    PermissionDenied {
+        /// Sent as ErrorInfo.reason, for a client to branch on.
+        reason: ErrorReason,
+        /// The scope the call needs, sent in ErrorInfo.metadata.
+        scope: &'static str,
+        /// Sent as the status message; never PHI.
+        message: String,
+    },
     /// Try again later (UNAVAILABLE).
     #[error("unavailable: {message}")]
     Unavailable {
@@ -216,9 +230,10 @@ mod tests {
             ErrorReason::BatchConcurrentStream => 8,
             ErrorReason::ApiKeyRequired => 9,
             ErrorReason::ApiKeyInvalid => 10,
-            ErrorReason::DatabaseUnavailable => 11,
-            ErrorReason::ShuttingDown => 12,
-            ErrorReason::Internal => 13,
+            ErrorReason::ScopeMissing => 11,
+            ErrorReason::DatabaseUnavailable => 12,
+            ErrorReason::ShuttingDown => 13,
+            ErrorReason::Internal => 14,
         }
     }
 

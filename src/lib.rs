@@ -26,7 +26,9 @@
 //!   pipeline (`app::batch`: reader, evaluator, writer, all bounded; its
 //!   chunks take the same locks and isolation),
 //!   the audit queries, exports and replays with the monthly partitions
-//!   made ahead (`app::audit`), and the API keys that name each caller.
+//!   made ahead (`app::audit`), and the API keys that name each caller
+//!   and hold its scopes (`domain::access` has the one table of which scope
+//!   each RPC needs; `grpc::interceptor` enforces it).
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
 //!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between

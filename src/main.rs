@@ -184,10 +184,20 @@ async fn api_key(args: ApiKeyArgs) -> anyhow::Result<()> {
     let pool = storage::connect(&args.database).await?;
     storage::migrate(&pool).await?;
     match args.action {
-        ApiKeyAction::Create { submitter } => {
-            let (id, key) = api_keys::create(&pool, &submitter).await?;
+        ApiKeyAction::Create {
+            submitter,
+            scopes,
+            expires_in_days,
+        } => {
+            let expire_time = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let (id, key) = api_keys::create(&pool, &submitter, scopes, expire_time).await?;
             println!("id:        {id}");
             println!("submitter: {}", submitter.trim());
+            println!("scopes:    {}", scopes.names().join(","));
+            if let Some(expire_time) = expire_time {
+                println!("expires:   {}", expire_time.to_rfc3339());
+            }
             println!("key:       {key}");
             println!("(the key is shown only now; claimscrub stores its sha256)");
         }
@@ -196,10 +206,14 @@ async fn api_key(args: ApiKeyArgs) -> anyhow::Result<()> {
                 let revoked = key
                     .revoke_time
                     .map_or_else(String::new, |t| format!("  revoked {}", t.to_rfc3339()));
+                let expires = key
+                    .expire_time
+                    .map_or_else(String::new, |t| format!("  expires {}", t.to_rfc3339()));
                 println!(
-                    "{}  {}  created {}{revoked}",
+                    "{}  {}  {}  created {}{expires}{revoked}",
                     key.id,
                     key.submitter,
+                    key.scopes.join(","),
                     key.create_time.to_rfc3339()
                 );
             }

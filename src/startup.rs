@@ -35,7 +35,7 @@ use crate::config::{DEVELOPMENT_MEMBER_HASH_KEY, ServeArgs};
 use crate::grpc::audit::AuditApi;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
-use crate::grpc::interceptor::Authenticate;
+use crate::grpc::interceptor::{Authenticate, ScopeOfPath};
 use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
 use crate::grpc::pb::code_lookup_service_server::CodeLookupServiceServer;
@@ -75,15 +75,15 @@ pub struct Application {
     routes: Routes,
 }
 
-/// A claimscrub service behind the key check, with the message limits.
+/// A claimscrub service behind the scope and key checks, with the message limits.
 macro_rules! guarded {
     ($server:ident, $api:expr, $settings:expr, $authenticate:expr) => {
-        InterceptedService::new(
+        ScopeOfPath::new(InterceptedService::new(
             $server::new($api)
                 .max_decoding_message_size($settings.max_request_bytes)
                 .max_encoding_message_size($settings.max_response_bytes),
             $authenticate.clone(),
-        )
+        ))
     };
 }
 

@@ -6,18 +6,24 @@
 //! instance.
 //!
 //! A call without a key is served as `anonymous` unless the server requires
-//! keys; a key that is presented must be valid either way.
+//! keys; a key that is presented must be valid (known, not revoked, not
+//! expired) either way. A key holds scopes (`domain::access`); the
+//! interceptor refuses an RPC whose scope the caller lacks. An anonymous
+//! caller exists only where keys are optional and may call everything, as
+//! before scopes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::domain::access::{Scope, Scopes};
 use crate::error::{AppError, ErrorReason};
 use crate::storage;
 
@@ -30,11 +36,13 @@ pub const ANONYMOUS: &str = "anonymous";
 /// Prefix of generated keys, so a leaked one is recognisable in a scan.
 const KEY_PREFIX: &str = "csk_";
 
-/// The submitter a call is made for.
+/// The submitter a call is made for, and what it may call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Who the decisions and batches of the call are recorded for.
     pub submitter: Arc<str>,
+    /// The scopes of its key.
+    pub scopes: Scopes,
 }
 
 impl Caller {
@@ -42,13 +50,34 @@ impl Caller {
     pub fn anonymous() -> Self {
         Self {
             submitter: Arc::from(ANONYMOUS),
+            scopes: Scopes::all(),
         }
     }
+
+    /// `Ok` when the caller holds `scope`, else PERMISSION_DENIED naming it.
+    pub fn may(&self, scope: Scope) -> Result<(), AppError> {
+        if self.scopes.contains(scope) {
+            return Ok(());
+        }
+        Err(AppError::PermissionDenied {
+            reason: ErrorReason::ScopeMissing,
+            scope: scope.as_str(),
+            message: format!("the API key lacks the scope {scope} this call needs"),
+        })
+    }
+}
+
+/// A known key: who it stands for, its scopes and expiry.
+#[derive(Debug, Clone)]
+struct KnownKey {
+    submitter: Arc<str>,
+    scopes: Scopes,
+    expire_time: Option<DateTime<Utc>>,
 }
 
 /// The active keys, by sha256.
 pub struct ApiKeys {
-    keys: ArcSwap<HashMap<Vec<u8>, Arc<str>>>,
+    keys: ArcSwap<HashMap<Vec<u8>, KnownKey>>,
     required: bool,
 }
 
@@ -79,7 +108,15 @@ impl ApiKeys {
         self.keys.store(Arc::new(
             active
                 .into_iter()
-                .map(|(hash, submitter)| (hash, Arc::from(submitter)))
+                .map(|key| {
+                    let scopes = Scopes::parse_list(&key.scopes.join(",")).unwrap_or_default();
+                    let known = KnownKey {
+                        submitter: Arc::from(key.submitter),
+                        scopes,
+                        expire_time: key.expire_time,
+                    };
+                    (key.key_sha256, known)
+                })
                 .collect(),
         ));
         Ok(())
@@ -114,21 +151,29 @@ impl ApiKeys {
                 .keys
                 .load()
                 .get(&digest(key))
-                .map(|submitter| Caller {
-                    submitter: Arc::clone(submitter),
+                .filter(|known| known.expire_time.is_none_or(|t| Utc::now() < t))
+                .map(|known| Caller {
+                    submitter: Arc::clone(&known.submitter),
+                    scopes: known.scopes,
                 })
                 .ok_or_else(|| {
                     unauthenticated(
                         ErrorReason::ApiKeyInvalid,
-                        "the API key is unknown or revoked",
+                        "the API key is unknown, revoked or expired",
                     )
                 }),
         }
     }
 }
 
-/// Creates a key for `submitter`; the key itself is returned once and never stored.
-pub async fn create(pool: &PgPool, submitter: &str) -> Result<(Uuid, String), AppError> {
+/// Creates a key for `submitter` with `scopes`, working until
+/// `expire_time` if given; the key itself is returned once and never stored.
+pub async fn create(
+    pool: &PgPool,
+    submitter: &str,
+    scopes: Scopes,
+    expire_time: Option<DateTime<Utc>>,
+) -> Result<(Uuid, String), AppError> {
     let submitter = submitter.trim();
     if submitter.is_empty() || submitter.len() > 200 {
         return Err(AppError::invalid_field(
@@ -142,7 +187,15 @@ pub async fn create(pool: &PgPool, submitter: &str) -> Result<(Uuid, String), Ap
         .collect();
     let key = format!("{KEY_PREFIX}{secret}");
     let id = Uuid::new_v4();
-    storage::api_keys::insert(pool, id, submitter, &digest(&key)).await?;
+    storage::api_keys::insert(
+        pool,
+        id,
+        submitter,
+        &digest(&key),
+        &scopes.names(),
+        expire_time,
+    )
+    .await?;
     Ok((id, key))
 }
 
@@ -151,23 +204,42 @@ mod tests {
     use super::*;
 
     fn keys(required: bool) -> ApiKeys {
+        let lookup = Scopes::parse_list("lookup").expect("scope");
+        let known = |expire_time| KnownKey {
+            submitter: Arc::from("clearinghouse-a"),
+            scopes: lookup,
+            expire_time,
+        };
         ApiKeys {
-            keys: ArcSwap::from_pointee(HashMap::from([(
-                digest("csk_good"),
-                Arc::from("clearinghouse-a"),
-            )])),
+            keys: ArcSwap::from_pointee(HashMap::from([
+                (digest("csk_good"), known(None)),
+                (
+                    digest("csk_expired"),
+                    known(Some(Utc::now() - chrono::Duration::seconds(1))),
+                ),
+            ])),
             required,
         }
     }
 
     #[test]
-    fn a_known_key_names_its_submitter() {
-        assert_eq!(
-            keys(true).authenticate(Some(" csk_good ")).expect("valid"),
-            Caller {
-                submitter: Arc::from("clearinghouse-a")
-            }
-        );
+    fn a_known_key_names_its_submitter_and_scopes() {
+        let caller = keys(true).authenticate(Some(" csk_good ")).expect("valid");
+        assert_eq!(&*caller.submitter, "clearinghouse-a");
+        assert!(caller.may(Scope::Lookup).is_ok());
+        assert!(matches!(
+            caller.may(Scope::AuditRead),
+            Err(AppError::PermissionDenied {
+                reason: ErrorReason::ScopeMissing,
+                scope: "audit:read",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_expired_key_is_refused() {
+        assert!(keys(false).authenticate(Some("csk_expired")).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pure domain types: code systems, their releases and the catalog snapshot. No I/O.
 
+pub mod access;
 pub mod batch_state;
 pub mod catalog;
 pub mod claim;

@@ -1,13 +1,18 @@
 //! The authentication interceptor: reads the caller's API key from the
-//! metadata and puts the [`Caller`] it stands for into the request's
-//! extensions, where handlers read it.
+//! metadata, refuses the call when its key lacks the scope the RPC needs
+//! (`domain::access::RPC_SCOPES`), and puts the [`Caller`] it stands for
+//! into the request's extensions, where handlers read it.
 
 use std::sync::Arc;
 
+use tonic::codegen::{Context, Poll, Service, http};
+use tonic::server::NamedService;
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
 use crate::app::api_keys::{ApiKeys, Caller};
+use crate::domain::access;
+use crate::error::AppError;
 
 /// Authenticates each call against `keys`.
 #[derive(Clone)]
@@ -35,9 +40,66 @@ fn presented_key<T>(request: &Request<T>) -> Option<&str> {
 impl Interceptor for Authenticate {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let caller = self.keys.authenticate(presented_key(&request))?;
+        // Fail closed: a service mounted without `ScopeOfPath` serves nothing.
+        let NeededScope(needed) = *request
+            .extensions()
+            .get::<NeededScope>()
+            .ok_or_else(|| AppError::internal("a call without its needed scope"))?;
+        // A method the table does not name is no RPC of ours: the server
+        // answers UNIMPLEMENTED.
+        if let Some(scope) = needed {
+            caller.may(scope)?;
+        }
         request.extensions_mut().insert(caller);
         Ok(request)
     }
+}
+
+/// The scope the RPC of a request needs, put there by [`ScopeOfPath`].
+#[derive(Debug, Clone, Copy)]
+struct NeededScope(Option<access::Scope>);
+
+/// Wraps a service so each request carries the scope its RPC needs, read
+/// from the request path: tonic's interceptors do not see the URI, so this
+/// runs in front of [`Authenticate`].
+#[derive(Debug, Clone)]
+pub struct ScopeOfPath<S> {
+    inner: S,
+}
+
+impl<S> ScopeOfPath<S> {
+    /// `inner` (an intercepted service) behind the path check.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for ScopeOfPath<S>
+where
+    S: Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let needed = request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|path| path.split_once('/'))
+            .and_then(|(service, method)| access::required_scope(service, method));
+        request.extensions_mut().insert(NeededScope(needed));
+        self.inner.call(request)
+    }
+}
+
+impl<S: NamedService> NamedService for ScopeOfPath<S> {
+    const NAME: &'static str = S::NAME;
 }
 
 /// The caller of a request that passed [`Authenticate`].

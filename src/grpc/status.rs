@@ -69,6 +69,14 @@ impl From<AppError> for Status {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::Unauthenticated, message, details)
             }
+            AppError::PermissionDenied { reason, scope, .. } => {
+                details.set_error_info(
+                    reason.as_str(),
+                    ERROR_DOMAIN,
+                    HashMap::from([("scope".to_owned(), (*scope).to_owned())]),
+                );
+                Status::with_error_details(Code::PermissionDenied, message, details)
+            }
             AppError::Unavailable { reason, .. } => {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 details.set_retry_info(Some(RETRY_DELAY));

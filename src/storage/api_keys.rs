@@ -18,6 +18,19 @@ pub struct ApiKeyRow {
     pub create_time: DateTime<Utc>,
     /// When it was revoked.
     pub revoke_time: Option<DateTime<Utc>>,
+    /// Its scopes by name.
+    pub scopes: Vec<String>,
+    /// When it stops working, if ever.
+    pub expire_time: Option<DateTime<Utc>>,
+}
+
+/// A key that is not revoked, as the server holds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveKey {
+    pub key_sha256: Vec<u8>,
+    pub submitter: String,
+    pub scopes: Vec<String>,
+    pub expire_time: Option<DateTime<Utc>>,
 }
 
 /// Stores a new key's hash for `submitter`.
@@ -26,13 +39,20 @@ pub async fn insert(
     id: Uuid,
     submitter: &str,
     key_sha256: &[u8],
+    scopes: &[&str],
+    expire_time: Option<DateTime<Utc>>,
 ) -> Result<(), AppError> {
-    sqlx::query("insert into api_key (id, submitter, key_sha256) values ($1, $2, $3)")
-        .bind(id)
-        .bind(submitter)
-        .bind(key_sha256)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "insert into api_key (id, submitter, key_sha256, scopes, expire_time) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(submitter)
+    .bind(key_sha256)
+    .bind(scopes)
+    .bind(expire_time)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -49,17 +69,19 @@ pub async fn revoke(pool: &PgPool, id: Uuid) -> Result<bool, AppError> {
 /// Every key, newest first.
 pub async fn list(pool: &PgPool) -> Result<Vec<ApiKeyRow>, AppError> {
     Ok(sqlx::query_as(
-        "select id, submitter, create_time, revoke_time from api_key order by create_time desc",
+        "select id, submitter, create_time, revoke_time, scopes, expire_time \
+         from api_key order by create_time desc",
     )
     .fetch_all(pool)
     .await?)
 }
 
-/// Hashes and submitters of the keys not revoked.
-pub async fn active(pool: &PgPool) -> Result<Vec<(Vec<u8>, String)>, AppError> {
-    Ok(
-        sqlx::query_as("select key_sha256, submitter from api_key where revoke_time is null")
-            .fetch_all(pool)
-            .await?,
+/// The keys not revoked (expired ones too: the server compares the expiry
+/// itself, so a key stops at its time, not at the next refresh).
+pub async fn active(pool: &PgPool) -> Result<Vec<ActiveKey>, AppError> {
+    Ok(sqlx::query_as(
+        "select key_sha256, submitter, scopes, expire_time from api_key where revoke_time is null",
     )
+    .fetch_all(pool)
+    .await?)
 }

@@ -32,7 +32,17 @@ async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
 
 /// Creates a key with the CLI; returns (id, key).
 async fn create_key(pool: &PgPool, submitter: &str) -> (String, String) {
-    let printed = api_key_command(pool, &["create", "--submitter", submitter]).await;
+    let printed = api_key_command(
+        pool,
+        &[
+            "create",
+            "--submitter",
+            submitter,
+            "--scopes",
+            "lookup,validate",
+        ],
+    )
+    .await;
     let field = |name: &str| {
         printed
             .lines()

@@ -115,9 +115,14 @@ fn made(
 
 /// 1,500 unary decisions (two submitters) and a batch of 600.
 async fn make_records(app: &crate::helpers::TestApp, pool: &PgPool) -> (Vec<Made>, String) {
-    let (_, key) = claimscrub::app::api_keys::create(pool, "clearinghouse-b")
-        .await
-        .expect("key");
+    let (_, key) = claimscrub::app::api_keys::create(
+        pool,
+        "clearinghouse-b",
+        claimscrub::domain::access::Scopes::all(),
+        None,
+    )
+    .await
+    .expect("key");
     // Running servers re-read keys every few seconds.
     wait_for("the server to know the new key", KEY_DEADLINE, async || {
         let mut request = tonic::Request::new(pb::ListRulesRequest::default());

@@ -17,5 +17,6 @@ mod procedures;
 mod real_claims;
 mod reference_data;
 mod rule_edits;
+mod scopes;
 mod x12_fixtures;
 mod x12_service;

@@ -199,9 +199,11 @@ async fn the_business_examples_answer_acknowledgements_pyx12_accepts(pool: PgPoo
     files.sort();
     let mut keys = Vec::new();
     for (i, _) in files.iter().enumerate() {
-        let (_, key) = claimscrub::app::api_keys::create(&pool, &format!("submitter-{i}"))
-            .await
-            .expect("key");
+        let scopes = claimscrub::domain::access::Scopes::parse_list("validate").expect("scope");
+        let (_, key) =
+            claimscrub::app::api_keys::create(&pool, &format!("submitter-{i}"), scopes, None)
+                .await
+                .expect("key");
         keys.push(key);
     }
     let app = spawn_app(pool).await;
