@@ -175,7 +175,8 @@ async fn main() -> anyhow::Result<()> {
         .fetch_one(&pool)
         .await?;
 
-    let settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
+    let mut settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
+    settings.dev = true;
     if existing < records {
         code_sets::import_all(&pool, &data).await?;
     }

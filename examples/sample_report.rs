@@ -73,7 +73,8 @@ async fn main() -> anyhow::Result<()> {
     let pool = storage::connect(&DatabaseArgs::for_url(url.clone())).await?;
     storage::migrate(&pool).await?;
     code_sets::import_all(&pool, &data).await?;
-    let settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
+    let mut settings = ServeArgs::new(DatabaseArgs::for_url(url), "127.0.0.1:0".parse()?);
+    settings.dev = true;
     let server = Application::build_with_pool(settings, pool).await?;
     let address = server.local_addr();
     tokio::spawn(server.run_until_stopped(std::future::pending()));

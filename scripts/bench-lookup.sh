@@ -21,7 +21,7 @@ BIN=target/release/claimscrub
 
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-RUST_LOG=warn "$BIN" serve --listen 127.0.0.1:50098 >"$WORK/server.log" 2>&1 &
+RUST_LOG=warn "$BIN" serve --dev --listen 127.0.0.1:50098 >"$WORK/server.log" 2>&1 &
 target/release/examples/bare_health_server 127.0.0.1:50099 &
 for _ in $(seq 1 100); do
   "$BIN" health-check --address 127.0.0.1:50098 >/dev/null 2>&1 && break

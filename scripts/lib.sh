@@ -19,10 +19,11 @@ fresh_database() {
   psql "${DATABASE_URL%/*}/postgres" -qc "drop database if exists \"${DATABASE_URL##*/}\" with (force)"
 }
 
-# start_server ADDRESS LOG: starts the release server on DATABASE_URL, sets
+# start_server ADDRESS LOG: starts the release server (development mode: no
+# keys) on DATABASE_URL, sets
 # SERVER to its pid and returns once it answers its health check.
 start_server() {
-  RUST_LOG=warn target/release/claimscrub serve --listen "$1" >"$2" 2>&1 &
+  RUST_LOG=warn target/release/claimscrub serve --dev --listen "$1" >"$2" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 150); do
     target/release/claimscrub health-check --address "$1" >/dev/null 2>&1 && return 0

@@ -268,9 +268,15 @@ pub struct ServeArgs {
     /// The default is for development only: set your own in production.
     #[arg(long, env = "CLAIMSCRUB_MEMBER_HASH_KEY", default_value = DEVELOPMENT_MEMBER_HASH_KEY, hide_env_values = true, hide_default_value = true)]
     pub member_hash_key: String,
-    /// Refuse calls without an API key (UNAUTHENTICATED); otherwise they are served as `anonymous`.
-    #[arg(long, env = "CLAIMSCRUB_REQUIRE_API_KEY")]
-    pub require_api_key: bool,
+    /// Development mode: calls without a key are served as `anonymous`,
+    /// the built-in member-hash key is allowed, and only a loopback address
+    /// may be listened on. Never for real traffic.
+    #[arg(long, env = "CLAIMSCRUB_DEV")]
+    pub dev: bool,
+    /// Serve plaintext gRPC on a non-loopback address: TLS ends in front of
+    /// claimscrub (a proxy or a mesh).
+    #[arg(long, env = "CLAIMSCRUB_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
     /// CSV `x12_payer_id,payer_id` translating an 837P's 2010BB payer id
     /// (NM1*PR NM109) into claimscrub's payer ids; the shipped
     /// reference/default/x12_payers.csv when not given.
@@ -296,6 +302,37 @@ impl ServeArgs {
 pub const DEVELOPMENT_MEMBER_HASH_KEY: &str = "claimscrub-development-member-hash-key";
 
 impl ServeArgs {
+    /// Refuses settings that are unsafe outside development mode, with what
+    /// to set instead; and development mode anywhere but loopback.
+    pub fn check_safety(&self) -> Result<(), String> {
+        let loopback = self.listen.ip().is_loopback();
+        if self.dev {
+            if !loopback {
+                return Err(format!(
+                    "development mode (--dev) listens on loopback only, not {}: use 127.0.0.1, or leave --dev out",
+                    self.listen
+                ));
+            }
+            return Ok(());
+        }
+        if self.member_hash_key == DEVELOPMENT_MEMBER_HASH_KEY {
+            return Err(
+                "the member-hash key is the built-in development key: set CLAIMSCRUB_MEMBER_HASH_KEY \
+                 (or --member-hash-key) to a secret of your own (e.g. `openssl rand -hex 32`), \
+                 or run `serve --dev` on loopback"
+                    .into(),
+            );
+        }
+        if !loopback && !self.allow_plaintext {
+            return Err(format!(
+                "refusing plaintext gRPC on {}: listen on loopback, or pass --allow-plaintext \
+                 (CLAIMSCRUB_ALLOW_PLAINTEXT=true) when TLS ends in front of claimscrub (a proxy or a mesh)",
+                self.listen
+            ));
+        }
+        Ok(())
+    }
+
     /// Defaults for everything but the database and the listen address.
     pub fn new(database: DatabaseArgs, listen: SocketAddr) -> Self {
         let limits = ClaimLimits::default();
@@ -315,7 +352,8 @@ impl ServeArgs {
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
             member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
-            require_api_key: false,
+            dev: false,
+            allow_plaintext: false,
             x12_payer_map: None,
         }
     }
@@ -356,6 +394,29 @@ mod tests {
             ServeArgs::new(args.database.clone(), args.listen).claim_limits(),
             ClaimLimits::default()
         );
+    }
+
+    #[test]
+    fn unsafe_settings_are_refused_outside_development_mode() {
+        let parse = |args: &[&str]| {
+            let cli =
+                Cli::try_parse_from([&["claimscrub", "serve"][..], args].concat()).expect("parses");
+            let Command::Serve(args) = cli.command else {
+                panic!("expected serve");
+            };
+            args.check_safety()
+        };
+        assert!(parse(&["--dev"]).is_ok());
+        let refused = parse(&[]).expect_err("the development key");
+        assert!(refused.contains("CLAIMSCRUB_MEMBER_HASH_KEY"), "{refused}");
+        let key = ["--member-hash-key", "a-secret-of-our-own"];
+        assert!(parse(&key).is_ok());
+        let open = [&key[..], &["--listen", "0.0.0.0:50051"]].concat();
+        let refused = parse(&open).expect_err("plaintext off loopback");
+        assert!(refused.contains("--allow-plaintext"), "{refused}");
+        assert!(parse(&[&open[..], &["--allow-plaintext"]].concat()).is_ok());
+        let refused = parse(&["--dev", "--listen", "0.0.0.0:50051"]).expect_err("dev off loopback");
+        assert!(refused.contains("loopback only"), "{refused}");
     }
 
     #[test]

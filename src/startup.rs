@@ -31,7 +31,7 @@ use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
 use crate::app::validate::ClaimValidator;
 use crate::app::x12::X12Intake;
-use crate::config::{DEVELOPMENT_MEMBER_HASH_KEY, ServeArgs};
+use crate::config::ServeArgs;
 use crate::grpc::audit::AuditApi;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
@@ -100,12 +100,20 @@ impl Application {
     /// Connects to PostgreSQL (creating the database when missing), then
     /// continues as [`Application::build_with_pool`].
     pub async fn build(settings: ServeArgs) -> anyhow::Result<Self> {
+        settings.check_safety().map_err(anyhow::Error::msg)?;
         let pool = storage::connect(&settings.database).await?;
         Self::build_with_pool(settings, pool).await
     }
 
     /// Migrates the database, loads the catalog and binds the listen address.
     pub async fn build_with_pool(settings: ServeArgs, pool: PgPool) -> anyhow::Result<Self> {
+        settings.check_safety().map_err(anyhow::Error::msg)?;
+        if settings.dev {
+            tracing::warn!(
+                "DEVELOPMENT MODE: calls without an API key are served as `anonymous` and member ids \
+                 are hashed with the built-in development key; never use --dev for real traffic"
+            );
+        }
         storage::migrate(&pool).await?;
         if crate::app::default_data::ensure_loaded(&pool)
             .await
@@ -127,18 +135,13 @@ impl Application {
             .await
             .context("creating audit partitions")?;
         let api_keys = Arc::new(
-            ApiKeys::load(&pool, settings.require_api_key)
+            ApiKeys::load(&pool, !settings.dev)
                 .await
                 .context("loading API keys")?,
         );
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        if settings.member_hash_key == DEVELOPMENT_MEMBER_HASH_KEY {
-            tracing::warn!(
-                "member ids are hashed with the development key; set CLAIMSCRUB_MEMBER_HASH_KEY in production"
-            );
-        }
 
         let work = CancellationToken::new();
         let bulk = storage::bulk_pool(&pool, BULK_CONNECTIONS);

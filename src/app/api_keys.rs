@@ -5,12 +5,11 @@
 //! created or revoked key takes effect within [`REFRESH_EVERY`] on every
 //! instance.
 //!
-//! A call without a key is served as `anonymous` unless the server requires
-//! keys; a key that is presented must be valid (known, not revoked, not
+//! Every call needs a key; only development mode (`serve --dev`) serves a
+//! call without one, as `anonymous`. A key that is presented must be valid (known, not revoked, not
 //! expired) either way. A key holds scopes (`domain::access`); the
-//! interceptor refuses an RPC whose scope the caller lacks. An anonymous
-//! caller exists only where keys are optional and may call everything, as
-//! before scopes.
+//! interceptor refuses an RPC whose scope the caller lacks. The anonymous
+//! caller of development mode may call everything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -144,7 +143,7 @@ impl ApiKeys {
         match key.map(str::trim).filter(|k| !k.is_empty()) {
             None if self.required => Err(unauthenticated(
                 ErrorReason::ApiKeyRequired,
-                "this server requires an API key (authorization: Bearer <key>)",
+                "an API key is required (authorization: Bearer <key>)",
             )),
             None => Ok(Caller::anonymous()),
             Some(key) => self

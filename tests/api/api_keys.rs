@@ -9,9 +9,7 @@ use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{
-    BINARY, excision_claim, pool_url, spawn_app, spawn_app_with, test_settings, wait_for,
-};
+use crate::helpers::{BINARY, excision_claim, pool_url, spawn_app, spawn_app_with, wait_for};
 
 async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
     let output = Command::new(BINARY)
@@ -139,8 +137,7 @@ async fn a_key_names_the_submitter_and_unknown_or_revoked_keys_are_refused(pool:
 #[sqlx::test]
 async fn a_server_that_requires_keys_refuses_calls_without_one(pool: PgPool) {
     let (_, key) = create_key(&pool, "clearinghouse-b").await;
-    let mut settings = test_settings();
-    settings.require_api_key = true;
+    let settings = crate::helpers::production_settings();
     let app = spawn_app_with(pool.clone(), settings).await;
     let refused = app
         .validate_claim(request("n-1", None))

@@ -260,7 +260,8 @@ pub(crate) fn assert_invalid_field(status: &Status, field: &str) {
     );
 }
 
-/// Server settings for tests: port 0, no shutdown grace, short drain.
+/// Server settings for tests: development mode (calls without a key) on
+/// port 0 of loopback, no shutdown grace, short drain.
 pub(crate) fn test_settings() -> ServeArgs {
     let mut settings = ServeArgs::new(
         DatabaseArgs::for_url("postgres://unused-the-pool-is-given"),
@@ -268,6 +269,7 @@ pub(crate) fn test_settings() -> ServeArgs {
     );
     settings.shutdown_grace_secs = 0;
     settings.drain_deadline_secs = 2;
+    settings.dev = true;
     settings
 }
 
@@ -376,7 +378,14 @@ pub(crate) async fn import_shared_as(
 /// read from the JSON log line that announces it.
 pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) -> (Child, String) {
     let mut child = Command::new(BINARY)
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("DATABASE_URL", database_url)
         .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
         .env("CLAIMSCRUB_DRAIN_DEADLINE", drain_deadline_secs.to_string())
@@ -467,4 +476,13 @@ pub(crate) async fn drain(
             Err(status) => return (out, Err(status)),
         }
     }
+}
+
+/// Server settings as in production: keys required, a member-hash key of
+/// its own; loopback, so plaintext is allowed.
+pub(crate) fn production_settings() -> ServeArgs {
+    let mut settings = test_settings();
+    settings.dev = false;
+    settings.member_hash_key = "a-test-member-hash-key".into();
+    settings
 }

@@ -134,7 +134,7 @@ async fn migrate_creates_and_migrates_a_database_and_is_repeatable() {
 #[tokio::test]
 async fn serve_refuses_an_unreachable_database_with_a_clear_error() {
     let output = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
         .env(
             "DATABASE_URL",
             "postgres://postgres:postgres@127.0.0.1:1/claimscrub",
@@ -207,4 +207,37 @@ async fn health_check_command_reports_serving_and_fails_when_nobody_answers(pool
         .await
         .expect("binary runs");
     assert!(!output.status.success());
+}
+
+/// Secure by default: a production start with the built-in member-hash key
+/// is refused, naming what to set; development mode refuses any address but
+/// loopback; plaintext off loopback needs --allow-plaintext. Each exits
+/// before it touches the database.
+#[tokio::test]
+async fn unsafe_starts_are_refused_with_what_to_set() {
+    let refused = async |args: &[&str], env: &[(&str, &str)]| -> String {
+        let output = Command::new(BINARY)
+            .arg("serve")
+            .args(args)
+            .envs(env.iter().copied())
+            .env(
+                "DATABASE_URL",
+                "postgres://postgres:postgres@127.0.0.1:1/unused",
+            )
+            .output()
+            .await
+            .expect("binary runs");
+        assert!(!output.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refused(&["--listen", "127.0.0.1:0"], &[]).await;
+    assert!(stderr.contains("CLAIMSCRUB_MEMBER_HASH_KEY"), "{stderr}");
+    let stderr = refused(&["--dev", "--listen", "0.0.0.0:0"], &[]).await;
+    assert!(stderr.contains("loopback only"), "{stderr}");
+    let stderr = refused(
+        &["--listen", "0.0.0.0:0"],
+        &[("CLAIMSCRUB_MEMBER_HASH_KEY", "a-secret-of-our-own")],
+    )
+    .await;
+    assert!(stderr.contains("--allow-plaintext"), "{stderr}");
 }

@@ -16,7 +16,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{spawn_app_with, test_settings};
+use crate::helpers::spawn_app_with;
 
 /// Sends and receives messages as bytes: an empty message is the default
 /// of any request type.
@@ -145,8 +145,7 @@ async fn every_rpc_takes_the_scope_the_table_names_and_refuses_the_others(pool: 
     let (_, expired_key) = api_keys::create(&pool, "expired", Scopes::all(), Some(expired))
         .await
         .expect("key");
-    let mut settings = test_settings();
-    settings.require_api_key = true;
+    let settings = crate::helpers::production_settings();
     let app = spawn_app_with(pool, settings).await;
 
     let rpcs = rpcs();
