@@ -377,6 +377,20 @@ pub(crate) async fn import_shared_as(
 /// Starts `claimscrub serve` on a free port and returns it with its address,
 /// read from the JSON log line that announces it.
 pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) -> (Child, String) {
+    let (child, address, _) = start_serve_logged(database_url, drain_deadline_secs, "info").await;
+    (child, address)
+}
+
+/// Every log line a server wrote, as it writes them.
+pub(crate) type Logs = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`start_serve`] logging at `rust_log` (a `RUST_LOG` filter), with the
+/// lines it writes kept.
+pub(crate) async fn start_serve_logged(
+    database_url: &str,
+    drain_deadline_secs: u64,
+    rust_log: &str,
+) -> (Child, String, Logs) {
     let mut child = Command::new(BINARY)
         .args([
             "--log-format",
@@ -389,15 +403,18 @@ pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) ->
         .env("DATABASE_URL", database_url)
         .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
         .env("CLAIMSCRUB_DRAIN_DEADLINE", drain_deadline_secs.to_string())
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("binary starts");
+    let logs = Logs::default();
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let kept = std::sync::Arc::clone(&logs);
     let address = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.expect("log line") {
+            kept.lock().expect("logs").push(line.clone());
             let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;
             };
@@ -410,8 +427,12 @@ pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) ->
     .await
     .expect("server announces its address within 60 s");
     // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            kept.lock().expect("logs").push(line);
+        }
+    });
+    (child, address, logs)
 }
 
 /// How often the waits below look again.

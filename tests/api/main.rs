@@ -13,6 +13,7 @@ mod helpers;
 mod hostile;
 mod import;
 mod lifecycle;
+mod phi_logs;
 mod procedures;
 mod real_claims;
 mod reference_data;

@@ -19,7 +19,7 @@ mod generated_claims;
 #[path = "../../examples/common/json_lines.rs"]
 mod json_lines;
 #[path = "../../examples/common/x12_837.rs"]
-mod x12_837;
+pub(crate) mod x12_837;
 
 /// The labelled sample as protobuf claims.
 fn sample_claims(path: &Path) -> Vec<pb::Claim> {
