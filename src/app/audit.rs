@@ -19,8 +19,23 @@ use crate::domain::finding::Disposition;
 use crate::domain::finding::Finding;
 use crate::error::AppError;
 use crate::storage::audit::{self, BatchItemKey, StoredRecord};
+use crate::storage::audit_access;
 
 pub use crate::storage::audit::{AuditFilter, StatsGroup};
+pub use crate::storage::audit_access::AccessRow;
+
+/// Who reads the audit store, as its access log records it.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// The caller's submitter.
+    pub submitter: String,
+    /// The call's x-request-id.
+    pub request_id: String,
+}
+
+/// Access-log page size when none is asked for, and the largest.
+const DEFAULT_ACCESS_PAGE: usize = 100;
+const MAX_ACCESS_PAGE: usize = 1_000;
 
 /// ListAuditRecords page size when none is asked for, and the largest.
 pub const DEFAULT_PAGE: usize = 50;
@@ -207,60 +222,130 @@ impl AuditQueries {
         filter: AuditFilter,
         out: mpsc::Sender<Result<Vec<AuditRecord>, AppError>>,
         stop: CancellationToken,
+        reader: Reader,
     ) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let fetch = |position| {
-                let pool = this.pool.clone();
-                let filter = filter.clone();
-                tokio::spawn(async move {
-                    audit::list_records(&pool, &filter, position, EXPORT_PAGE).await
-                })
-            };
-            let mut pending = fetch(None);
-            loop {
-                let page = tokio::select! {
-                    () = stop.cancelled() => None,
-                    () = out.closed() => None,
-                    page = &mut pending => Some(page),
-                };
-                let stored = match page {
-                    None => {
-                        pending.abort();
-                        return;
-                    }
-                    Some(Ok(Ok(stored))) => stored,
-                    Some(Ok(Err(error))) => {
-                        let _ = out.send(Err(error)).await;
-                        return;
-                    }
-                    Some(Err(panicked)) => {
-                        let _ = out.send(Err(AppError::internal(panicked))).await;
-                        return;
-                    }
-                };
-                // The next page is read while this one is converted and sent.
-                let next = stored
-                    .last()
-                    .filter(|_| stored.len() as i64 == EXPORT_PAGE)
-                    .map(|last| fetch(Some((last.create_time, last.decision.id))));
-                let records = stored
-                    .into_iter()
-                    .map(record_from_stored)
-                    .collect::<Result<Vec<_>, _>>();
-                let failed = records.is_err();
-                if out.send(records).await.is_err() || failed {
-                    if let Some(next) = next {
-                        next.abort();
-                    }
-                    return;
-                }
-                match next {
-                    Some(next) => pending = next,
-                    None => return,
-                }
+            let sent = this.export_pages(&filter, &out, &stop).await;
+            // Recorded once its count is known, however the export ended.
+            let parameters = serde_json::json!({ "filter": filter });
+            if let Err(error) = this
+                .record_read(&reader, "ExportAuditRecords", parameters, sent)
+                .await
+            {
+                tracing::error!(%error, "an audit export is missing from the access log");
             }
         });
+    }
+
+    /// The pages of an export; returns how many records were sent.
+    async fn export_pages(
+        &self,
+        filter: &AuditFilter,
+        out: &mpsc::Sender<Result<Vec<AuditRecord>, AppError>>,
+        stop: &CancellationToken,
+    ) -> u64 {
+        let mut sent = 0u64;
+        let fetch = |position| {
+            let pool = self.pool.clone();
+            let filter = filter.clone();
+            tokio::spawn(
+                async move { audit::list_records(&pool, &filter, position, EXPORT_PAGE).await },
+            )
+        };
+        let mut pending = fetch(None);
+        loop {
+            let page = tokio::select! {
+                () = stop.cancelled() => None,
+                () = out.closed() => None,
+                page = &mut pending => Some(page),
+            };
+            let stored = match page {
+                None => {
+                    pending.abort();
+                    return sent;
+                }
+                Some(Ok(Ok(stored))) => stored,
+                Some(Ok(Err(error))) => {
+                    let _ = out.send(Err(error)).await;
+                    return sent;
+                }
+                Some(Err(panicked)) => {
+                    let _ = out.send(Err(AppError::internal(panicked))).await;
+                    return sent;
+                }
+            };
+            // The next page is read while this one is converted and sent.
+            let next = stored
+                .last()
+                .filter(|_| stored.len() as i64 == EXPORT_PAGE)
+                .map(|last| fetch(Some((last.create_time, last.decision.id))));
+            let count = stored.len() as u64;
+            let records = stored
+                .into_iter()
+                .map(record_from_stored)
+                .collect::<Result<Vec<_>, _>>();
+            let failed = records.is_err();
+            if out.send(records).await.is_err() || failed {
+                if let Some(next) = next {
+                    next.abort();
+                }
+                return sent;
+            }
+            sent += count;
+            match next {
+                Some(next) => pending = next,
+                None => return sent,
+            }
+        }
+    }
+
+    /// Records that `reader` read `record_count` records with `method` and
+    /// `parameters`. Reads are answered only once recorded: an access log
+    /// that can miss reads is no audit control.
+    pub async fn record_read(
+        &self,
+        reader: &Reader,
+        method: &str,
+        parameters: serde_json::Value,
+        record_count: u64,
+    ) -> Result<(), AppError> {
+        audit_access::insert(
+            &self.pool,
+            &reader.submitter,
+            &reader.request_id,
+            method,
+            &parameters,
+            record_count,
+        )
+        .await
+    }
+
+    /// A page of the access log, newest first (of `submitter` when not
+    /// empty), and whether more follow.
+    pub async fn access_log(
+        &self,
+        submitter: &str,
+        page_size: i32,
+        token: &str,
+    ) -> Result<(Vec<AccessRow>, bool), AppError> {
+        let size = page_token::page_size(page_size, DEFAULT_ACCESS_PAGE, MAX_ACCESS_PAGE)?;
+        let after: Option<(DateTime<Utc>, Uuid)> =
+            page_token::decode(token, &("ListAuditAccess", submitter))?;
+        let submitter = Some(submitter).filter(|s| !s.is_empty());
+        let limit = i64::try_from(size).unwrap_or(i64::MAX);
+        let mut rows = audit_access::list(&self.pool, submitter, after, limit + 1).await?;
+        let more = rows.len() > size;
+        rows.truncate(size);
+        Ok((rows, more))
+    }
+
+    /// The token of the access-log page after `last`.
+    pub fn access_token(submitter: &str, last: &AccessRow) -> String {
+        page_token::encode(
+            &("ListAuditAccess", submitter),
+            &(last.access_time, last.id),
+        )
     }
 
     /// Counts per group of the records matching `filter`, largest first

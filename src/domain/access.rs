@@ -13,7 +13,7 @@ pub enum Scope {
     Validate,
     /// Reading the audit store.
     AuditRead,
-    /// Administration.
+    /// Administration: the audit store's access log.
     Admin,
 }
 
@@ -110,6 +110,11 @@ pub const RPC_SCOPES: &[(&str, &str, Scope)] = &[
     ),
     ("claimscrub.v1.ClaimValidationService", "*", Scope::Validate),
     ("claimscrub.v1.X12Service", "*", Scope::Validate),
+    (
+        "claimscrub.v1.AuditService",
+        "ListAuditAccess",
+        Scope::Admin,
+    ),
     ("claimscrub.v1.AuditService", "*", Scope::AuditRead),
 ];
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::app::audit::{AuditFilter, AuditQueries, AuditRecord, Change, StatsGroup};
+use crate::app::audit::{AuditFilter, AuditQueries, AuditRecord, Change, Reader, StatsGroup};
 use crate::domain::claim::ProcedureCode;
 use crate::domain::code_system::CodeSystem;
 use crate::domain::codes;
@@ -19,7 +19,7 @@ use crate::domain::limits::{self, CodeAlphabet, Screen};
 use crate::error::{AppError, FieldViolation};
 use crate::grpc::pb;
 use crate::grpc::pb::audit_service_server::AuditService;
-use crate::grpc::{convert, element_len, take_within_budget};
+use crate::grpc::{convert, element_len, interceptor, take_within_budget};
 
 /// Export pages waiting for a slow client.
 const EXPORT_QUEUE: usize = 4;
@@ -41,6 +41,19 @@ impl AuditApi {
 /// Response stream of ExportAuditRecords.
 pub type ExportStream =
     Pin<Box<dyn Stream<Item = Result<pb::ExportAuditRecordsResponse, Status>> + Send>>;
+
+/// Who makes `request`, for the access log.
+fn reader<T>(request: &Request<T>) -> Reader {
+    Reader {
+        submitter: interceptor::caller(request).submitter.to_string(),
+        request_id: request
+            .metadata()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
 
 fn record_id(name: &str) -> Result<Uuid, AppError> {
     name.trim()
@@ -169,8 +182,13 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::GetAuditRecordRequest>,
     ) -> Result<Response<pb::GetAuditRecordResponse>, Status> {
+        let reader = reader(&request);
         let id = record_id(&request.get_ref().name)?;
         let record = self.queries.get(id).await?;
+        let parameters = serde_json::json!({ "name": request.get_ref().name.trim() });
+        self.queries
+            .record_read(&reader, "GetAuditRecord", parameters, 1)
+            .await?;
         Ok(Response::new(pb::GetAuditRecordResponse {
             audit_record: Some(convert::record_to_pb(record)),
         }))
@@ -180,6 +198,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListAuditRecordsRequest>,
     ) -> Result<Response<pb::ListAuditRecordsResponse>, Status> {
+        let reader = reader(&request);
         let request = request.into_inner();
         let filter = filter_from_pb(request.filter)?;
         let (records, mut more) = self
@@ -202,6 +221,11 @@ impl AuditService for AuditApi {
             response.next_page_token = AuditQueries::list_token(&filter, *last);
         }
         response.audit_records = page.into_iter().map(|(_, record)| record).collect();
+        let parameters = serde_json::json!({ "filter": filter, "page_token": request.page_token });
+        let count = response.audit_records.len() as u64;
+        self.queries
+            .record_read(&reader, "ListAuditRecords", parameters, count)
+            .await?;
         Ok(Response::new(response))
     }
 
@@ -209,9 +233,11 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ExportAuditRecordsRequest>,
     ) -> Result<Response<Self::ExportAuditRecordsStream>, Status> {
+        let reader = reader(&request);
         let filter = filter_from_pb(request.into_inner().filter)?;
         let (pages, received) = mpsc::channel(EXPORT_QUEUE);
-        self.queries.export(filter, pages, self.stop.child_token());
+        self.queries
+            .export(filter, pages, self.stop.child_token(), reader);
         let stream = ReceiverStream::new(received).flat_map(|page| {
             futures::stream::iter(match page {
                 Ok(records) => chunks_within_budget(records).into_iter().map(Ok).collect(),
@@ -225,6 +251,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::GetAuditStatsRequest>,
     ) -> Result<Response<pb::GetAuditStatsResponse>, Status> {
+        let reader = reader(&request);
         let request = request.into_inner();
         let group = match pb::AuditStatsGroupBy::try_from(request.group_by) {
             Ok(pb::AuditStatsGroupBy::Disposition) => StatsGroup::Disposition,
@@ -241,6 +268,10 @@ impl AuditService for AuditApi {
         };
         let filter = filter_from_pb(request.filter)?;
         let (buckets, total_records) = self.queries.stats(&filter, group).await?;
+        let parameters = serde_json::json!({ "filter": filter, "group_by": request.group_by });
+        self.queries
+            .record_read(&reader, "GetAuditStats", parameters, total_records)
+            .await?;
         Ok(Response::new(pb::GetAuditStatsResponse {
             buckets: buckets
                 .into_iter()
@@ -254,8 +285,13 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ReplayAuditRecordRequest>,
     ) -> Result<Response<pb::ReplayAuditRecordResponse>, Status> {
+        let reader = reader(&request);
         let id = record_id(&request.get_ref().name)?;
         let replay = self.queries.replay(id).await?;
+        let parameters = serde_json::json!({ "name": request.get_ref().name.trim() });
+        self.queries
+            .record_read(&reader, "ReplayAuditRecord", parameters, 1)
+            .await?;
         Ok(Response::new(pb::ReplayAuditRecordResponse {
             audit_record: Some(convert::record_to_pb(replay.record)),
             replayed: Some(convert::decision_to_pb(replay.replayed)),
@@ -273,6 +309,40 @@ impl AuditService for AuditApi {
                     replayed: convert::stored_finding_to_pb(replayed),
                 })
                 .collect(),
+        }))
+    }
+
+    async fn list_audit_access(
+        &self,
+        request: Request<pb::ListAuditAccessRequest>,
+    ) -> Result<Response<pb::ListAuditAccessResponse>, Status> {
+        let request = request.into_inner();
+        let mut screen = Screen::new();
+        screen.text("submitter", &request.submitter, limits::TEXT_MAX);
+        screen.finish()?;
+        let submitter = request.submitter.trim();
+        let (rows, more) = self
+            .queries
+            .access_log(submitter, request.page_size, &request.page_token)
+            .await?;
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => AuditQueries::access_token(submitter, last),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListAuditAccessResponse {
+            entries: rows
+                .into_iter()
+                .map(|row| pb::AuditAccess {
+                    name: format!("auditAccess/{}", row.id),
+                    access_time: Some(convert::timestamp_to_pb(row.access_time)),
+                    submitter: row.submitter,
+                    request_id: row.request_id,
+                    method: row.method,
+                    parameters: row.parameters.to_string(),
+                    record_count: u64::try_from(row.record_count).unwrap_or(0),
+                })
+                .collect(),
+            next_page_token,
         }))
     }
 }

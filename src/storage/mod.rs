@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_access;
 pub mod batches;
 pub mod reference_data;
 pub mod x12;

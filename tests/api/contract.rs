@@ -21,7 +21,7 @@ use tonic_types::StatusExt as _;
 use crate::helpers::{assert_invalid_field, spawn_app};
 
 /// The RPCs the v1 contract promises, per service.
-const CONTRACT: [(&str, &[&str]); 4] = [
+const CONTRACT: [(&str, &[&str]); 5] = [
     (
         "claimscrub.v1.CodeLookupService",
         &[
@@ -51,11 +51,16 @@ const CONTRACT: [(&str, &[&str]); 4] = [
             "ExportAuditRecords",
             "GetAuditStats",
             "ReplayAuditRecord",
+            "ListAuditAccess",
         ],
     ),
     (
         "claimscrub.v1.ReferenceDataService",
         &["ListCodeSystemVersions", "GetCodeSystemVersion"],
+    ),
+    (
+        "claimscrub.v1.X12Service",
+        &["ValidateInterchange", "ListStatusMappings"],
     ),
 ];
 

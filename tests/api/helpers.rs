@@ -215,6 +215,7 @@ impl Api {
         AuditServiceClient::list_audit_records(ListAuditRecordsRequest) -> ListAuditRecordsResponse;
         AuditServiceClient::get_audit_stats(GetAuditStatsRequest) -> GetAuditStatsResponse;
         AuditServiceClient::replay_audit_record(ReplayAuditRecordRequest) -> ReplayAuditRecordResponse;
+        AuditServiceClient::list_audit_access(ListAuditAccessRequest) -> ListAuditAccessResponse;
         ReferenceDataServiceClient::list_code_system_versions(ListCodeSystemVersionsRequest) -> ListCodeSystemVersionsResponse;
         ReferenceDataServiceClient::get_code_system_version(GetCodeSystemVersionRequest) -> GetCodeSystemVersionResponse;
     }

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_access;
 mod batch_stream;
 mod claim_validation;
 mod code_lookup;
