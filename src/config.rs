@@ -277,6 +277,10 @@ pub struct ServeArgs {
     /// claimscrub (a proxy or a mesh).
     #[arg(long, env = "CLAIMSCRUB_ALLOW_PLAINTEXT")]
     pub allow_plaintext: bool,
+    /// Calls a second each caller (API key's submitter) may make, in bursts
+    /// of as many; more are RESOURCE_EXHAUSTED with RetryInfo. 0: no limit.
+    #[arg(long, env = "CLAIMSCRUB_KEY_REQUESTS_PER_SECOND", default_value_t = 0)]
+    pub key_requests_per_second: u32,
     /// CSV `x12_payer_id,payer_id` translating an 837P's 2010BB payer id
     /// (NM1*PR NM109) into claimscrub's payer ids; the shipped
     /// reference/default/x12_payers.csv when not given.
@@ -354,6 +358,7 @@ impl ServeArgs {
             member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
             dev: false,
             allow_plaintext: false,
+            key_requests_per_second: 0,
             x12_payer_map: None,
         }
     }

@@ -30,6 +30,8 @@ pub enum ErrorReason {
     ApiKeyInvalid,
     /// The API key is valid but lacks the scope the RPC needs.
     ScopeMissing,
+    /// The caller sent more calls a second than its limit.
+    RateLimited,
     /// PostgreSQL cannot be reached or the pool is exhausted; retry later.
     DatabaseUnavailable,
     /// The server is shutting down; retry on another instance.
@@ -40,7 +42,7 @@ pub enum ErrorReason {
 
 impl ErrorReason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::InvalidRequest,
         Self::InvalidPageToken,
         Self::NotFound,
@@ -53,6 +55,7 @@ impl ErrorReason {
         Self::ApiKeyRequired,
         Self::ApiKeyInvalid,
         Self::ScopeMissing,
+        Self::RateLimited,
         Self::DatabaseUnavailable,
         Self::ShuttingDown,
         Self::Internal,
@@ -73,6 +76,7 @@ impl ErrorReason {
             Self::ApiKeyRequired => "API_KEY_REQUIRED",
             Self::ApiKeyInvalid => "API_KEY_INVALID",
             Self::ScopeMissing => "SCOPE_MISSING",
+            Self::RateLimited => "RATE_LIMITED",
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             Self::ShuttingDown => "SHUTTING_DOWN",
             Self::Internal => "INTERNAL",
@@ -166,6 +170,16 @@ pub enum AppError {
         /// Sent as the status message; never PHI.
         message: String,
     },
+    /// The caller is over its limit (RESOURCE_EXHAUSTED with RetryInfo).
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Sent as ErrorInfo.reason, for a client to branch on.
+        reason: ErrorReason,
+        /// Sent as RetryInfo.retry_delay.
+        retry_after: std::time::Duration,
+        /// Sent as the status message; never PHI.
+        message: String,
+    },
     /// Try again later (UNAVAILABLE).
     #[error("unavailable: {message}")]
     Unavailable {
@@ -231,9 +245,10 @@ mod tests {
             ErrorReason::ApiKeyRequired => 9,
             ErrorReason::ApiKeyInvalid => 10,
             ErrorReason::ScopeMissing => 11,
-            ErrorReason::DatabaseUnavailable => 12,
-            ErrorReason::ShuttingDown => 13,
-            ErrorReason::Internal => 14,
+            ErrorReason::RateLimited => 12,
+            ErrorReason::DatabaseUnavailable => 13,
+            ErrorReason::ShuttingDown => 14,
+            ErrorReason::Internal => 15,
         }
     }
 

@@ -29,6 +29,7 @@ use crate::app::api_keys::ApiKeys;
 use crate::app::audit::AuditQueries;
 use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
+use crate::app::rate_limit::RateLimiter;
 use crate::app::validate::ClaimValidator;
 use crate::app::x12::X12Intake;
 use crate::config::ServeArgs;
@@ -175,7 +176,12 @@ impl Application {
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
-        let authenticate = Authenticate::new(Arc::clone(&api_keys));
+        let rate = RateLimiter::new(
+            settings.key_requests_per_second,
+            Arc::new(std::time::Instant::now),
+        )
+        .map(Arc::new);
+        let authenticate = Authenticate::new(Arc::clone(&api_keys), rate);
         let routes = Routes::new(health_service)
             .add_service(reflection().build_v1()?)
             // grpcurl 1.8 speaks only v1alpha reflection.

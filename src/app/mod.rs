@@ -14,6 +14,7 @@ pub mod import;
 pub mod lookup;
 pub mod page_token;
 pub mod profile;
+pub mod rate_limit;
 pub mod reference_data;
 pub mod validate;
 pub mod x12;

@@ -11,19 +11,22 @@ use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
 use crate::app::api_keys::{ApiKeys, Caller};
+use crate::app::rate_limit::RateLimiter;
 use crate::domain::access;
 use crate::error::AppError;
 
-/// Authenticates each call against `keys`.
+/// Authenticates each call against `keys`, then holds it to its scope and
+/// to its caller's rate.
 #[derive(Clone)]
 pub struct Authenticate {
     keys: Arc<ApiKeys>,
+    rate: Option<Arc<RateLimiter>>,
 }
 
 impl Authenticate {
-    /// An interceptor over `keys`.
-    pub fn new(keys: Arc<ApiKeys>) -> Self {
-        Self { keys }
+    /// An interceptor over `keys`, limiting each caller by `rate` if given.
+    pub fn new(keys: Arc<ApiKeys>, rate: Option<Arc<RateLimiter>>) -> Self {
+        Self { keys, rate }
     }
 }
 
@@ -49,6 +52,9 @@ impl Interceptor for Authenticate {
         // answers UNIMPLEMENTED.
         if let Some(scope) = needed {
             caller.may(scope)?;
+        }
+        if let Some(rate) = &self.rate {
+            rate.take(&caller.submitter)?;
         }
         request.extensions_mut().insert(caller);
         Ok(request)

@@ -69,6 +69,15 @@ impl From<AppError> for Status {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::Unauthenticated, message, details)
             }
+            AppError::ResourceExhausted {
+                reason,
+                retry_after,
+                ..
+            } => {
+                details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
+                details.set_retry_info(Some(*retry_after));
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             AppError::PermissionDenied { reason, scope, .. } => {
                 details.set_error_info(
                     reason.as_str(),

@@ -16,6 +16,7 @@ mod import;
 mod lifecycle;
 mod phi_logs;
 mod procedures;
+mod rate_limit;
 mod real_claims;
 mod reference_data;
 mod rule_edits;
