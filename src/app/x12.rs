@@ -496,7 +496,7 @@ fn pending(
     limits: &ClaimLimits,
     set_header: Option<(check::Party, String)>,
 ) -> (Pending, BatchInput) {
-    let status = ClaimStatus::of(&claim, &claim.claim.patient.member_id);
+    let status = ClaimStatus::of(&claim);
     let mut domain: Claim = claim.claim;
     let origin = domain
         .x12_origin
@@ -508,7 +508,8 @@ fn pending(
     let input = BatchInput::Item {
         sequence,
         correlation_id: correlation,
-        claim: Box::new(within_limits(domain, limits)),
+        // Refused as the protobuf door would refuse it.
+        claim: Box::new(crate::domain::limits::screen_claim(&domain, limits).map(|()| domain)),
     };
     (
         Pending {
@@ -520,11 +521,6 @@ fn pending(
         },
         input,
     )
-}
-
-/// The claim, or why the protobuf door would refuse it too.
-fn within_limits(claim: Claim, limits: &ClaimLimits) -> Result<Claim, AppError> {
-    crate::domain::limits::screen_claim(&claim, limits).map(|()| claim)
 }
 
 /// The key of a claim in its batch: ISA13/GS06/ST02/ordinal.

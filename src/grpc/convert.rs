@@ -468,14 +468,19 @@ pub fn claim_to_pb(claim: crate::domain::claim::Claim) -> pb::Claim {
                     .collect(),
             })
             .collect(),
-        x12_origin: claim.x12_origin.map(|origin| pb::X12Origin {
-            interchange_control_number: origin.interchange_control_number,
-            group_control_number: origin.group_control_number,
-            transaction_set_control_number: origin.transaction_set_control_number,
-            claim_ordinal: origin.claim_ordinal,
-            first_segment: origin.first_segment,
-            last_segment: origin.last_segment,
-        }),
+        x12_origin: claim.x12_origin.map(x12_origin_to_pb),
+    }
+}
+
+/// Where an X12 claim was read.
+pub fn x12_origin_to_pb(origin: crate::domain::claim::X12Origin) -> pb::X12Origin {
+    pb::X12Origin {
+        interchange_control_number: origin.interchange_control_number,
+        group_control_number: origin.group_control_number,
+        transaction_set_control_number: origin.transaction_set_control_number,
+        claim_ordinal: origin.claim_ordinal,
+        first_segment: origin.first_segment,
+        last_segment: origin.last_segment,
     }
 }
 

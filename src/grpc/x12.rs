@@ -40,17 +40,9 @@ fn output_to_pb(output: IntakeOutput) -> Result<pb::ValidateInterchangeResponse,
                 Ok(decision) => (Some(convert::decision_to_pb(decision)), None),
                 Err(error) => (None, Some(convert::rpc_status(error))),
             };
-            let origin = claim.origin;
             Kind::Claim(pb::X12ClaimResult {
                 claim_id: claim.claim_id,
-                origin: Some(pb::X12Origin {
-                    interchange_control_number: origin.interchange_control_number,
-                    group_control_number: origin.group_control_number,
-                    transaction_set_control_number: origin.transaction_set_control_number,
-                    claim_ordinal: origin.claim_ordinal,
-                    first_segment: origin.first_segment,
-                    last_segment: origin.last_segment,
-                }),
+                origin: Some(convert::x12_origin_to_pb(claim.origin)),
                 result,
                 error,
                 from_store: claim.from_store,

@@ -124,13 +124,14 @@ pub struct ClaimStatus {
 }
 
 impl ClaimStatus {
-    /// The claim's 277CA fields from what the reader made of it.
-    pub fn of(claim: &X12Claim, member_id: &str) -> Self {
+    /// The claim's 277CA fields from what the reader made of it (before
+    /// the member id is hashed away).
+    pub fn of(claim: &X12Claim) -> Self {
         Self {
             claim_id: claim.claim.claim_id.clone(),
             charge: claim.charge.clone(),
             patient: claim.patient.clone(),
-            member_id: member_id.to_owned(),
+            member_id: claim.claim.patient.member_id.clone(),
             billing: claim.billing.clone(),
             service_from: claim.service_from,
             service_to: claim.service_to,

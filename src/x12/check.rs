@@ -181,8 +181,6 @@ pub struct X12Claim {
     pub claim: Claim,
     /// CLM02 as sent.
     pub charge: String,
-    /// Whether CLM02 equals the sum of the lines' SV102 (SNIP level 3).
-    pub balanced: bool,
     /// The patient (2010CA, or the subscriber 2010BA) as the 277CA names it.
     pub patient: Party,
     /// The billing provider (2010AA).
@@ -370,8 +368,6 @@ impl OpenLoop {
 struct ClaimDraft {
     claim: Claim,
     charge: String,
-    /// The sum of SV102 so far; `None` once one is not a number.
-    line_charges: Option<Quantity>,
     first_segment: u64,
     last_segment: u64,
     rendering: Option<Provider>,
@@ -410,12 +406,9 @@ impl ClaimDraft {
             first_segment: self.first_segment,
             last_segment: self.last_segment,
         });
-        let balanced =
-            self.line_charges.is_some() && Quantity::parse(&self.charge) == self.line_charges;
         X12Claim {
             claim,
             charge: self.charge,
-            balanced,
             patient: self.patient,
             billing: self.billing,
             service_from: self.service_from,
@@ -431,7 +424,6 @@ impl ClaimDraft {
 #[derive(Debug, Default)]
 struct LineDraft {
     line: ServiceLine,
-    charge: Option<Quantity>,
     date: Option<NaiveDate>,
     date_to: Option<NaiveDate>,
 }
@@ -815,8 +807,7 @@ impl Interchange {
                     submitter: Party::default(),
                     receiver: Party::default(),
                 });
-                state.quiet = !state.report.codes.is_empty() && state.report.codes.contains(&"I6")
-                    || state.report.codes.contains(&"1");
+                state.quiet = state.report.codes.iter().any(|c| ["I6", "1"].contains(c));
                 state.check_elements(segment);
                 self.set = Some(state);
             }
@@ -1334,7 +1325,6 @@ impl SetState {
         self.claim = Some(ClaimDraft {
             claim,
             charge: segment.text(2),
-            line_charges: Some(Quantity::default()),
             first_segment: self.position,
             last_segment: self.position,
             ordinal: self.report.claims,
@@ -1350,10 +1340,6 @@ impl SetState {
         };
         let Some(draft) = self.claim.as_mut() else {
             return;
-        };
-        draft.line_charges = match (draft.line_charges, line.charge) {
-            (Some(sum), Some(charge)) => sum.checked_add(charge),
-            _ => None,
         };
         let mut service = line.line;
         service.date_of_service = line.date;
@@ -1514,8 +1500,7 @@ impl SetState {
             .filter(|m| !m.is_empty())
             .map(ModifierCode::parse)
             .collect();
-        line.charge = Quantity::parse(segment.str(2));
-        line.line.charge = line.charge;
+        line.line.charge = Quantity::parse(segment.str(2));
         line.line.unit_basis = if segment.str(3) == "MJ" {
             UnitBasis::Minutes
         } else {
@@ -1717,7 +1702,14 @@ mod tests {
         assert_eq!(second.unit_basis, UnitBasis::Minutes);
         assert_eq!(second.place_of_service.as_deref(), Some("24"));
         assert_eq!(second.date_of_service, NaiveDate::from_ymd_opt(2026, 1, 16));
-        assert!(x12.balanced);
+        // CLM02 equals the sum of the lines' SV102 (what CHARGES_OUT_OF_BALANCE checks).
+        let lines = claim
+            .lines
+            .iter()
+            .try_fold(Quantity::default(), |sum, line| {
+                sum.checked_add(line.charge?)
+            });
+        assert_eq!(lines, claim.total_charge);
         let origin = claim.x12_origin.as_ref().expect("origin");
         assert_eq!(
             (

@@ -150,7 +150,7 @@ fn parse_999(text: &str) -> Outcome {
 }
 
 /// pyx12's `x12valid`: `$CLAIMSCRUB_X12VALID`, or the one `.ci/run` installs.
-fn x12valid() -> Option<PathBuf> {
+pub(crate) fn x12valid() -> Option<PathBuf> {
     let path = std::env::var_os("CLAIMSCRUB_X12VALID")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyx12/bin/x12valid"));

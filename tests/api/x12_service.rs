@@ -131,16 +131,7 @@ async fn send(app: &TestApp, bytes: &[u8], resume: bool) -> Result<Answer, tonic
 
 /// pyx12's verdict on a file: Ok when it reports no error.
 fn pyx12_accepts(text: &str, name: &str) -> Option<Result<(), String>> {
-    let x12valid = std::env::var_os("CLAIMSCRUB_X12VALID")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyx12/bin/x12valid"));
-    if !x12valid.is_file() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pyx12 is installed by .ci/run"
-        );
-        return None;
-    }
+    let x12valid = crate::x12_fixtures::x12valid()?;
     let dir = std::env::temp_dir().join(format!("claimscrub-x12-acks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
