@@ -27,10 +27,11 @@ ALLOWED = {
     "config": {"config", "domain", "import", "error"},
     "storage": {"storage", "domain", "import", "config", "error"},
     "app": {"app", "storage", "domain", "rules", "import", "x12", "config", "error"},
-    "grpc": {"grpc", "app", "domain", "rules", "x12", "error"},
+    "grpc": {"grpc", "app", "domain", "rules", "x12", "tls", "error"},
     "telemetry": {"telemetry", "config"},
+    "tls": {"tls", "config"},
     "shutdown": {"shutdown", "grpc"},
-    "startup": {"startup", "grpc", "app", "storage", "domain", "rules", "x12", "config", "shutdown", "error"},
+    "startup": {"startup", "grpc", "app", "storage", "domain", "rules", "x12", "config", "shutdown", "tls", "error"},
 }
 PURE = {"domain", "rules", "import", "x12"}
 IMPURE_CRATES = ("tokio", "sqlx", "tonic", "tokio_stream", "tokio_util", "prost")

@@ -84,6 +84,31 @@ pub struct X12CheckArgs {
     /// API key (sent as `authorization: Bearer`).
     #[arg(long, env = "CLAIMSCRUB_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// TLS to the server.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+}
+
+/// How a command-line client reaches a server over TLS.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClientTlsArgs {
+    /// Speak TLS, trusting the CA certificates of this PEM file.
+    #[arg(long, env = "CLAIMSCRUB_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// The name the server's certificate must carry; by default the
+    /// address's IP.
+    #[arg(long, env = "CLAIMSCRUB_TLS_DOMAIN", requires = "tls_ca")]
+    pub tls_domain: Option<String>,
+    /// PEM client certificate to present (mTLS).
+    #[arg(long = "tls-client-cert", env = "CLAIMSCRUB_TLS_CLIENT_CERT", requires_all = ["tls_ca", "tls_client_key"])]
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM key of the client certificate.
+    #[arg(
+        long = "tls-client-key",
+        env = "CLAIMSCRUB_TLS_CLIENT_KEY",
+        requires = "tls_client_cert"
+    )]
+    pub tls_client_key: Option<PathBuf>,
 }
 
 fn parse_scopes(list: &str) -> Result<Scopes, String> {
@@ -116,8 +141,13 @@ pub enum ApiKeyAction {
         /// Days until the key stops working (none: until revoked).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// Register a client certificate SAN (DNS name or URI) instead of
+        /// making a key: a call over mTLS whose verified certificate
+        /// carries it needs no key.
+        #[arg(long)]
+        cert_san: Option<String>,
     },
-    /// List the keys (id, submitter, scopes, created, expiry, revoked); never the keys themselves.
+    /// List the keys and certificates (id, submitter, scopes, SAN, created, expiry, revoked); never the keys themselves.
     List,
     /// Revoke a key by id; running servers refuse it within seconds.
     Revoke {
@@ -164,6 +194,9 @@ pub struct HealthCheckArgs {
     /// Seconds to wait for the answer.
     #[arg(long, default_value_t = 3)]
     pub timeout_secs: u64,
+    /// TLS to the server.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
 }
 
 /// Log line formats.
@@ -277,6 +310,29 @@ pub struct ServeArgs {
     /// claimscrub (a proxy or a mesh).
     #[arg(long, env = "CLAIMSCRUB_ALLOW_PLAINTEXT")]
     pub allow_plaintext: bool,
+    /// PEM certificate chain (leaf first) to serve TLS with; read again
+    /// when it changes.
+    #[arg(long, env = "CLAIMSCRUB_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the TLS certificate.
+    #[arg(long, env = "CLAIMSCRUB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates to verify client certificates against (mTLS). A
+    /// verified certificate whose SAN is registered (`api-key create
+    /// --cert-san`) identifies its caller without a key.
+    #[arg(long, env = "CLAIMSCRUB_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Refuse TLS clients without a certificate (otherwise they may still
+    /// call with an API key).
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_TLS_REQUIRE_CLIENT_CERT",
+        requires = "tls_client_ca"
+    )]
+    pub tls_require_client_cert: bool,
+    /// Seconds between looks at the TLS files for a change.
+    #[arg(long, env = "CLAIMSCRUB_TLS_RELOAD_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tls_reload_interval_secs: u64,
     /// Calls a second each caller (API key's submitter) may make, in bursts
     /// of as many; more are RESOURCE_EXHAUSTED with RetryInfo. 0: no limit.
     #[arg(long, env = "CLAIMSCRUB_KEY_REQUESTS_PER_SECOND", default_value_t = 0)]
@@ -300,6 +356,33 @@ impl ServeArgs {
             max_size_cm: self.max_size_cm,
         }
     }
+}
+
+impl ServeArgs {
+    /// The TLS files, when TLS is configured.
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            client_ca: self.tls_client_ca.clone(),
+            require_client_cert: self.tls_require_client_cert,
+        })
+    }
+}
+
+/// The files TLS is served from.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the leaf.
+    pub key: PathBuf,
+    /// PEM CA certificates client certificates are verified against; none:
+    /// no client certificates are asked for.
+    pub client_ca: Option<PathBuf>,
+    /// Refuse the handshake of a client without a certificate (otherwise it
+    /// may still call with an API key).
+    pub require_client_cert: bool,
 }
 
 /// The member-hash key used when none is configured (development only).
@@ -327,10 +410,11 @@ impl ServeArgs {
                     .into(),
             );
         }
-        if !loopback && !self.allow_plaintext {
+        if !loopback && !self.allow_plaintext && self.tls_files().is_none() {
             return Err(format!(
-                "refusing plaintext gRPC on {}: listen on loopback, or pass --allow-plaintext \
-                 (CLAIMSCRUB_ALLOW_PLAINTEXT=true) when TLS ends in front of claimscrub (a proxy or a mesh)",
+                "refusing plaintext gRPC on {}: serve TLS (--tls-cert and --tls-key), listen on loopback, \
+                 or pass --allow-plaintext (CLAIMSCRUB_ALLOW_PLAINTEXT=true) when TLS ends in front of \
+                 claimscrub (a proxy or a mesh)",
                 self.listen
             ));
         }
@@ -358,6 +442,11 @@ impl ServeArgs {
             member_hash_key: DEVELOPMENT_MEMBER_HASH_KEY.to_owned(),
             dev: false,
             allow_plaintext: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            tls_require_client_cert: false,
+            tls_reload_interval_secs: 10,
             key_requests_per_second: 0,
             x12_payer_map: None,
         }
@@ -420,6 +509,8 @@ mod tests {
         let refused = parse(&open).expect_err("plaintext off loopback");
         assert!(refused.contains("--allow-plaintext"), "{refused}");
         assert!(parse(&[&open[..], &["--allow-plaintext"]].concat()).is_ok());
+        let tls = ["--tls-cert", "server.pem", "--tls-key", "server.key"];
+        assert!(parse(&[&open[..], &tls[..]].concat()).is_ok());
         let refused = parse(&["--dev", "--listen", "0.0.0.0:50051"]).expect_err("dev off loopback");
         assert!(refused.contains("loopback only"), "{refused}");
     }

@@ -36,13 +36,24 @@ pub enum ErrorReason {
     DatabaseUnavailable,
     /// The server is shutting down; retry on another instance.
     ShuttingDown,
+    /// A client certificate SAN is registered already and not revoked.
+    CertificateRegistered,
+    /// A verified client certificate carries no registered SAN, and the
+    /// call has no key.
+    CertificateUnregistered,
+    /// The caller has as many batch streams open as its limit allows.
+    TooManyStreams,
+    /// A stream sent nothing for longer than the idle timeout.
+    StreamIdle,
+    /// A unary call ran past its deadline (the client's, capped by the server's).
+    DeadlineExceeded,
     /// A bug or an unexpected failure; details are only in the server log.
     Internal,
 }
 
 impl ErrorReason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 21] = [
         Self::InvalidRequest,
         Self::InvalidPageToken,
         Self::NotFound,
@@ -58,6 +69,11 @@ impl ErrorReason {
         Self::RateLimited,
         Self::DatabaseUnavailable,
         Self::ShuttingDown,
+        Self::CertificateRegistered,
+        Self::CertificateUnregistered,
+        Self::TooManyStreams,
+        Self::StreamIdle,
+        Self::DeadlineExceeded,
         Self::Internal,
     ];
 
@@ -79,6 +95,11 @@ impl ErrorReason {
             Self::RateLimited => "RATE_LIMITED",
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             Self::ShuttingDown => "SHUTTING_DOWN",
+            Self::CertificateRegistered => "CERTIFICATE_REGISTERED",
+            Self::CertificateUnregistered => "CERTIFICATE_UNREGISTERED",
+            Self::TooManyStreams => "TOO_MANY_STREAMS",
+            Self::StreamIdle => "STREAM_IDLE",
+            Self::DeadlineExceeded => "DEADLINE_EXCEEDED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -180,6 +201,14 @@ pub enum AppError {
         /// Sent as the status message; never PHI.
         message: String,
     },
+    /// The call or stream ran out of time (DEADLINE_EXCEEDED).
+    #[error("{message}")]
+    DeadlineExceeded {
+        /// Sent as ErrorInfo.reason, for a client to branch on.
+        reason: ErrorReason,
+        /// Sent as the status message; never PHI.
+        message: String,
+    },
     /// Try again later (UNAVAILABLE).
     #[error("unavailable: {message}")]
     Unavailable {
@@ -248,7 +277,12 @@ mod tests {
             ErrorReason::RateLimited => 12,
             ErrorReason::DatabaseUnavailable => 13,
             ErrorReason::ShuttingDown => 14,
-            ErrorReason::Internal => 15,
+            ErrorReason::CertificateRegistered => 15,
+            ErrorReason::CertificateUnregistered => 16,
+            ErrorReason::TooManyStreams => 17,
+            ErrorReason::StreamIdle => 18,
+            ErrorReason::DeadlineExceeded => 19,
+            ErrorReason::Internal => 20,
         }
     }
 

@@ -46,8 +46,11 @@
 //! the claims of the accepted sets through the same batch pipeline.
 //!
 //! Around them: [`config`] (command line and environment), [`telemetry`]
-//! (tracing subscriber), [`startup`] (builds the server: database, migrations,
-//! catalog, router) and [`shutdown`] (signals, health NOT_SERVING, drain).
+//! (tracing subscriber), [`tls`] (rustls on the gRPC port: certificate files
+//! reloaded when they change, client certificates verified against a CA,
+//! their SANs read as the caller's identity), [`startup`] (builds the
+//! server: database, migrations, catalog, router) and [`shutdown`]
+//! (signals, health NOT_SERVING, drain).
 //!
 //! The binary (`src/main.rs`) parses the command line and runs one of the
 //! subcommands: `serve`, `migrate`, `import`, `api-key`, `health-check` or
@@ -68,6 +71,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 pub mod x12;
 
 pub use error::AppError;

@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use claimscrub::app::api_keys;
 use claimscrub::app::import::{self as importer, ImportProgress, ImportRequest, ReleaseOutcome};
 use claimscrub::config::{
-    ApiKeyAction, ApiKeyArgs, Cli, Command, HealthCheckArgs, ImportArgs, X12Action, X12CheckArgs,
+    ApiKeyAction, ApiKeyArgs, Cli, ClientTlsArgs, Command, HealthCheckArgs, ImportArgs, X12Action,
+    X12CheckArgs,
 };
 use claimscrub::startup::Application;
 use claimscrub::{shutdown, storage, telemetry};
@@ -55,6 +56,31 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The endpoint of a server at `address`, over TLS when `tls` names a CA.
+fn endpoint(
+    address: std::net::SocketAddr,
+    tls: &ClientTlsArgs,
+) -> anyhow::Result<tonic::transport::Endpoint> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let Some(ca) = &tls.tls_ca else {
+        return Ok(Endpoint::from_shared(format!("http://{address}"))?);
+    };
+    let mut config = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(read(ca)?))
+        .domain_name(
+            tls.tls_domain
+                .clone()
+                .unwrap_or_else(|| address.ip().to_string()),
+        );
+    if let (Some(cert), Some(key)) = (&tls.tls_client_cert, &tls.tls_client_key) {
+        config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    Ok(Endpoint::from_shared(format!("https://{address}"))?.tls_config(config)?)
+}
+
 /// Bytes per ValidateInterchange message, well inside the server's 1 MiB.
 const X12_CHUNK: usize = 256 * 1024;
 
@@ -67,7 +93,7 @@ async fn x12_check(args: X12CheckArgs) -> anyhow::Result<()> {
 
     let mut file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args.address))?
+    let channel = endpoint(args.address, &args.tls)?
         .connect()
         .await
         .with_context(|| format!("cannot connect to {}", args.address))?;
@@ -188,6 +214,28 @@ async fn api_key(args: ApiKeyArgs) -> anyhow::Result<()> {
             submitter,
             scopes,
             expires_in_days,
+            cert_san: Some(san),
+        } => {
+            let expire_time = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let id = api_keys::register_certificate(&pool, &submitter, &san, scopes, expire_time)
+                .await?;
+            println!("id:        {id}");
+            println!("submitter: {}", submitter.trim());
+            println!("scopes:    {}", scopes.names().join(","));
+            if let Some(expire_time) = expire_time {
+                println!("expires:   {}", expire_time.to_rfc3339());
+            }
+            println!("cert SAN:  {}", api_keys::normalize_san(&san));
+            println!(
+                "(a client certificate verified against --tls-client-ca and carrying this SAN needs no key)"
+            );
+        }
+        ApiKeyAction::Create {
+            submitter,
+            scopes,
+            expires_in_days,
+            cert_san: None,
         } => {
             let expire_time = expires_in_days
                 .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
@@ -209,8 +257,11 @@ async fn api_key(args: ApiKeyArgs) -> anyhow::Result<()> {
                 let expires = key
                     .expire_time
                     .map_or_else(String::new, |t| format!("  expires {}", t.to_rfc3339()));
+                let credential = key
+                    .cert_san
+                    .map_or_else(|| "key".to_owned(), |san| format!("cert-san {san}"));
                 println!(
-                    "{}  {}  {}  created {}{expires}{revoked}",
+                    "{}  {}  {}  {credential}  created {}{expires}{revoked}",
                     key.id,
                     key.submitter,
                     key.scopes.join(","),
@@ -328,7 +379,7 @@ async fn health_check(args: HealthCheckArgs) -> anyhow::Result<()> {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
     let timeout = std::time::Duration::from_secs(args.timeout_secs);
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args.address))?
+    let channel = endpoint(args.address, &args.tls)?
         .connect_timeout(timeout)
         .timeout(timeout)
         .connect()

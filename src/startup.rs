@@ -47,6 +47,7 @@ use crate::grpc::x12::X12Api;
 use crate::grpc::{SERVICE_NAMES, pb};
 use crate::shutdown::{self, ShutdownTimings};
 use crate::storage;
+use crate::tls::ServerTls;
 use crate::x12::ca277::StatusMap;
 use crate::x12::payers::PayerMap;
 
@@ -62,6 +63,8 @@ const BULK_CONNECTIONS: u32 = 8;
 /// wired (use cases, services, health, reflection), ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// TLS, when configured: loaded and checked before the port is bound.
+    tls: Option<Arc<ServerTls>>,
     settings: ServeArgs,
     pool: PgPool,
     bulk: PgPool,
@@ -140,6 +143,11 @@ impl Application {
                 .await
                 .context("loading API keys")?,
         );
+        let tls = settings
+            .tls_files()
+            .map(|files| ServerTls::load(files).map(Arc::new))
+            .transpose()
+            .map_err(|reason| anyhow::anyhow!("TLS: {reason}"))?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -218,6 +226,7 @@ impl Application {
             ));
         Ok(Self {
             listener,
+            tls,
             settings,
             pool,
             bulk,
@@ -246,6 +255,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Self {
             listener,
+            tls,
             settings,
             pool,
             bulk,
@@ -265,10 +275,13 @@ impl Application {
             grace: Duration::from_secs(settings.shutdown_grace_secs),
             drain_deadline: Duration::from_secs(settings.drain_deadline_secs),
         };
-        let incoming = TcpIncoming::from(listener)
-            .with_nodelay(Some(true))
-            .with_keepalive(Some(Duration::from_secs(60)));
-        let server = Server::builder()
+        let tls_reloader = tls.as_ref().map(|tls| {
+            tls.spawn_reload(
+                Duration::from_secs(settings.tls_reload_interval_secs),
+                work.clone(),
+            )
+        });
+        let router = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
             .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
             .layer(SetRequestIdLayer::new(
@@ -283,13 +296,23 @@ impl Application {
                     .make_span_with(rpc_span)
                     .on_failure(log_failure),
             )
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(
-                incoming,
-                shutdown::begin(stop, health, work.clone(), timings),
-            );
+            .add_routes(routes);
+        let stopping = shutdown::begin(stop, health, work.clone(), timings);
+        let server: std::pin::Pin<
+            Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>,
+        > = match &tls {
+            Some(tls) => {
+                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), stopping))
+            }
+            None => {
+                let incoming = TcpIncoming::from(listener)
+                    .with_nodelay(Some(true))
+                    .with_keepalive(Some(Duration::from_secs(60)));
+                Box::pin(router.serve_with_incoming_shutdown(incoming, stopping))
+            }
+        };
 
-        tracing::info!(%address, "claimscrub serving");
+        tracing::info!(%address, tls = tls.is_some(), "claimscrub serving");
         tokio::pin!(server);
         let drained = async {
             work.cancelled().await;
@@ -305,6 +328,9 @@ impl Application {
         let _ = reloader.await;
         let _ = key_refresher.await;
         let _ = partitions.await;
+        if let Some(tls_reloader) = tls_reloader {
+            let _ = tls_reloader.await;
+        }
         bulk.close().await;
         pool.close().await;
         tracing::info!("claimscrub stopped");

@@ -1,5 +1,6 @@
 //! The authentication interceptor: reads the caller's API key from the
-//! metadata, refuses the call when its key lacks the scope the RPC needs
+//! metadata, or the SANs of its verified client certificate (mTLS), refuses
+//! the call when its credential lacks the scope the RPC needs
 //! (`domain::access::RPC_SCOPES`), and puts the [`Caller`] it stands for
 //! into the request's extensions, where handlers read it.
 
@@ -14,6 +15,7 @@ use crate::app::api_keys::{ApiKeys, Caller};
 use crate::app::rate_limit::RateLimiter;
 use crate::domain::access;
 use crate::error::AppError;
+use crate::tls;
 
 /// Authenticates each call against `keys`, then holds it to its scope and
 /// to its caller's rate.
@@ -42,7 +44,13 @@ fn presented_key<T>(request: &Request<T>) -> Option<&str> {
 
 impl Interceptor for Authenticate {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let caller = self.keys.authenticate(presented_key(&request))?;
+        let certificate_sans = request
+            .peer_certs()
+            .and_then(|chain| chain.first().map(|leaf| tls::certificate_sans(leaf)))
+            .unwrap_or_default();
+        let caller = self
+            .keys
+            .authenticate(presented_key(&request), &certificate_sans)?;
         // Fail closed: a service mounted without `ScopeOfPath` serves nothing.
         let NeededScope(needed) = *request
             .extensions()

@@ -65,6 +65,10 @@ impl From<AppError> for Status {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::Aborted, message, details)
             }
+            AppError::DeadlineExceeded { reason, .. } => {
+                details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
+                Status::with_error_details(Code::DeadlineExceeded, message, details)
+            }
             AppError::Unauthenticated { reason, .. } => {
                 details.set_error_info(reason.as_str(), ERROR_DOMAIN, HashMap::new());
                 Status::with_error_details(Code::Unauthenticated, message, details)

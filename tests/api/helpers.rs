@@ -281,6 +281,19 @@ pub(crate) async fn spawn_app(pool: PgPool) -> TestApp {
 
 /// Starts the server with explicit settings.
 pub(crate) async fn spawn_app_with(pool: PgPool, settings: ServeArgs) -> TestApp {
+    spawn_app_reached(pool, settings, |address| {
+        Channel::from_shared(format!("http://{address}")).expect("uri")
+    })
+    .await
+}
+
+/// Starts the server with `settings`; the test's channel goes to the
+/// endpoint `reach` makes of its address (e.g. one over TLS).
+pub(crate) async fn spawn_app_reached(
+    pool: PgPool,
+    settings: ServeArgs,
+    reach: impl FnOnce(std::net::SocketAddr) -> tonic::transport::Endpoint,
+) -> TestApp {
     LazyLock::force(&TRACING);
     let application = Application::build_with_pool(settings, pool)
         .await
@@ -290,11 +303,7 @@ pub(crate) async fn spawn_app_with(pool: PgPool, settings: ServeArgs) -> TestApp
     let server = tokio::spawn(application.run_until_stopped(async move {
         let _ = stopped.await;
     }));
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("client connects");
+    let channel = reach(address).connect().await.expect("client connects");
     TestApp {
         address,
         api: Api::new(channel.clone()),

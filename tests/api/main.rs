@@ -21,5 +21,6 @@ mod real_claims;
 mod reference_data;
 mod rule_edits;
 mod scopes;
+mod tls;
 mod x12_fixtures;
 mod x12_service;

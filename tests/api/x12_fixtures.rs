@@ -153,7 +153,7 @@ fn parse_999(text: &str) -> Outcome {
 pub(crate) fn x12valid() -> Option<PathBuf> {
     let path = std::env::var_os("CLAIMSCRUB_X12VALID")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyx12/bin/x12valid"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/bin/x12valid"));
     if path.is_file() {
         return Some(path);
     }
