@@ -337,6 +337,21 @@ pub struct ServeArgs {
     /// of as many; more are RESOURCE_EXHAUSTED with RetryInfo. 0: no limit.
     #[arg(long, env = "CLAIMSCRUB_KEY_REQUESTS_PER_SECOND", default_value_t = 0)]
     pub key_requests_per_second: u32,
+    /// Batch streams (ValidateClaimBatch, ValidateInterchange) each caller
+    /// may have open at once; one more is RESOURCE_EXHAUSTED with
+    /// RetryInfo. 0: no limit.
+    #[arg(long, env = "CLAIMSCRUB_KEY_CONCURRENT_STREAMS", default_value_t = 8)]
+    pub key_concurrent_streams: usize,
+    /// Longest a unary call may run, in seconds: the client's deadline
+    /// (grpc-timeout) when shorter, else this; past it DEADLINE_EXCEEDED.
+    /// Streams have no total deadline, only the idle timeout.
+    #[arg(long, env = "CLAIMSCRUB_MAX_UNARY_DEADLINE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_unary_deadline_secs: u64,
+    /// Seconds a batch stream or an X12 upload may send nothing while the
+    /// server waits for it; then it is closed (a batch after a final
+    /// checkpoint, so it resumes) with DEADLINE_EXCEEDED (STREAM_IDLE).
+    #[arg(long, env = "CLAIMSCRUB_STREAM_IDLE_TIMEOUT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_idle_timeout_secs: u64,
     /// CSV `x12_payer_id,payer_id` translating an 837P's 2010BB payer id
     /// (NM1*PR NM109) into claimscrub's payer ids; the shipped
     /// reference/default/x12_payers.csv when not given.
@@ -448,6 +463,9 @@ impl ServeArgs {
             tls_require_client_cert: false,
             tls_reload_interval_secs: 10,
             key_requests_per_second: 0,
+            key_concurrent_streams: 8,
+            max_unary_deadline_secs: 60,
+            stream_idle_timeout_secs: 300,
             x12_payer_map: None,
         }
     }

@@ -30,12 +30,14 @@ use crate::app::audit::AuditQueries;
 use crate::app::batch::BatchValidator;
 use crate::app::catalog::Catalog;
 use crate::app::rate_limit::RateLimiter;
+use crate::app::stream_limit::{StreamLimiter, StreamLimits};
 use crate::app::validate::ClaimValidator;
 use crate::app::x12::X12Intake;
 use crate::config::ServeArgs;
 use crate::grpc::audit::AuditApi;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
+use crate::grpc::deadline::UnaryDeadlineLayer;
 use crate::grpc::interceptor::{Authenticate, ScopeOfPath};
 use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
@@ -190,6 +192,10 @@ impl Application {
         )
         .map(Arc::new);
         let authenticate = Authenticate::new(Arc::clone(&api_keys), rate);
+        let streams = StreamLimits {
+            open: StreamLimiter::new(settings.key_concurrent_streams),
+            idle_timeout: Duration::from_secs(settings.stream_idle_timeout_secs),
+        };
         let routes = Routes::new(health_service)
             .add_service(reflection().build_v1()?)
             // grpcurl 1.8 speaks only v1alpha reflection.
@@ -202,7 +208,13 @@ impl Application {
             ))
             .add_service(guarded!(
                 ClaimValidationServiceServer,
-                ClaimValidationApi::new(validator, batches, settings.claim_limits(), work.clone()),
+                ClaimValidationApi::new(
+                    validator,
+                    batches,
+                    settings.claim_limits(),
+                    streams.clone(),
+                    work.clone()
+                ),
                 settings,
                 authenticate
             ))
@@ -220,7 +232,7 @@ impl Application {
             ))
             .add_service(guarded!(
                 X12ServiceServer,
-                X12Api::new(intake, work.clone()),
+                X12Api::new(intake, streams, work.clone()),
                 settings,
                 authenticate
             ));
@@ -296,6 +308,9 @@ impl Application {
                     .make_span_with(rpc_span)
                     .on_failure(log_failure),
             )
+            .layer(UnaryDeadlineLayer::new(Duration::from_secs(
+                settings.max_unary_deadline_secs,
+            )))
             .add_routes(routes);
         let stopping = shutdown::begin(stop, health, work.clone(), timings);
         let server: std::pin::Pin<

@@ -16,6 +16,7 @@ pub mod page_token;
 pub mod profile;
 pub mod rate_limit;
 pub mod reference_data;
+pub mod stream_limit;
 pub mod validate;
 pub mod x12;
 

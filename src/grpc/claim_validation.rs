@@ -2,6 +2,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::Stream;
 use tokio_stream::StreamExt as _;
@@ -10,9 +11,10 @@ use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::app::batch::{BatchHeader, BatchInput, BatchValidator};
+use crate::app::stream_limit::StreamLimits;
 use crate::app::validate::ClaimValidator;
 use crate::domain::limits::{self, ClaimLimits, Screen};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorReason};
 use crate::grpc::pb;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationService;
 use crate::grpc::{convert, element_len, interceptor, take_within_budget};
@@ -23,23 +25,26 @@ pub struct ClaimValidationApi {
     validator: Arc<ClaimValidator>,
     batches: Arc<BatchValidator>,
     limits: ClaimLimits,
+    streams: StreamLimits,
     stop: CancellationToken,
 }
 
 impl ClaimValidationApi {
     /// Serves with `validator` and `batches`, refusing claims beyond
-    /// `limits`; batch streams end (final checkpoint, then UNAVAILABLE) when
-    /// `stop` is cancelled.
+    /// `limits` and batch streams beyond `streams`; batch streams end
+    /// (final checkpoint, then UNAVAILABLE) when `stop` is cancelled.
     pub fn new(
         validator: Arc<ClaimValidator>,
         batches: Arc<BatchValidator>,
         limits: ClaimLimits,
+        streams: StreamLimits,
         stop: CancellationToken,
     ) -> Self {
         Self {
             validator,
             batches,
             limits,
+            streams,
             stop,
         }
     }
@@ -47,15 +52,22 @@ impl ClaimValidationApi {
 
 /// A batch stream's messages after the header, as the pipeline's inputs:
 /// a half-close is the end of the batch; a stream the client breaks just
-/// ends.
+/// ends; one that sends nothing for `idle` while the pipeline waits for it
+/// is idle (the timer runs only while the pipeline asks for more, so a
+/// client held back by flow control is never idle).
 fn batch_inputs(
     stream: Streaming<pb::ValidateClaimBatchRequest>,
     limits: ClaimLimits,
+    idle: Duration,
 ) -> impl futures::Stream<Item = BatchInput> + Send + 'static {
     use pb::validate_claim_batch_request::Kind;
     futures::stream::unfold(Some(stream), move |stream| async move {
         let mut stream = stream?;
-        let input = match stream.message().await {
+        let Ok(message) = tokio::time::timeout(idle, stream.message()).await else {
+            tracing::info!(idle_secs = idle.as_secs(), "batch stream idle; closing it");
+            return Some((BatchInput::Idle { after: idle }, None));
+        };
+        let input = match message {
             Ok(Some(pb::ValidateClaimBatchRequest {
                 kind: Some(Kind::Item(item)),
             })) => batch_item_from_pb(item, &limits),
@@ -112,6 +124,14 @@ fn batch_id_from_name(name: &str, field: &str) -> Result<Uuid, AppError> {
         .ok_or_else(|| AppError::invalid_field(field, "must be batches/{batch_id} with a UUID"))
 }
 
+/// The error of a stream that sent nothing for `idle`.
+pub(crate) fn idle_error(idle: Duration) -> AppError {
+    AppError::DeadlineExceeded {
+        reason: ErrorReason::StreamIdle,
+        message: format!("the stream sent nothing for {} s", idle.as_secs()),
+    }
+}
+
 /// Response stream of ValidateClaimBatch.
 pub type BatchResponseStream =
     Pin<Box<dyn Stream<Item = Result<pb::ValidateClaimBatchResponse, Status>> + Send>>;
@@ -144,8 +164,12 @@ impl ClaimValidationService for ClaimValidationApi {
         request: Request<Streaming<pb::ValidateClaimBatchRequest>>,
     ) -> Result<Response<Self::ValidateClaimBatchStream>, Status> {
         let caller = interceptor::caller(&request);
+        let permit = self.streams.open.open(&caller.submitter)?;
         let mut stream = request.into_inner();
-        let header = match stream.message().await? {
+        let first = tokio::time::timeout(self.streams.idle_timeout, stream.message())
+            .await
+            .map_err(|_| idle_error(self.streams.idle_timeout))??;
+        let header = match first {
             Some(pb::ValidateClaimBatchRequest {
                 kind: Some(pb::validate_claim_batch_request::Kind::Header(header)),
             }) => header,
@@ -176,11 +200,15 @@ impl ClaimValidationService for ClaimValidationApi {
         let outputs = self.batches.stream(
             opened,
             caller.submitter.to_string(),
-            batch_inputs(stream, self.limits),
+            batch_inputs(stream, self.limits, self.streams.idle_timeout),
             self.stop.child_token(),
         );
-        let responses =
-            tokio_stream::once(Ok(accepted)).chain(outputs.map(convert::batch_output_to_pb));
+        // The permit lives as long as the response stream: the slot frees
+        // when the stream ends, however it ends.
+        let responses = tokio_stream::once(Ok(accepted)).chain(outputs.map(move |output| {
+            let _open = &permit;
+            convert::batch_output_to_pb(output)
+        }));
         Ok(Response::new(Box::pin(responses)))
     }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod claim_validation;
 pub mod code_lookup;
 pub mod convert;
+pub mod deadline;
 pub mod interceptor;
 pub mod reference_data;
 pub mod status;

@@ -8,8 +8,10 @@ use futures::{Stream, StreamExt as _};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::app::stream_limit::StreamLimits;
 use crate::app::x12::{AckKind, IntakeOutput, Spool, X12Intake};
 use crate::error::AppError;
+use crate::grpc::claim_validation::idle_error;
 use crate::grpc::pb::x12_service_server::X12Service;
 use crate::grpc::{convert, interceptor, pb};
 
@@ -17,14 +19,19 @@ use crate::grpc::{convert, interceptor, pb};
 #[derive(Clone)]
 pub struct X12Api {
     intake: Arc<X12Intake>,
+    streams: StreamLimits,
     stop: CancellationToken,
 }
 
 impl X12Api {
-    /// Serves with `intake`; streams end (UNAVAILABLE, resumable) when
-    /// `stop` is cancelled.
-    pub fn new(intake: Arc<X12Intake>, stop: CancellationToken) -> Self {
-        Self { intake, stop }
+    /// Serves with `intake`, holding uploads to `streams`; streams end
+    /// (UNAVAILABLE, resumable) when `stop` is cancelled.
+    pub fn new(intake: Arc<X12Intake>, streams: StreamLimits, stop: CancellationToken) -> Self {
+        Self {
+            intake,
+            streams,
+            stop,
+        }
     }
 }
 
@@ -86,16 +93,25 @@ impl X12Service for X12Api {
         request: Request<Streaming<pb::ValidateInterchangeRequest>>,
     ) -> Result<Response<Self::ValidateInterchangeStream>, Status> {
         let caller = interceptor::caller(&request);
+        let permit = self.streams.open.open(&caller.submitter)?;
+        let idle = self.streams.idle_timeout;
         let mut stream = request.into_inner();
-        let first = stream.message().await?.ok_or_else(|| {
-            AppError::invalid_field("data", "the stream ended before the file's first bytes")
-        })?;
+        let first = tokio::time::timeout(idle, stream.message())
+            .await
+            .map_err(|_| idle_error(idle))??
+            .ok_or_else(|| {
+                AppError::invalid_field("data", "the stream ended before the file's first bytes")
+            })?;
         let resume = first.resume;
-        let rest = stream.map(|message| {
-            message
-                .map(|m| m.data)
-                .map_err(|status| AppError::invalid_field("data", status.message().to_owned()))
-        });
+        // An upload that stalls is closed before anything is decided: the
+        // file is only read once it is whole.
+        let rest =
+            tokio_stream::StreamExt::timeout(stream, idle).map(move |message| match message {
+                Ok(message) => message
+                    .map(|m| m.data)
+                    .map_err(|status| AppError::invalid_field("data", status.message().to_owned())),
+                Err(_) => Err(idle_error(idle)),
+            });
         let chunks = futures::stream::once(async move { Ok(first.data) }).chain(rest);
         let spool = Spool::write(Box::pin(chunks)).await?;
         let outputs = self.intake.run(
@@ -104,7 +120,10 @@ impl X12Service for X12Api {
             caller.submitter.to_string(),
             self.stop.child_token(),
         );
-        Ok(Response::new(Box::pin(outputs.map(output_to_pb))))
+        Ok(Response::new(Box::pin(outputs.map(move |output| {
+            let _open = &permit;
+            output_to_pb(output)
+        }))))
     }
 
     async fn list_status_mappings(

@@ -19,8 +19,8 @@ use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 use crate::helpers::{
-    Api, assert_invalid_field, drain, excision_claim, pool_url, spawn_app, start_serve,
-    wait_settled,
+    Api, assert_invalid_field, drain, excision_claim, pool_url, spawn_app, spawn_app_with,
+    start_serve, test_settings, wait_settled,
 };
 
 /// How long a stream may take to come to rest on a busy machine.
@@ -587,4 +587,41 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
         "exactly one record per sequence after the kill",
     )
     .await;
+}
+
+#[sqlx::test]
+async fn an_idle_stream_is_closed_after_a_final_checkpoint_and_resumes(pool: PgPool) {
+    const ITEMS: u64 = 300;
+    let mut settings = test_settings();
+    settings.stream_idle_timeout_secs = 2;
+    let app = spawn_app_with(pool.clone(), settings).await;
+    let batch_id = Uuid::new_v4();
+    let (requests, opened) = open_stream(&app, header(batch_id, false, Some(ITEMS))).await;
+    let responses = opened.expect("opens");
+    for sequence in 0..100 {
+        requests.send(item(sequence)).await.expect("queued");
+    }
+    // The client then sends nothing, and does not end the batch.
+    let (rest, ended) = drain(responses).await;
+    let status = ended.expect_err("the idle stream is closed");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(
+        status.get_details_error_info().expect("info").reason,
+        "STREAM_IDLE"
+    );
+    let Some(Out::Checkpoint(last)) = rest.last() else {
+        panic!("a final checkpoint before the close: {rest:?}");
+    };
+    let durable = last.durable_through_sequence;
+    drop(requests);
+
+    // Resumed on another instance, whose idle timeout no busy machine reaches.
+    let other = spawn_app(pool.clone()).await;
+    let (_, next) = resume_and_finish(&other, batch_id, ITEMS).await;
+    assert_eq!(
+        next,
+        durable + 1,
+        "the resume starts after the final checkpoint"
+    );
+    assert_stored_exactly_once(&pool, batch_id, ITEMS, "after an idle close").await;
 }

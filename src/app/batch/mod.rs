@@ -73,6 +73,12 @@ pub enum BatchInput {
     End,
     /// A message that breaks the protocol; the stream ends with this error.
     Invalid(AppError),
+    /// The client sent nothing for `after` while the server waited: the
+    /// stream ends after a final checkpoint, resumable.
+    Idle {
+        /// The idle timeout that passed.
+        after: Duration,
+    },
 }
 
 /// One item's outcome: its decision, or why it was not a readable claim.

@@ -51,7 +51,10 @@ async fn read_inputs(
             input = inputs.next() => input,
         };
         let Some(input) = input else { return };
-        let last = matches!(input, BatchInput::End | BatchInput::Invalid(_));
+        let last = matches!(
+            input,
+            BatchInput::End | BatchInput::Invalid(_) | BatchInput::Idle { .. }
+        );
         if queue.send(input).await.is_err() || last {
             return;
         }
@@ -66,6 +69,8 @@ enum Ending {
     Failed(AppError),
     /// The server is shutting down.
     ShuttingDown,
+    /// The client sent nothing for this long.
+    Idle(std::time::Duration),
     /// The client went away: nothing more can be sent.
     Disconnected,
 }
@@ -217,6 +222,10 @@ impl BatchValidator {
                     }
                     BatchInput::Invalid(error) => {
                         ending = Some(Ending::Failed(error));
+                        break;
+                    }
+                    BatchInput::Idle { after } => {
+                        ending = Some(Ending::Idle(after));
                         break;
                     }
                 }
@@ -439,7 +448,7 @@ impl BatchValidator {
             };
             let last = match ending {
                 Ending::Complete => self.complete(batch, started).await,
-                Ending::ShuttingDown => {
+                Ending::ShuttingDown | Ending::Idle(_) => {
                     let checkpoint =
                         BatchOutput::Checkpoint(as_u64(batch.durable_through_sequence));
                     if batch.durable_through_sequence >= 0
@@ -447,11 +456,20 @@ impl BatchValidator {
                     {
                         return;
                     }
-                    BatchOutput::Failed(AppError::Unavailable {
-                        reason: ErrorReason::ShuttingDown,
-                        message:
-                            "the server is shutting down; resume the batch on another instance"
-                                .into(),
+                    BatchOutput::Failed(match ending {
+                        Ending::Idle(after) => AppError::DeadlineExceeded {
+                            reason: ErrorReason::StreamIdle,
+                            message: format!(
+                                "the stream sent nothing for {} s; resume the batch from its last checkpoint",
+                                after.as_secs()
+                            ),
+                        },
+                        _ => AppError::Unavailable {
+                            reason: ErrorReason::ShuttingDown,
+                            message:
+                                "the server is shutting down; resume the batch on another instance"
+                                    .into(),
+                        },
                     })
                 }
                 Ending::Failed(error) => BatchOutput::Failed(error),
