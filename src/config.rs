@@ -14,6 +14,9 @@ use crate::import::ImportKind;
 /// Where `serve` and `migrate` connect when nothing else is said.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/claimscrub";
 
+/// The server [`DEFAULT_DATABASE_URL`] names.
+pub const DEFAULT_DATABASE_ADDRESS: &str = "127.0.0.1:5432";
+
 /// The `claimscrub` command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -212,8 +215,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL URL; the database is created when it does not exist.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    pub database_url: String,
+    /// Default: postgres://postgres:postgres@127.0.0.1:5432/claimscrub (and
+    /// for `serve --dev`, a private cluster when nothing answers there).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Pool size. PostgreSQL allows 100 connections by default, summed over every replica.
     #[arg(long, env = "CLAIMSCRUB_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -226,10 +231,15 @@ impl DatabaseArgs {
     /// Arguments for a database URL with the default pool settings.
     pub fn for_url(database_url: impl Into<String>) -> Self {
         Self {
-            database_url: database_url.into(),
+            database_url: Some(database_url.into()),
             db_max_connections: 16,
             db_acquire_timeout_secs: 5,
         }
+    }
+
+    /// The URL to connect to: the one given, else [`DEFAULT_DATABASE_URL`].
+    pub fn url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)
     }
 
     /// The acquire timeout as a duration.
@@ -256,6 +266,23 @@ pub struct ServeArgs {
     /// Database connection.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Seconds `serve` keeps trying an unreachable database (with backoff)
+    /// before it exits non-zero.
+    #[arg(long, env = "CLAIMSCRUB_DB_STARTUP_TIMEOUT", default_value_t = 60)]
+    pub db_startup_timeout_secs: u64,
+    /// Data directory of the private PostgreSQL cluster `serve --dev` runs
+    /// when no DATABASE_URL is given and nothing answers at
+    /// --default-database-address.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_PRIVATE_PG_DIR",
+        default_value = ".claimscrub/pg"
+    )]
+    pub private_pg_dir: PathBuf,
+    /// Where the default DATABASE_URL points; `serve --dev` looks there
+    /// before it starts a private cluster.
+    #[arg(long, env = "CLAIMSCRUB_DEFAULT_DATABASE_ADDRESS", default_value = DEFAULT_DATABASE_ADDRESS)]
+    pub default_database_address: SocketAddr,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CLAIMSCRUB_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -374,6 +401,12 @@ impl ServeArgs {
 }
 
 impl ServeArgs {
+    /// Whether `serve` should run a private cluster: development mode, no
+    /// DATABASE_URL, and nothing at the default address (`answers`).
+    pub fn wants_private_cluster(&self, answers: impl FnOnce(SocketAddr) -> bool) -> bool {
+        self.dev && self.database.database_url.is_none() && !answers(self.default_database_address)
+    }
+
     /// The TLS files, when TLS is configured.
     pub fn tls_files(&self) -> Option<TlsFiles> {
         Some(TlsFiles {
@@ -441,6 +474,9 @@ impl ServeArgs {
         let limits = ClaimLimits::default();
         Self {
             database,
+            db_startup_timeout_secs: 60,
+            private_pg_dir: PathBuf::from(".claimscrub/pg"),
+            default_database_address: DEFAULT_DATABASE_ADDRESS.parse().expect("a socket address"),
             listen,
             shutdown_grace_secs: 1,
             drain_deadline_secs: 10,
@@ -531,6 +567,28 @@ mod tests {
         assert!(parse(&[&open[..], &tls[..]].concat()).is_ok());
         let refused = parse(&["--dev", "--listen", "0.0.0.0:50051"]).expect_err("dev off loopback");
         assert!(refused.contains("loopback only"), "{refused}");
+    }
+
+    #[test]
+    fn only_development_mode_without_a_url_or_a_server_runs_a_private_cluster() {
+        let serve = |args: &[&str]| {
+            let cli =
+                Cli::try_parse_from([&["claimscrub", "serve"][..], args].concat()).expect("parses");
+            let Command::Serve(args) = cli.command else {
+                panic!("expected serve");
+            };
+            args
+        };
+        let nothing_answers = |_| false;
+        assert!(serve(&["--dev"]).wants_private_cluster(nothing_answers));
+        assert!(!serve(&["--dev"]).wants_private_cluster(|_| true));
+        assert!(!serve(&[]).wants_private_cluster(nothing_answers));
+        let given = [
+            "--dev",
+            "--database-url",
+            "postgres://db.example/claimscrub",
+        ];
+        assert!(!serve(&given).wants_private_cluster(nothing_answers));
     }
 
     #[test]

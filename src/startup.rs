@@ -49,6 +49,7 @@ use crate::grpc::x12::X12Api;
 use crate::grpc::{SERVICE_NAMES, pb};
 use crate::shutdown::{self, ShutdownTimings};
 use crate::storage;
+use crate::storage::private_cluster::{self, PrivateCluster};
 use crate::tls::ServerTls;
 use crate::x12::ca277::StatusMap;
 use crate::x12::payers::PayerMap;
@@ -79,6 +80,8 @@ pub struct Application {
     health: HealthReporter,
     /// Every gRPC service, behind the key check where it needs one.
     routes: Routes,
+    /// The private cluster development mode started, stopped after the drain.
+    private_cluster: Option<PrivateCluster>,
 }
 
 /// A claimscrub service behind the scope and key checks, with the message limits.
@@ -103,12 +106,43 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 }
 
 impl Application {
-    /// Connects to PostgreSQL (creating the database when missing), then
-    /// continues as [`Application::build_with_pool`].
-    pub async fn build(settings: ServeArgs) -> anyhow::Result<Self> {
+    /// Connects to PostgreSQL (creating the database when missing; trying
+    /// again for a bounded time while it cannot be reached), then continues
+    /// as [`Application::build_with_pool`]. In development mode without a
+    /// DATABASE_URL, when nothing answers at the default address, it first
+    /// starts a private cluster (`storage::private_cluster`).
+    pub async fn build(mut settings: ServeArgs) -> anyhow::Result<Self> {
         settings.check_safety().map_err(anyhow::Error::msg)?;
-        let pool = storage::connect(&settings.database).await?;
-        Self::build_with_pool(settings, pool).await
+        let private_cluster = {
+            let probe = settings.clone();
+            let dir = settings.private_pg_dir.clone();
+            tokio::task::spawn_blocking(move || {
+                probe
+                    .wants_private_cluster(private_cluster::answers)
+                    .then(|| PrivateCluster::start(&dir))
+                    .transpose()
+            })
+            .await?
+            .map_err(anyhow::Error::msg)?
+        };
+        if let Some(cluster) = &private_cluster {
+            tracing::warn!(
+                data_dir = %cluster.data_dir().display(),
+                url = %cluster.url("claimscrub"),
+                "DEVELOPMENT MODE: no DATABASE_URL and no PostgreSQL at {}: running a private \
+                 PostgreSQL cluster, stopped on shutdown",
+                settings.default_database_address
+            );
+            settings.database.database_url = Some(cluster.url("claimscrub"));
+        }
+        let pool = storage::connect_with_retry(
+            &settings.database,
+            Duration::from_secs(settings.db_startup_timeout_secs),
+        )
+        .await?;
+        let mut application = Self::build_with_pool(settings, pool).await?;
+        application.private_cluster = private_cluster;
+        Ok(application)
     }
 
     /// Migrates the database, loads the catalog and binds the listen address.
@@ -248,6 +282,7 @@ impl Application {
             work,
             health,
             routes,
+            private_cluster: None,
         })
     }
 
@@ -277,6 +312,7 @@ impl Application {
             work,
             health,
             routes,
+            private_cluster,
         } = self;
         let address = listener.local_addr()?;
         let reloader = catalog.spawn_reload_on_change(pool.clone(), changes, work.clone());
@@ -348,6 +384,12 @@ impl Application {
         }
         bulk.close().await;
         pool.close().await;
+        if let Some(mut cluster) = private_cluster {
+            match tokio::task::spawn_blocking(move || cluster.stop()).await? {
+                Ok(()) => tracing::info!("private PostgreSQL cluster stopped"),
+                Err(error) => tracing::warn!(%error, "the private PostgreSQL cluster did not stop"),
+            }
+        }
         tracing::info!("claimscrub stopped");
         Ok(())
     }

@@ -569,14 +569,26 @@ pub async fn create_partitions(
     pool: &PgPool,
     months: &[NaiveDate],
 ) -> Result<Vec<String>, AppError> {
+    // One replica at a time: the others wait, then find the partitions
+    // there and create none (without the lock, concurrent CREATE TABLE ...
+    // PARTITION OF statements of one month race to a duplicate error).
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1, 0)")
+        .bind(PARTITION_LOCK_SPACE)
+        .execute(&mut *tx)
+        .await?;
     let mut created = Vec::new();
     for month in months {
         let name: Option<String> =
             sqlx::query_scalar("select claimscrub_create_audit_partition($1)")
                 .bind(month)
-                .fetch_one(pool)
+                .fetch_one(&mut *tx)
                 .await?;
         created.extend(name);
     }
+    tx.commit().await?;
     Ok(created)
 }
+
+/// Namespace of the partition-creation advisory lock.
+const PARTITION_LOCK_SPACE: i32 = 0x4353_5054; // "CSPT"

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_access;
 pub mod batches;
+pub mod private_cluster;
 pub mod reference_data;
 pub mod x12;
 
@@ -102,7 +103,7 @@ pub async fn ensure_database(options: &PgConnectOptions) -> Result<bool, SetupEr
 
 /// Opens the pool, creating the database first when needed.
 pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, SetupError> {
-    let options = connect_options(&args.database_url)?;
+    let options = connect_options(args.url())?;
     if ensure_database(&options).await? {
         tracing::info!(database = %describe(&options), "created database");
     }
@@ -118,6 +119,44 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, SetupError> {
             target: describe(&options),
             source,
         })
+}
+
+/// Whether a failed connection may succeed if tried again: the server is
+/// not up yet, restarting, or the network is down; not a wrong URL,
+/// password or database.
+fn worth_retrying(error: &SetupError) -> bool {
+    /// "the database system is starting up" / "shutting down".
+    const NOT_READY: [&str; 2] = ["57P03", "57P01"];
+    match error {
+        SetupError::Connect { source, .. } => match source {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(e) => e.code().is_some_and(|c| NOT_READY.contains(&&*c)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// [`connect`], tried again with backoff (a quarter second, doubling to 5 s)
+/// while the database cannot be reached, for at most `within`: a primary
+/// that is briefly away delays the start, and one that stays away stops it,
+/// never a server on some other database.
+pub async fn connect_with_retry(
+    args: &DatabaseArgs,
+    within: std::time::Duration,
+) -> Result<PgPool, SetupError> {
+    let until = tokio::time::Instant::now() + within;
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        match connect(args).await {
+            Err(error) if worth_retrying(&error) && tokio::time::Instant::now() + wait < until => {
+                tracing::warn!(%error, retry_in_ms = wait.as_millis(), "PostgreSQL unreachable; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+            answer => return answer,
+        }
+    }
 }
 
 /// Connections for the group-commit writers and batched readers, beside

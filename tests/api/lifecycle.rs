@@ -131,19 +131,28 @@ async fn migrate_creates_and_migrates_a_database_and_is_repeatable() {
     drop_database(&name).await;
 }
 
+/// An unreachable database is tried again with backoff for the startup
+/// timeout, then `serve` exits non-zero naming it (never a server on some
+/// other database, even in development mode when the URL is given).
 #[tokio::test]
-async fn serve_refuses_an_unreachable_database_with_a_clear_error() {
-    let output = Command::new(BINARY)
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
-        .env(
-            "DATABASE_URL",
-            "postgres://postgres:postgres@127.0.0.1:1/claimscrub",
-        )
-        .output()
-        .await
-        .expect("binary runs");
+async fn serve_retries_an_unreachable_database_then_refuses_with_a_clear_error() {
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        Command::new(BINARY)
+            .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+            .args(["--db-startup-timeout-secs", "2"])
+            .env(
+                "DATABASE_URL",
+                "postgres://postgres:postgres@127.0.0.1:1/claimscrub",
+            )
+            .output(),
+    )
+    .await
+    .expect("serve gives up within its startup timeout")
+    .expect("binary runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("retrying"), "{stderr}");
     assert!(
         stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1/postgres"),
         "{stderr}"
@@ -240,4 +249,94 @@ async fn unsafe_starts_are_refused_with_what_to_set() {
     )
     .await;
     assert!(stderr.contains("--allow-plaintext"), "{stderr}");
+}
+
+/// `serve --dev` without a DATABASE_URL, where nothing answers at the
+/// default address, runs a private cluster: it says so first, serves, and
+/// stops the cluster on shutdown.
+#[tokio::test]
+async fn development_mode_runs_a_private_cluster_when_no_database_answers() {
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let data_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "private-pg-serve-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut child = Command::new(BINARY)
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--default-database-address")
+        .arg(nowhere.to_string())
+        .arg("--private-pg-dir")
+        .arg(&data_dir)
+        .env_remove("DATABASE_URL")
+        .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(
+        child.stderr.take().expect("stderr"),
+    ));
+    let mut messages = Vec::new();
+    let address = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(line) = lines.next_line().await.expect("log line") {
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            messages.push(entry["message"].as_str().unwrap_or(&line).to_owned());
+            if entry["message"] == "claimscrub serving" {
+                return entry["address"].as_str().expect("address").to_owned();
+            }
+        }
+        panic!("serve exited before serving: {messages:#?}");
+    })
+    .await
+    .expect("serving within 180 s");
+    assert!(
+        messages[0].contains("running a private PostgreSQL cluster"),
+        "the first line says so: {messages:#?}"
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let versions =
+        claimscrub::grpc::pb::reference_data_service_client::ReferenceDataServiceClient::new(
+            channel,
+        )
+        .list_code_system_versions(claimscrub::grpc::pb::ListCodeSystemVersionsRequest::default())
+        .await
+        .expect("served from the private cluster");
+    assert!(!versions.into_inner().code_system_versions.is_empty());
+
+    let pid = i32::try_from(child.id().expect("running")).expect("pid");
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await
+        .expect("kill runs");
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push(line);
+    }
+    let status = child.wait().await.expect("exits");
+    assert!(status.success(), "{rest:#?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("private PostgreSQL cluster stopped")),
+        "{rest:#?}"
+    );
+    assert!(
+        !data_dir.join("postmaster.pid").exists(),
+        "the cluster is stopped"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
