@@ -266,6 +266,9 @@ pub struct ServeArgs {
     /// Database connection.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Serve Prometheus metrics over HTTP on this address (`/metrics`); none: off.
+    #[arg(long, env = "CLAIMSCRUB_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Seconds `serve` keeps trying an unreachable database (with backoff)
     /// before it exits non-zero.
     #[arg(long, env = "CLAIMSCRUB_DB_STARTUP_TIMEOUT", default_value_t = 60)]
@@ -474,6 +477,7 @@ impl ServeArgs {
         let limits = ClaimLimits::default();
         Self {
             database,
+            metrics_listen: None,
             db_startup_timeout_secs: 60,
             private_pg_dir: PathBuf::from(".claimscrub/pg"),
             default_database_address: DEFAULT_DATABASE_ADDRESS.parse().expect("a socket address"),

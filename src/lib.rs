@@ -28,12 +28,17 @@
 //!   the audit queries, exports and replays with the monthly partitions
 //!   made ahead (`app::audit`), and the API keys that name each caller
 //!   and hold its scopes (`domain::access` has the one table of which scope
-//!   each RPC needs; `grpc::interceptor` enforces it).
+//!   each RPC needs; `grpc::interceptor` enforces it), the per-caller
+//!   limits (`app::rate_limit`, `app::stream_limit`), and the metrics
+//!   (`app::metrics` names every series).
 //! - [`storage`] is the only place SQL lives (sqlx, PostgreSQL): pool, database
-//!   creation, migrations, queries, and the mapping of sqlx errors to [`AppError`].
+//!   creation (and the private cluster of development mode and the tests,
+//!   `storage::private_cluster`), migrations, queries, and the mapping of
+//!   sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
 //!   protobuf and domain types (where the request limits are applied), the
-//!   authentication interceptor, the service impls that delegate to [`app`]
+//!   authentication interceptor, the unary deadline (`grpc::deadline`) and
+//!   the RPC metrics (`grpc::metrics`) layers, the service impls that delegate to [`app`]
 //!   (pages and export chunks cut at `grpc::MESSAGE_BUDGET` bytes), and the
 //!   single mapping from [`AppError`] to `tonic::Status`.
 //!

@@ -12,6 +12,7 @@ pub mod default_data;
 pub mod history_reader;
 pub mod import;
 pub mod lookup;
+pub mod metrics;
 pub mod page_token;
 pub mod profile;
 pub mod rate_limit;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::app::metrics;
 use crate::error::{AppError, ErrorReason};
 
 /// When a refused caller should try again: streams last minutes, so any
@@ -64,6 +65,7 @@ impl StreamLimiter {
             });
         }
         *count += 1;
+        ::metrics::gauge!(metrics::BATCH_STREAMS_OPEN).increment(1);
         Ok(StreamPermit {
             limiter: Arc::clone(self),
             submitter: Arc::clone(submitter),
@@ -73,6 +75,7 @@ impl StreamLimiter {
 
 impl Drop for StreamPermit {
     fn drop(&mut self) {
+        ::metrics::gauge!(metrics::BATCH_STREAMS_OPEN).decrement(1);
         let Ok(mut open) = self.limiter.open.lock() else {
             return;
         };

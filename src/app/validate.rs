@@ -14,6 +14,7 @@ use crate::app::decision::{
     Decision, Origin, PendingDecision, PreparedClaim, history_start, versions_used,
 };
 use crate::app::history_reader::HistoryReader;
+use crate::app::metrics;
 use crate::domain::catalog::CatalogSnapshot;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::domain::code_system::UsedVersion;
@@ -85,7 +86,10 @@ impl ClaimValidator {
         origin: Origin<'_>,
         submitter: &str,
     ) -> Result<PendingDecision, AppError> {
-        PendingDecision::new(&self.rules, snapshot, prepared, history, origin, submitter)
+        let pending =
+            PendingDecision::new(&self.rules, snapshot, prepared, history, origin, submitter)?;
+        metrics::record_decision(snapshot, &pending.row.payer_id, &pending.decision);
+        Ok(pending)
     }
 
     /// Validates `claim` and stores the decision; the same `request_id` with

@@ -26,13 +26,19 @@ use crate::grpc::pb;
 
 /// The paths (`/package.Service/Method`) of every unary claimscrub RPC.
 pub fn unary_paths() -> HashSet<String> {
+    rpc_paths(true)
+}
+
+/// The paths of every claimscrub RPC, or of the unary ones only.
+pub fn rpc_paths(unary_only: bool) -> HashSet<String> {
     let descriptors = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET)
         .expect("the descriptor set compiled into the binary decodes");
     let mut paths = HashSet::new();
     for file in &descriptors.file {
         for service in &file.service {
             for method in &service.method {
-                if !method.client_streaming() && !method.server_streaming() {
+                let streaming = method.client_streaming() || method.server_streaming();
+                if !(unary_only && streaming) {
                     paths.insert(format!(
                         "/{}.{}/{}",
                         file.package(),

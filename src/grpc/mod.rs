@@ -8,6 +8,7 @@ pub mod code_lookup;
 pub mod convert;
 pub mod deadline;
 pub mod interceptor;
+pub mod metrics;
 pub mod reference_data;
 pub mod status;
 pub mod x12;

@@ -287,12 +287,18 @@ pub async fn begin(
     Ok(pool.begin().await?)
 }
 
+/// Calls that found every pooled connection busy until the acquire
+/// timeout (listed with the other metrics in `app::metrics`).
+pub const DB_POOL_TIMEOUTS: &str = "claimscrub_db_pool_timeouts_total";
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut => {
+                metrics::counter!(DB_POOL_TIMEOUTS).increment(1);
                 database_unavailable()
             }
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) => database_unavailable(),
             // Connection exceptions (08), insufficient resources (53) and
             // operator intervention (57: a restart or shutdown) pass; a
             // retry succeeds once PostgreSQL is back.

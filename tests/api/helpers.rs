@@ -401,6 +401,21 @@ pub(crate) async fn start_serve_logged(
     drain_deadline_secs: u64,
     rust_log: &str,
 ) -> (Child, String, Logs) {
+    start_serve_with(
+        database_url,
+        &["--drain-deadline-secs", &drain_deadline_secs.to_string()],
+        rust_log,
+    )
+    .await
+}
+
+/// `claimscrub serve --dev` on a free port with `extra` arguments, logging
+/// at `rust_log`; returns it, its address and the lines it writes.
+pub(crate) async fn start_serve_with(
+    database_url: &str,
+    extra: &[&str],
+    rust_log: &str,
+) -> (Child, String, Logs) {
     let mut child = Command::new(BINARY)
         .args([
             "--log-format",
@@ -410,9 +425,9 @@ pub(crate) async fn start_serve_logged(
             "--listen",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .env("DATABASE_URL", database_url)
         .env("CLAIMSCRUB_SHUTDOWN_GRACE", "0")
-        .env("CLAIMSCRUB_DRAIN_DEADLINE", drain_deadline_secs.to_string())
         .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -19,6 +19,7 @@ mod hostile;
 mod import;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod phi_logs;
 mod procedures;
 mod real_claims;

@@ -19,6 +19,7 @@ use super::sequence_gate::{Admission, SequenceGate};
 use super::{BatchInput, BatchOutput, BatchRow, BatchValidator, ItemResult, OpenedBatch, as_u64};
 use crate::app::audit_writer::lock_and_recheck;
 use crate::app::decision::{Origin, PendingDecision};
+use crate::app::metrics;
 use crate::domain::batch_state::BatchState;
 use crate::domain::claim::{Claim, PriorClaim};
 use crate::error::{AppError, ErrorReason};
@@ -374,6 +375,7 @@ impl BatchValidator {
         while let Some((start, end)) = parts.pop_front() {
             match self.commit_items(batch_id, &mut items[..end - start]).await {
                 Ok(Some(stored)) => {
+                    ::metrics::counter!(metrics::BATCH_ITEMS).increment((end - start) as u64);
                     *batch = stored;
                     durable.store(batch.durable_through_sequence, Ordering::Release);
                     for item in items.drain(..end - start) {
