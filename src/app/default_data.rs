@@ -31,6 +31,13 @@ pub async fn ensure_loaded(pool: &PgPool) -> Result<bool, AppError> {
     };
     let nothing = |_: u64| {};
     let mut tx = pool.begin().await?;
+    store::lock_default_data(&mut tx).await?;
+    if store::version_with_checksum(&mut *tx, CodeSystem::Cpt, &set.sha256)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
     let cpt = store::insert_release(
         &mut tx,
         &release(CodeSystem::Cpt, set.procedures.len(), None),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::domain::catalog::{
     CatalogSnapshot, ConceptRelease, CoverageEntry, CoverageEvidence, FeeScheduleRelease,
@@ -538,7 +538,7 @@ pub struct NewRelease {
 /// The version label of the release of `system` loaded from a file with
 /// this checksum, if any.
 pub async fn version_with_checksum(
-    pool: &PgPool,
+    executor: impl sqlx::PgExecutor<'_>,
     system: CodeSystem,
     sha256: &str,
 ) -> Result<Option<String>, AppError> {
@@ -547,8 +547,21 @@ pub async fn version_with_checksum(
     )
     .bind(system.as_str())
     .bind(sha256)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?)
+}
+
+/// Namespace of the lock the default data set is loaded under.
+const DEFAULT_DATA_LOCK_SPACE: i32 = 0x4353_4444; // "CSDD"
+
+/// Makes the loads of the default data set of replicas starting together
+/// take turns (until `tx` ends): the second then finds it loaded.
+pub async fn lock_default_data(tx: &mut PgConnection) -> Result<(), AppError> {
+    sqlx::query("select pg_advisory_xact_lock($1, 0)")
+        .bind(DEFAULT_DATA_LOCK_SPACE)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 /// Whether `system` already has a release labelled `version`.

@@ -560,7 +560,10 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
                 .expect("connects"),
         )
     };
+    // Two replicas on the database: the batch starts on A, which is
+    // killed, and resumes on B, which was serving all along.
     let (mut server, address) = start_serve(&url, 2).await;
+    let (_replica_b, address_b) = start_serve(&url, 2).await;
     let client = connect(address).await;
     let batch_id = Uuid::new_v4();
     let (requests, opened) = open_stream(&client, header(batch_id, false, Some(ITEMS))).await;
@@ -571,8 +574,7 @@ async fn a_batch_survives_the_server_being_killed_mid_stream(pool: PgPool) {
     server.wait().await.expect("killed");
     feeder.abort();
 
-    let (_server, address) = start_serve(&url, 2).await;
-    let client = connect(address).await;
+    let client = connect(address_b).await;
     let (responses, next) = resume_and_finish(&client, batch_id, ITEMS).await;
     assert!(
         next > 1_500,

@@ -20,12 +20,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::helpers::{MPFS, TestApp, excision_claim, import_shared, spawn_app};
+use crate::helpers::{Api, MPFS, excision_claim, import_shared, spawn_app};
 
 /// Sends `copies` of one claim (one member, distinct request ids) at once,
 /// spread over `apps`; returns how many were accepted and how many were
 /// rejected as duplicates.
-async fn identical_at_once(apps: &[&TestApp], copies: usize, member: &str) -> (usize, usize) {
+pub(crate) async fn identical_at_once(
+    apps: &[&Api],
+    copies: usize,
+    member: &str,
+) -> (usize, usize) {
     let claim = excision_claim("CLM-TWIN", member, 3.5);
 
     let answers: Vec<pb::ValidationResult> = futures::stream::iter(0..copies)
@@ -61,7 +65,7 @@ async fn identical_at_once(apps: &[&TestApp], copies: usize, member: &str) -> (u
 async fn of_twenty_identical_claims_at_once_exactly_one_is_accepted(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     for round in 0..3 {
-        let (accepted, duplicates) = identical_at_once(&[&app], 20, &format!("MBR-{round}")).await;
+        let (accepted, duplicates) = identical_at_once(&[&*app], 20, &format!("MBR-{round}")).await;
         assert_eq!((accepted, duplicates), (1, 19), "round {round}");
     }
 }
@@ -72,7 +76,7 @@ async fn two_servers_on_one_database_accept_exactly_one_of_twenty(pool: PgPool) 
     let second = spawn_app(pool.clone()).await;
     for round in 0..3 {
         let (accepted, duplicates) =
-            identical_at_once(&[&first, &second], 20, &format!("MBR-2-{round}")).await;
+            identical_at_once(&[&*first, &*second], 20, &format!("MBR-2-{round}")).await;
         assert_eq!((accepted, duplicates), (1, 19), "round {round}");
     }
 }

@@ -200,6 +200,11 @@ impl Api {
         Self { channel }
     }
 
+    /// The channel the calls go over.
+    pub(crate) fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
     unary! {
         CodeLookupServiceClient::lookup_code(LookupCodeRequest) -> LookupCodeResponse;
         CodeLookupServiceClient::validate_code(ValidateCodeRequest) -> ValidateCodeResponse;
@@ -447,7 +452,10 @@ pub(crate) async fn start_serve_with(
                 return entry["address"].as_str().expect("address field").to_owned();
             }
         }
-        panic!("server exited before serving");
+        panic!(
+            "server exited before serving: {:#?}",
+            kept.lock().expect("logs")
+        );
     })
     .await
     .expect("server announces its address within 60 s");

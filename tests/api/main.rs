@@ -24,6 +24,7 @@ mod phi_logs;
 mod procedures;
 mod real_claims;
 mod reference_data;
+mod replicas;
 mod rule_edits;
 mod scopes;
 mod tls;
