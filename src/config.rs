@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the database if needed, migrate it, load reference data and serve gRPC.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the database if needed and apply the migrations, then exit.
     Migrate(DatabaseArgs),
     /// Load an official code-set file as a release (one transaction; same file again = no-op).
@@ -266,6 +266,11 @@ pub struct ServeArgs {
     /// Database connection.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// PostgreSQL URL of a streaming replica for the audit reads (List,
+    /// Export, Stats, Get, Replay); everything else, the audit of those
+    /// reads included, goes to the primary. Connected on first use.
+    #[arg(long, env = "CLAIMSCRUB_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
     /// Serve Prometheus metrics over HTTP on this address (`/metrics`); none: off.
     #[arg(long, env = "CLAIMSCRUB_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -478,6 +483,7 @@ impl ServeArgs {
         Self {
             database,
             metrics_listen: None,
+            read_database_url: None,
             db_startup_timeout_secs: 60,
             private_pg_dir: PathBuf::from(".claimscrub/pg"),
             default_database_address: DEFAULT_DATABASE_ADDRESS.parse().expect("a socket address"),

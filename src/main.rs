@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            let application = Application::build(args).await?;
+            let application = Application::build(*args).await?;
             application
                 .run_until_stopped(shutdown::termination_signal())
                 .await

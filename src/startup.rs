@@ -217,7 +217,19 @@ impl Application {
             payers,
             StatusMap::builtin(),
         ));
-        let audit_queries = Arc::new(AuditQueries::new(pool.clone(), Arc::clone(&validator)));
+        let reads = match &settings.read_database_url {
+            Some(url) => {
+                let reads = storage::connect_reader(url, &settings.database)?;
+                tracing::info!("audit reads go to the replica of --read-database-url");
+                reads
+            }
+            None => pool.clone(),
+        };
+        let audit_queries = Arc::new(AuditQueries::new(
+            pool.clone(),
+            reads,
+            Arc::clone(&validator),
+        ));
 
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;

@@ -159,25 +159,41 @@ pub fn differences(
     out
 }
 
-/// The audit use cases.
+/// The audit use cases. Reads of records (List, Export, Stats, Get,
+/// Replay) go to `reads`, a streaming replica when one is configured (else
+/// the primary); the access log is written to and read from the primary.
 pub struct AuditQueries {
     pool: PgPool,
+    reads: PgPool,
     validator: Arc<ClaimValidator>,
 }
 
 impl AuditQueries {
-    /// Queries on `pool`; replays through `validator`.
-    pub fn new(pool: PgPool, validator: Arc<ClaimValidator>) -> Self {
-        Self { pool, validator }
+    /// Queries on `pool`, record reads on `reads`; replays through
+    /// `validator`.
+    pub fn new(pool: PgPool, reads: PgPool, validator: Arc<ClaimValidator>) -> Self {
+        Self {
+            pool,
+            reads,
+            validator,
+        }
+    }
+
+    /// A stored record by id. A replica may not have replayed the newest
+    /// writes yet, so a record it lacks is looked for on the primary: a Get
+    /// right after the ValidateClaim that made the record finds it.
+    async fn stored(&self, id: Uuid) -> Result<audit::StoredRecord, AppError> {
+        if let Some(stored) = audit::get_record(&self.reads, id).await? {
+            return Ok(stored);
+        }
+        audit::get_record(&self.pool, id)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     /// One record.
     pub async fn get(&self, id: Uuid) -> Result<AuditRecord, AppError> {
-        record_from_stored(
-            audit::get_record(&self.pool, id)
-                .await?
-                .ok_or_else(|| not_found(id))?,
-        )
+        record_from_stored(self.stored(id).await?)
     }
 
     /// A page of records matching `filter`, newest first, and whether more
@@ -192,7 +208,7 @@ impl AuditQueries {
         let size = page_token::page_size(page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let start: Option<Position> = page_token::decode(token, &("ListAuditRecords", filter))?;
         let limit = i64::try_from(size).unwrap_or(i64::MAX);
-        let stored = audit::list_records(&self.pool, filter, after(start)?, limit + 1).await?;
+        let stored = audit::list_records(&self.reads, filter, after(start)?, limit + 1).await?;
         let more = stored.len() > size;
         let records = stored
             .into_iter()
@@ -247,7 +263,7 @@ impl AuditQueries {
     ) -> u64 {
         let mut sent = 0u64;
         let fetch = |position| {
-            let pool = self.pool.clone();
+            let pool = self.reads.clone();
             let filter = filter.clone();
             tokio::spawn(
                 async move { audit::list_records(&pool, &filter, position, EXPORT_PAGE).await },
@@ -355,7 +371,7 @@ impl AuditQueries {
         filter: &AuditFilter,
         group: StatsGroup,
     ) -> Result<(Vec<(String, u64)>, u64), AppError> {
-        let (groups, total) = audit::stats(&self.pool, filter, group).await?;
+        let (groups, total) = audit::stats(&self.reads, filter, group).await?;
         let mut groups: Vec<(String, u64)> = groups
             .into_iter()
             .map(|(key, n)| {
@@ -381,9 +397,7 @@ impl AuditQueries {
     /// A stored record re-validated under today's rules and code sets, with
     /// the differences from its stored findings.
     pub async fn replay(&self, id: Uuid) -> Result<Replay, AppError> {
-        let stored = audit::get_record(&self.pool, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        let stored = self.stored(id).await?;
         let member_hash = stored.member_hash.clone();
         let record = record_from_stored(stored)?;
         let (evaluation, versions) = self

@@ -121,6 +121,19 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, SetupError> {
         })
 }
 
+/// A pool on a streaming replica for reads, connected on first use (a
+/// standby cannot create the database, and a replica that is briefly away
+/// fails only the reads sent to it), named `claimscrub-reads` in
+/// `pg_stat_activity`.
+pub fn connect_reader(url: &str, args: &DatabaseArgs) -> Result<PgPool, SetupError> {
+    let options = connect_options(url)?.application_name("claimscrub-reads");
+    Ok(PgPoolOptions::new()
+        .max_connections(args.db_max_connections)
+        .acquire_timeout(args.acquire_timeout())
+        .max_lifetime(std::time::Duration::from_secs(30 * 60))
+        .connect_lazy_with(options))
+}
+
 /// Whether a failed connection may succeed if tried again: the server is
 /// not up yet, restarting, or the network is down; not a wrong URL,
 /// password or database.

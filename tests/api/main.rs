@@ -22,6 +22,7 @@ mod limits;
 mod metrics;
 mod phi_logs;
 mod procedures;
+mod read_replica;
 mod real_claims;
 mod reference_data;
 mod replicas;
