@@ -4,6 +4,14 @@
 //!
 //! Usage: `cargo run --release --example bare_health_server [ADDRESS]`
 //! (default 127.0.0.1:50099).
+//!
+//! Built like claimscrub so the ratio measures claimscrub, not the build:
+//! the same crate graph (tonic version and features, tokio features) and
+//! the same allocator.
+
+/// The allocator of `src/main.rs`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -85,10 +85,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_caller);
                 for n in 0..per_caller {
-                    let request = pb::ValidateClaimRequest {
+                    let mut request = tonic::Request::new(pb::ValidateClaimRequest {
                         request_id: String::new(),
                         claim: Some(claim(caller * per_caller + n, members)),
-                    };
+                    });
+                    // The server runs as in production: a key on every call.
+                    if let Ok(key) = std::env::var("CLAIMSCRUB_API_KEY") {
+                        request.metadata_mut().insert(
+                            "authorization",
+                            format!("Bearer {key}").parse().expect("an ASCII key"),
+                        );
+                    }
                     let sent = Instant::now();
                     client
                         .validate_claim(request)

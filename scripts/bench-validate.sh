@@ -44,10 +44,11 @@ body = cv.ValidateClaimRequest(claim=claim).SerializeToString()
 open(f"{sys.argv[1]}/validate.bin", "wb").write(b"\x00" + struct.pack(">I", len(body)) + body)
 PY
 URL=http://127.0.0.1:50097/claimscrub.v1.ClaimValidationService/ValidateClaim
-nghttp -v -d "$WORK/validate.bin" -H 'content-type: application/grpc' -H 'te: trailers' "$URL" \
+AUTH="authorization: Bearer $CLAIMSCRUB_API_KEY"
+nghttp -v -d "$WORK/validate.bin" -H 'content-type: application/grpc' -H 'te: trailers' -H "$AUTH" "$URL" \
   | grep -a -q 'grpc-status: 0' || { echo "ValidateClaim did not answer grpc-status 0" >&2; exit 1; }
 BEFORE=$(psql "$DATABASE_URL" -Atc "select count(*) from audit_record")
 h2load -n "$REQUESTS" -c 4 -m 16 -t 1 -d "$WORK/validate.bin" \
-  -H 'content-type: application/grpc' -H 'te: trailers' "$URL" | grep -E 'finished in|requests:|time for request'
+  -H 'content-type: application/grpc' -H 'te: trailers' -H "$AUTH" "$URL" | grep -E 'finished in|requests:|time for request'
 AFTER=$(psql "$DATABASE_URL" -Atc "select count(*) from audit_record")
 echo "audit records stored during the run: $((AFTER - BEFORE))"

@@ -26,7 +26,7 @@ fresh_database
 LOG=$(mktemp)
 SERVER=
 trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-start_server "$ADDRESS" "$LOG"
+start_server "$ADDRESS" "$LOG" dev
 
 target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" --resume > "$LOG.client" 2>&1 &
 CLIENT=$!

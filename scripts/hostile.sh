@@ -19,7 +19,7 @@ cargo build --release --quiet --bin claimscrub
 fresh_database
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-start_server "$ADDRESS" "$WORK/server.log"
+start_server "$ADDRESS" "$WORK/server.log" dev
 
 # The suite's own databases (one per test) stay on the test server; its
 # attacks and row counts go to the binary and its database.

@@ -19,11 +19,21 @@ fresh_database() {
   psql "${DATABASE_URL%/*}/postgres" -qc "drop database if exists \"${DATABASE_URL##*/}\" with (force)"
 }
 
-# start_server ADDRESS LOG: starts the release server (development mode: no
-# keys) on DATABASE_URL, sets
+# start_server ADDRESS LOG [dev]: starts the release server on DATABASE_URL
+# in its production configuration (a key on every call, a member-hash key of
+# its own, plaintext on loopback), exporting CLAIMSCRUB_API_KEY (a key with
+# every scope, made first); with `dev`, in development mode (no keys). Sets
 # SERVER to its pid and returns once it answers its health check.
 start_server() {
-  RUST_LOG=warn target/release/claimscrub serve --dev --listen "$1" >"$2" 2>&1 &
+  if [ "${3:-}" = dev ]; then
+    RUST_LOG=warn target/release/claimscrub serve --dev --listen "$1" >"$2" 2>&1 &
+  else
+    CLAIMSCRUB_API_KEY=$(RUST_LOG=warn target/release/claimscrub api-key create --submitter bench \
+      --scopes lookup,validate,audit:read | awk '/^key:/ {print $2}')
+    export CLAIMSCRUB_API_KEY
+    CLAIMSCRUB_MEMBER_HASH_KEY=bench-member-hash-key RUST_LOG=warn \
+      target/release/claimscrub serve --listen "$1" >"$2" 2>&1 &
+  fi
   SERVER=$!
   for _ in $(seq 1 150); do
     target/release/claimscrub health-check --address "$1" >/dev/null 2>&1 && return 0
