@@ -4,33 +4,19 @@
 
 use claimscrub::grpc::pb;
 use sqlx::PgPool;
-use tokio::process::Command;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{BINARY, excision_claim, pool_url, spawn_app, spawn_app_with, wait_for};
+use crate::helpers::{cli, excision_claim, printed, spawn_app, spawn_app_with, wait_for};
 
 async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
-    let output = Command::new(BINARY)
-        .arg("api-key")
-        .args(args)
-        .env("DATABASE_URL", pool_url(pool))
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("binary runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
+    cli(pool, &[&["api-key"], args].concat()).await
 }
 
 /// Creates a key with the CLI; returns (id, key).
 async fn create_key(pool: &PgPool, submitter: &str) -> (String, String) {
-    let printed = api_key_command(
+    let output = api_key_command(
         pool,
         &[
             "create",
@@ -41,14 +27,7 @@ async fn create_key(pool: &PgPool, submitter: &str) -> (String, String) {
         ],
     )
     .await;
-    let field = |name: &str| {
-        printed
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_else(|| panic!("{name} missing from {printed}"))
-    };
-    (field("id:"), field("key:"))
+    (printed(&output, "id:"), printed(&output, "key:"))
 }
 
 fn request(

@@ -396,6 +396,33 @@ pub(crate) async fn start_serve(database_url: &str, drain_deadline_secs: u64) ->
     (child, address)
 }
 
+/// Runs `claimscrub ARGS` (an administrative subcommand) on the database of
+/// `pool`, asserts that it succeeds, and returns what it printed.
+pub(crate) async fn cli(pool: &PgPool, args: &[&str]) -> String {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", pool_url(pool))
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("binary runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// The value `claimscrub api-key create` printed after `name` (e.g. `key:`).
+pub(crate) fn printed(output: &str, name: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("{name} missing from {output}"))
+}
+
 /// Every log line a server wrote, as it writes them.
 pub(crate) type Logs = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 

@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use claimscrub::grpc::pb;
 use sqlx::PgPool;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use crate::concurrency::identical_at_once;
 use crate::helpers::{
-    Api, BINARY, NUCC, excision_claim, pool_url, shared_data, start_serve_with, wait_for,
+    Api, NUCC, cli, excision_claim, pool_url, printed, shared_data, start_serve_with, wait_for,
 };
 
 /// A replica: the process and a client of it.
@@ -44,22 +44,6 @@ async fn replica(url: &str) -> Replica {
 async fn two_replicas(pool: &PgPool) -> (Replica, Replica) {
     let url = pool_url(pool);
     tokio::join!(replica(&url), replica(&url))
-}
-
-async fn cli(pool: &PgPool, args: &[&str]) -> String {
-    let output = Command::new(BINARY)
-        .args(args)
-        .env("DATABASE_URL", pool_url(pool))
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("binary runs");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
 }
 
 /// The taxonomy release a claim of 2026-01-15 was decided with.
@@ -192,7 +176,7 @@ async fn an_import_reaches_both_replicas_and_a_decision_in_flight_keeps_its_snap
 
 #[sqlx::test]
 async fn a_key_revoked_with_the_cli_is_refused_by_both_replicas(pool: PgPool) {
-    let printed = cli(
+    let output = cli(
         &pool,
         &[
             "api-key",
@@ -204,14 +188,7 @@ async fn a_key_revoked_with_the_cli_is_refused_by_both_replicas(pool: PgPool) {
         ],
     )
     .await;
-    let field = |name: &str| {
-        printed
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_owned())
-            .expect("printed")
-    };
-    let (id, key) = (field("id:"), field("key:"));
+    let (id, key) = (printed(&output, "id:"), printed(&output, "key:"));
     let (a, b) = two_replicas(&pool).await;
     let call = async |api: &Api| {
         let mut request = tonic::Request::new(pb::ListCodeSystemVersionsRequest::default());

@@ -21,7 +21,8 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tonic_types::StatusExt as _;
 
 use crate::helpers::{
-    BINARY, excision_claim, pool_url, production_settings, shared_data, spawn_app_reached, wait_for,
+    BINARY, cli, excision_claim, printed, production_settings, shared_data, spawn_app_reached,
+    wait_for,
 };
 
 /// Years a certificate is valid between.
@@ -213,29 +214,7 @@ async fn list_versions(
 
 /// Runs `claimscrub api-key` on the test database; returns its output.
 async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
-    let output = tokio::process::Command::new(BINARY)
-        .arg("api-key")
-        .args(args)
-        .env("DATABASE_URL", pool_url(pool))
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("binary runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-/// The value printed after `name` by `api-key create`.
-fn printed(output: &str, name: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("{name} missing from {output}"))
+    cli(pool, &[&["api-key"], args].concat()).await
 }
 
 /// A server with TLS and client certificates from `authority`, the gateway's
