@@ -581,24 +581,23 @@ mod tests {
 
     #[test]
     fn only_development_mode_without_a_url_or_a_server_runs_a_private_cluster() {
-        let serve = |args: &[&str]| {
-            let cli =
-                Cli::try_parse_from([&["claimscrub", "serve"][..], args].concat()).expect("parses");
-            let Command::Serve(args) = cli.command else {
-                panic!("expected serve");
-            };
+        // Built, not parsed: DATABASE_URL in the environment (CI sets it)
+        // would fill the URL in.
+        let serve = |dev: bool, url: Option<&str>| {
+            let mut args = ServeArgs::new(
+                DatabaseArgs::for_url("postgres://unused"),
+                "127.0.0.1:0".parse().expect("address"),
+            );
+            args.database.database_url = url.map(str::to_owned);
+            args.dev = dev;
             args
         };
         let nothing_answers = |_| false;
-        assert!(serve(&["--dev"]).wants_private_cluster(nothing_answers));
-        assert!(!serve(&["--dev"]).wants_private_cluster(|_| true));
-        assert!(!serve(&[]).wants_private_cluster(nothing_answers));
-        let given = [
-            "--dev",
-            "--database-url",
-            "postgres://db.example/claimscrub",
-        ];
-        assert!(!serve(&given).wants_private_cluster(nothing_answers));
+        assert!(serve(true, None).wants_private_cluster(nothing_answers));
+        assert!(!serve(true, None).wants_private_cluster(|_| true));
+        assert!(!serve(false, None).wants_private_cluster(nothing_answers));
+        let given = Some("postgres://db.example/claimscrub");
+        assert!(!serve(true, given).wants_private_cluster(nothing_answers));
     }
 
     #[test]

@@ -157,11 +157,6 @@ impl PrivateCluster {
         &self.data_dir
     }
 
-    /// Whether this process started it (and so stops it).
-    pub fn started_here(&self) -> bool {
-        self.started_here
-    }
-
     fn dir(&self) -> String {
         self.data_dir.to_string_lossy().into_owned()
     }
