@@ -441,6 +441,7 @@ fn install_metrics(address: SocketAddr) -> anyhow::Result<()> {
         .with_context(|| format!("cannot serve metrics on {address}"))?;
     ::metrics::set_global_recorder(recorder)
         .map_err(|_| anyhow::anyhow!("a metrics recorder is installed in this process already"))?;
+    metrics::enable();
     tokio::spawn(async move {
         if exporter.await.is_err() {
             tracing::error!("the metrics listener stopped");

@@ -172,12 +172,13 @@ impl ApiKeys {
 
     /// The caller a presented key stands for; without a key, the caller of
     /// the first registered SAN of the verified client certificate
-    /// (`certificate_sans`, empty without one); with neither, anonymous in
-    /// development mode and refused otherwise.
+    /// (`certificate_sans` reads them, empty without one; it runs only when
+    /// no key is presented, so a keyed call over TLS parses no certificate);
+    /// with neither, anonymous in development mode and refused otherwise.
     pub fn authenticate(
         &self,
         key: Option<&str>,
-        certificate_sans: &[String],
+        certificate_sans: impl FnOnce() -> Vec<String>,
     ) -> Result<Caller, AppError> {
         let known = self.known.load();
         if let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) {
@@ -192,6 +193,7 @@ impl ApiKeys {
                     )
                 });
         }
+        let certificate_sans = certificate_sans();
         if !certificate_sans.is_empty() {
             return certificate_sans
                 .iter()
@@ -321,7 +323,7 @@ mod tests {
     #[test]
     fn a_known_key_names_its_submitter_and_scopes() {
         let caller = keys(true)
-            .authenticate(Some(" csk_good "), &[])
+            .authenticate(Some(" csk_good "), Vec::new)
             .expect("valid");
         assert_eq!(&*caller.submitter, "clearinghouse-a");
         assert!(caller.may(Scope::Lookup).is_ok());
@@ -337,13 +339,17 @@ mod tests {
 
     #[test]
     fn an_expired_key_is_refused() {
-        assert!(keys(false).authenticate(Some("csk_expired"), &[]).is_err());
+        assert!(
+            keys(false)
+                .authenticate(Some("csk_expired"), Vec::new)
+                .is_err()
+        );
     }
 
     #[test]
     fn a_wrong_key_is_refused_even_when_keys_are_optional() {
         let error = keys(false)
-            .authenticate(Some("csk_bad"), &[])
+            .authenticate(Some("csk_bad"), Vec::new)
             .expect_err("refused");
         assert!(matches!(
             error,
@@ -357,28 +363,27 @@ mod tests {
     #[test]
     fn no_key_is_anonymous_unless_keys_are_required() {
         assert_eq!(
-            keys(false).authenticate(None, &[]).expect("anonymous"),
+            keys(false).authenticate(None, Vec::new).expect("anonymous"),
             Caller::anonymous()
         );
-        assert!(keys(true).authenticate(Some("  "), &[]).is_err());
+        assert!(keys(true).authenticate(Some("  "), Vec::new).is_err());
     }
 
     #[test]
     fn a_registered_certificate_stands_for_its_submitter() {
         let keys = keys(true);
         let by_dns = keys
-            .authenticate(
-                None,
-                &sans(&["other.example", "Gateway.Clearinghouse-A.example"]),
-            )
+            .authenticate(None, || {
+                sans(&["other.example", "Gateway.Clearinghouse-A.example"])
+            })
             .expect("the DNS SAN matches without case");
         assert_eq!(&*by_dns.submitter, "clearinghouse-a");
         assert!(
-            keys.authenticate(None, &sans(&["spiffe://a.example/Gateway"]))
+            keys.authenticate(None, || sans(&["spiffe://a.example/Gateway"]))
                 .is_ok()
         );
         let uri_case = keys
-            .authenticate(None, &sans(&["spiffe://a.example/gateway"]))
+            .authenticate(None, || sans(&["spiffe://a.example/gateway"]))
             .expect_err("a URI matches exactly");
         assert!(matches!(
             uri_case,
@@ -388,7 +393,7 @@ mod tests {
             }
         ));
         assert!(
-            keys.authenticate(None, &sans(&["old.clearinghouse-a.example"]))
+            keys.authenticate(None, || sans(&["old.clearinghouse-a.example"]))
                 .is_err(),
             "an expired registration is refused"
         );
@@ -398,14 +403,14 @@ mod tests {
     fn a_presented_key_decides_over_the_certificate() {
         let keys = keys(true);
         let certificate = sans(&["gateway.clearinghouse-a.example"]);
-        assert!(keys.authenticate(Some("csk_bad"), &certificate).is_err());
+        assert!(keys.authenticate(Some("csk_bad"), || certificate).is_err());
     }
 
     #[test]
     fn an_unregistered_certificate_is_refused_even_in_development_mode() {
         assert!(
             keys(false)
-                .authenticate(None, &sans(&["stranger.example"]))
+                .authenticate(None, || sans(&["stranger.example"]))
                 .is_err()
         );
     }

@@ -75,19 +75,24 @@ impl<Q: Send + 'static, R: Send + 'static> Batcher<Q, R> {
                 if requests.recv_many(&mut batch, settings.max_batch).await == 0 {
                     return;
                 }
-                let label = metrics::batcher_label(settings.name);
-                ::metrics::gauge!(metrics::BATCHER_QUEUE_DEPTH, "batcher" => label.clone())
-                    .set(requests.len() as f64);
+                let label = metrics::enabled().then(|| {
+                    let label = metrics::batcher_label(settings.name);
+                    ::metrics::gauge!(metrics::BATCHER_QUEUE_DEPTH, "batcher" => label.clone())
+                        .set(requests.len() as f64);
+                    label
+                });
                 let (items, replies): (Vec<Q>, Vec<Reply<R>>) = batch.drain(..).unzip();
                 let handle = Arc::clone(&handle);
                 tokio::spawn(async move {
                     let size = items.len();
-                    ::metrics::histogram!(metrics::BATCHER_BATCH_SIZE, "batcher" => label.clone())
-                        .record(size as f64);
                     let started = std::time::Instant::now();
                     let outcome = handle(items).await;
-                    ::metrics::histogram!(metrics::BATCHER_BATCH_DURATION, "batcher" => label)
-                        .record(started.elapsed().as_secs_f64());
+                    if let Some(label) = label {
+                        ::metrics::histogram!(metrics::BATCHER_BATCH_SIZE, "batcher" => label.clone())
+                            .record(size as f64);
+                        ::metrics::histogram!(metrics::BATCHER_BATCH_DURATION, "batcher" => label)
+                            .record(started.elapsed().as_secs_f64());
+                    }
                     match outcome {
                         Ok(results) => {
                             for (reply, result) in replies.into_iter().zip(results) {

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -53,6 +54,20 @@ pub const DB_POOL_MAX: &str = "claimscrub_db_pool_max_connections";
 /// waiting callers that gave up; sqlx does not expose the waiters).
 pub use crate::storage::DB_POOL_TIMEOUTS;
 
+/// Set once the exporter is installed: without it nothing is counted, so
+/// the per-decision and per-call paths build no labels for a no-op recorder.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Says that a recorder is installed (`startup`, with `--metrics-listen`).
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Whether a recorder is installed.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// How often the gauges read from state (pools, catalog) are refreshed.
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 
@@ -67,6 +82,9 @@ fn payer_label(snapshot: &CatalogSnapshot, payer_id: &str) -> String {
 
 /// Counts a decision, its findings and what it could not check.
 pub fn record_decision(snapshot: &CatalogSnapshot, payer_id: &str, decision: &Decision) {
+    if !enabled() {
+        return;
+    }
     metrics::counter!(
         DECISIONS,
         "disposition" => decision.disposition.as_str(),

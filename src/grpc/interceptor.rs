@@ -44,13 +44,15 @@ fn presented_key<T>(request: &Request<T>) -> Option<&str> {
 
 impl Interceptor for Authenticate {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let certificate_sans = request
-            .peer_certs()
-            .and_then(|chain| chain.first().map(|leaf| tls::certificate_sans(leaf)))
-            .unwrap_or_default();
+        let certificate_sans = || {
+            request
+                .peer_certs()
+                .and_then(|chain| chain.first().map(|leaf| tls::certificate_sans(leaf)))
+                .unwrap_or_default()
+        };
         let caller = self
             .keys
-            .authenticate(presented_key(&request), &certificate_sans)?;
+            .authenticate(presented_key(&request), certificate_sans)?;
         // Fail closed: a service mounted without `ScopeOfPath` serves nothing.
         let NeededScope(needed) = *request
             .extensions()

@@ -102,6 +102,10 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if !crate::app::metrics::enabled() {
+            let call = self.inner.call(request);
+            return Box::pin(async move { Ok(call.await?.map(Body::new)) });
+        }
         let method = method_label(&self.known, request.uri().path());
         let started = Instant::now();
         let call = self.inner.call(request);

@@ -212,6 +212,22 @@ async fn list_versions(
         .map_err(Failure::Status)
 }
 
+/// A key of clearinghouse-b with the scope `lookup`, made with the CLI.
+async fn lookup_key(pool: &PgPool) -> String {
+    let created = api_key_command(
+        pool,
+        &[
+            "create",
+            "--submitter",
+            "clearinghouse-b",
+            "--scopes",
+            "lookup",
+        ],
+    )
+    .await;
+    printed(&created, "key:")
+}
+
 /// Runs `claimscrub api-key` on the test database; returns its output.
 async fn api_key_command(pool: &PgPool, args: &[&str]) -> String {
     cli(pool, &[&["api-key"], args].concat()).await
@@ -244,20 +260,7 @@ async fn start(
         !registered.contains("key:"),
         "a certificate has no key: {registered}"
     );
-    let key = printed(
-        &api_key_command(
-            pool,
-            &[
-                "create",
-                "--submitter",
-                "clearinghouse-b",
-                "--scopes",
-                "lookup",
-            ],
-        )
-        .await,
-        "key:",
-    );
+    let key = lookup_key(pool).await;
     let gateway = authority.client(&[GATEWAY], VALID);
     let ca = authority.pem.clone();
     let app = spawn_app_reached(pool.clone(), tls_settings(files), move |address| {
@@ -565,20 +568,7 @@ async fn a_server_requiring_client_certificates_refuses_a_key_alone(pool: PgPool
     let files = Files::new();
     files.serve(&authority.server(VALID));
     files.write("client-ca.pem", &authority.pem);
-    let key = printed(
-        &api_key_command(
-            &pool,
-            &[
-                "create",
-                "--submitter",
-                "clearinghouse-b",
-                "--scopes",
-                "lookup",
-            ],
-        )
-        .await,
-        "key:",
-    );
+    let key = lookup_key(&pool).await;
     let mut settings = tls_settings(&files);
     settings.tls_require_client_cert = true;
     // Any certificate of the CA gets through the handshake; the key then
