@@ -101,8 +101,11 @@ async fn generate(pool: &sqlx::PgPool, records: i64) -> anyhow::Result<()> {
     let mut low = 1;
     while low <= records {
         let high = (low + CHUNK - 1).min(records);
+        // The records and their search terms, as the audit writer stores
+        // them: in one transaction.
         sqlx::query(
-            "insert into audit_record (id, create_time, request_id, batch_id, sequence, submitter, claim_id, \
+            "with inserted as ( \
+             insert into audit_record (id, create_time, request_id, batch_id, sequence, submitter, claim_id, \
                  payer_id, date_of_service, member_hash, rendering_npi, disposition, ruleset_version, \
                  code_set_versions, claim, findings, rule_ids, procedure_codes, diagnosis_codes, processing_micros) \
              select gen_random_uuid(), \
@@ -113,7 +116,15 @@ async fn generate(pool: &sqlx::PgPool, records: i64) -> anyhow::Result<()> {
                     t.disposition, t.ruleset_version, t.code_set_versions, t.claim, t.findings, t.rule_ids, \
                     t.procedure_codes, t.diagnosis_codes, t.processing_micros \
                from generate_series($1::int8, $2::int8) as g \
-               join template t on t.n = g % $6",
+               join template t on t.n = g % $6 \
+             returning id, create_time, rule_ids, procedure_codes, diagnosis_codes) \
+             insert into audit_term (kind, term, create_time, record_id) \
+             select distinct terms.kind, terms.term, i.create_time, i.id \
+               from inserted i \
+              cross join lateral ( \
+                    select 1::smallint, unnest(i.rule_ids) \
+                    union all select 2::smallint, unnest(i.procedure_codes) \
+                    union all select 3::smallint, unnest(i.diagnosis_codes)) as terms(kind, term)",
         )
         .bind(low)
         .bind(high)
@@ -130,7 +141,7 @@ async fn generate(pool: &sqlx::PgPool, records: i64) -> anyhow::Result<()> {
         low = high + 1;
     }
     println!("vacuum analyze (visibility map for index-only scans, planner statistics) ...");
-    sqlx::query("vacuum analyze audit_record")
+    sqlx::query("vacuum analyze audit_record, audit_term")
         .execute(pool)
         .await?;
     Ok(())

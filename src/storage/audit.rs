@@ -229,6 +229,53 @@ pub async fn insert_records(
     .bind(rows.iter().map(|r| r.not_checked.as_str()).collect::<Vec<_>>())
     .execute(&mut *connection)
     .await?;
+    insert_terms(connection, rows).await
+}
+
+impl AuditRow {
+    /// The searchable lists of the record, each with its `audit_term.kind`.
+    fn term_lists(&self) -> [(i16, &[String]); 3] {
+        [
+            (1, &self.rule_ids),
+            (2, &self.procedure_codes),
+            (3, &self.diagnosis_codes),
+        ]
+    }
+}
+
+/// Writes the search terms of `rows` (each term once per record), in the
+/// transaction that writes the records.
+async fn insert_terms(connection: &mut PgConnection, rows: &[&AuditRow]) -> Result<(), WriteError> {
+    let mut kinds = Vec::new();
+    let mut terms = Vec::new();
+    let mut times = Vec::new();
+    let mut ids = Vec::new();
+    for row in rows {
+        for (kind, list) in row.term_lists() {
+            let mut unique: Vec<&str> = list.iter().map(String::as_str).collect();
+            unique.sort_unstable();
+            unique.dedup();
+            for term in unique {
+                kinds.push(kind);
+                terms.push(term);
+                times.push(row.create_time);
+                ids.push(row.id);
+            }
+        }
+    }
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into audit_term (kind, term, create_time, record_id) \
+         select * from unnest($1::int2[], $2::text[], $3::timestamptz[], $4::uuid[])",
+    )
+    .bind(kinds)
+    .bind(terms)
+    .bind(times)
+    .bind(ids)
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
@@ -412,19 +459,51 @@ const RECORD_COLUMNS: &str = concat!(
     ", create_time, request_id, batch_id, sequence, submitter, member_hash, claim, processing_micros"
 );
 
-/// Appends `where` conditions for `filter` (and a keyset position) to `query`.
-fn push_filter(
+/// The search-table filters of `filter`: `audit_term.kind`, the record's
+/// array column, and the value.
+fn term_filters(filter: &AuditFilter) -> Vec<(i16, &'static str, String)> {
+    [
+        (1, "rule_ids", &filter.rule_id),
+        (2, "procedure_codes", &filter.procedure_code),
+        (3, "diagnosis_codes", &filter.diagnosis_code),
+    ]
+    .into_iter()
+    .filter_map(|(kind, column, value)| value.clone().map(|value| (kind, column, value)))
+    .collect()
+}
+
+/// Appends the time bounds of `filter` and the keyset position `after`,
+/// over the columns `time` and `id`.
+fn push_time_and_position(
     query: &mut QueryBuilder<Postgres>,
+    (time, id): (&str, &str),
     filter: &AuditFilter,
     after: Option<(DateTime<Utc>, Uuid)>,
 ) {
-    query.push(" where true");
     if let Some(start) = filter.start_time {
-        query.push(" and create_time >= ").push_bind(start);
+        query.push(format!(" and {time} >= ")).push_bind(start);
     }
     if let Some(end) = filter.end_time {
-        query.push(" and create_time < ").push_bind(end);
+        query.push(format!(" and {time} < ")).push_bind(end);
     }
+    if let Some((position_time, position_id)) = after {
+        query
+            .push(format!(" and ({time}, {id}) < ("))
+            .push_bind(position_time)
+            .push(", ")
+            .push_bind(position_id)
+            .push(")");
+    }
+}
+
+/// Appends the conditions on a record's own columns, and `terms` as array
+/// containment: checked on rows another condition already found, they need
+/// no index.
+fn push_record_conditions(
+    query: &mut QueryBuilder<Postgres>,
+    filter: &AuditFilter,
+    terms: &[(i16, &'static str, String)],
+) {
     if let Some(claim_id) = &filter.claim_id {
         query.push(" and claim_id = ").push_bind(claim_id.clone());
     }
@@ -440,39 +519,74 @@ fn push_filter(
     if let Some(disposition) = filter.disposition {
         query.push(" and disposition = ").push_bind(disposition);
     }
-    // Array containment is what the GIN indexes answer.
-    for (column, value) in [
-        ("rule_ids", &filter.rule_id),
-        ("procedure_codes", &filter.procedure_code),
-        ("diagnosis_codes", &filter.diagnosis_code),
-    ] {
-        if let Some(value) = value {
-            query
-                .push(format!(" and {column} @> array["))
-                .push_bind(value.clone())
-                .push("]::text[]");
-        }
-    }
-    if let Some((time, id)) = after {
+    for (_, column, value) in terms {
         query
-            .push(" and (create_time, id) < (")
-            .push_bind(time)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
+            .push(format!(" and {column} @> array["))
+            .push_bind(value.clone())
+            .push("]::text[]");
     }
 }
 
+/// Appends `where` conditions for `filter` (and a keyset position) to a
+/// query over `audit_record`. A term filter selects through the search
+/// table, within the same time bounds (the planner does not carry range
+/// conditions across the join).
+fn push_filter(
+    query: &mut QueryBuilder<Postgres>,
+    filter: &AuditFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) {
+    query.push(" where true");
+    push_time_and_position(query, ("create_time", "id"), filter, after);
+    let mut terms = term_filters(filter);
+    if !terms.is_empty() {
+        let (kind, _, term) = terms.remove(0);
+        query
+            .push(" and (create_time, id) in (select create_time, record_id from audit_term where kind = ")
+            .push_bind(kind)
+            .push(" and term = ")
+            .push_bind(term);
+        push_time_and_position(query, ("create_time", "record_id"), filter, None);
+        query.push(")");
+    }
+    push_record_conditions(query, filter, &terms);
+}
+
+/// A page of records, newest first. With a term filter the page is driven
+/// by the search table's index: its newest matches in order, each joined to
+/// its record, so a page costs the same whatever the number of matches.
 fn list_query(
     prefix: &str,
     filter: &AuditFilter,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryBuilder<Postgres> {
-    let mut query = QueryBuilder::new(format!("{prefix}select {RECORD_COLUMNS} from audit_record"));
-    push_filter(&mut query, filter, after);
+    let mut terms = term_filters(filter);
+    if terms.is_empty() {
+        let mut query =
+            QueryBuilder::new(format!("{prefix}select {RECORD_COLUMNS} from audit_record"));
+        push_filter(&mut query, filter, after);
+        query
+            .push(" order by create_time desc, id desc limit ")
+            .push_bind(limit);
+        return query;
+    }
+    let (kind, _, term) = terms.remove(0);
+    let mut query = QueryBuilder::new(format!(
+        "{prefix}select r.* from (select create_time as term_time, record_id from audit_term where kind = "
+    ));
+    query.push_bind(kind).push(" and term = ").push_bind(term);
+    push_time_and_position(&mut query, ("create_time", "record_id"), filter, after);
+    // A lateral subquery of one row per term row: joined on (time, id), the
+    // planner multiplies the two equalities' selectivities, expects a
+    // single row, and sorts every match instead of stopping at the page.
+    query.push(format!(
+        ") as t cross join lateral (select {RECORD_COLUMNS} from audit_record \
+           where create_time = t.term_time and id = t.record_id"
+    ));
+    push_record_conditions(&mut query, filter, &terms);
     query
-        .push(" order by create_time desc, id desc limit ")
+        .push(" limit 1) as r order by t.term_time desc, t.record_id desc limit ")
         .push_bind(limit);
     query
 }

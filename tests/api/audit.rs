@@ -665,6 +665,21 @@ async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
     .await
     .expect("partitions");
     assert_eq!(partitions, 3, "this month and the two ahead");
+    // Each record's rule, procedure and diagnosis codes are in the search
+    // table, each once, written with the record.
+    let unmatched: i64 = sqlx::query_scalar(
+        "select count(*) from audit_record r \
+          where array(select (t.kind, t.term)::text from audit_term t \
+                       where t.record_id = r.id and t.create_time = r.create_time order by 1) \
+             <> array(select distinct (k, v)::text from ( \
+                        select 1::int2, unnest(r.rule_ids) union all \
+                        select 2::int2, unnest(r.procedure_codes) union all \
+                        select 3::int2, unnest(r.diagnosis_codes)) as x(k, v) order by 1)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("terms");
+    assert_eq!(unmatched, 0, "every record's terms are stored with it");
 
     let mut owner = pool.acquire().await.expect("connection");
     // The table owner (even a superuser) is refused by the triggers.
@@ -679,6 +694,14 @@ async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
         "truncate audit_request".to_owned(),
         "truncate batch_item".to_owned(),
         "delete from batch_item".to_owned(),
+        "update audit_term set term = 'x'".to_owned(),
+        "delete from audit_term".to_owned(),
+        "truncate audit_term".to_owned(),
+        "truncate audit_term_default".to_owned(),
+        format!(
+            "truncate {}",
+            this_month.replace("audit_record", "audit_term")
+        ),
     ] {
         assert_eq!(
             refused(&mut owner, &statement).await,
@@ -697,6 +720,9 @@ async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
         "truncate audit_record",
         "update batch_item set correlation_id = 'x'",
         "delete from audit_request",
+        "update audit_term set term = 'x'",
+        "delete from audit_term",
+        "truncate audit_term",
     ] {
         let error = sqlx::query(statement)
             .execute(&mut *owner)
@@ -779,4 +805,115 @@ async fn every_filter_is_answered_by_an_index(pool: PgPool) {
     }
     drop(connection);
     app.shutdown().await.expect("clean shutdown");
+}
+
+/// Records stored before the search table existed (migration 16) are found
+/// by the rule, procedure and diagnosis filters after it: the migration
+/// writes their terms, once per record and term, into the right partitions.
+#[sqlx::test(migrations = false)]
+async fn records_stored_before_the_search_table_are_found_by_its_filters(pool: PgPool) {
+    let migrator = &claimscrub::storage::MIGRATOR;
+    migrator.run_to(15, &pool).await.expect("migrations 1-15");
+    sqlx::query("select claimscrub_create_audit_partition(current_date)")
+        .execute(&pool)
+        .await
+        .expect("this month's partition");
+    let claim = serde_json::to_string(&claimscrub::domain::claim::Claim::default()).expect("json");
+    let recent = Uuid::new_v4();
+    let old = Uuid::new_v4();
+    for (id, age, rules, procedures) in [
+        (
+            recent,
+            "1 hour",
+            vec!["MUE_EXCEEDED"],
+            vec!["11404", "11404"],
+        ),
+        (
+            old,
+            "400 days",
+            vec!["MUE_EXCEEDED", "POS_INVALID"],
+            vec!["11403"],
+        ),
+    ] {
+        sqlx::query(
+            "insert into audit_record (id, create_time, submitter, claim_id, payer_id, disposition, \
+                                       ruleset_version, code_set_versions, claim, findings, rule_ids, \
+                                       procedure_codes, diagnosis_codes, processing_micros) \
+             values ($1, now() - $2::interval, 'anonymous', 'CLM-1', 'BCBS', 3, '2026.12.0', '[]', \
+                     $3::json, '[]', $4, $5, '{D2362}', 10)",
+        )
+        .bind(id)
+        .bind(age)
+        .bind(&claim)
+        .bind(rules)
+        .bind(procedures)
+        .execute(&pool)
+        .await
+        .expect("a record stored before migration 16");
+    }
+    migrator.run(&pool).await.expect("migration 16 and later");
+
+    let terms: Vec<(Uuid, i16, String, String)> = sqlx::query_as(
+        "select record_id, kind, term, tableoid::regclass::text from audit_term order by 1, 2, 3",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("terms");
+    let this_month = format!("audit_term_{}", chrono::Utc::now().format("%Y_%m"));
+    let mut expected = vec![
+        (recent, 1, "MUE_EXCEEDED".to_owned(), this_month.clone()),
+        (recent, 2, "11404".to_owned(), this_month.clone()),
+        (recent, 3, "D2362".to_owned(), this_month.clone()),
+        (
+            old,
+            1,
+            "MUE_EXCEEDED".to_owned(),
+            "audit_term_default".to_owned(),
+        ),
+        (
+            old,
+            1,
+            "POS_INVALID".to_owned(),
+            "audit_term_default".to_owned(),
+        ),
+        (old, 2, "11403".to_owned(), "audit_term_default".to_owned()),
+        (old, 3, "D2362".to_owned(), "audit_term_default".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(terms, expected);
+
+    let found = |filter: AuditFilter| {
+        let pool = pool.clone();
+        async move {
+            claimscrub::storage::audit::list_records(&pool, &filter, None, 10)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|r| r.decision.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let rule = |rule: &str| AuditFilter {
+        rule_id: Some(rule.into()),
+        ..Default::default()
+    };
+    assert_eq!(found(rule("MUE_EXCEEDED")).await, [recent, old]);
+    assert_eq!(found(rule("POS_INVALID")).await, [old]);
+    assert_eq!(
+        found(AuditFilter {
+            procedure_code: Some("11404".into()),
+            ..Default::default()
+        })
+        .await,
+        [recent]
+    );
+    assert_eq!(
+        found(AuditFilter {
+            diagnosis_code: Some("D2362".into()),
+            rule_id: Some("POS_INVALID".into()),
+            ..Default::default()
+        })
+        .await,
+        [old]
+    );
 }
