@@ -1,8 +1,9 @@
 //! Streams a claim file (JSON Lines from `../shared/tools/gen_claims.py`,
 //! plain or gzip) through ValidateClaimBatch as one batch and prints
-//! claims/s; then, in the same run, the throughput of a raw binary COPY of
-//! the same audit rows into a table of the same shape (columns, indexes,
-//! partitioning), and the ratio of the two.
+//! claims/s; then, in the same run, the throughput of raw binary COPYs of
+//! the same audit rows (and their search terms) into tables of the same
+//! shape (columns, indexes, partitioning), and into a table with only the
+//! exactly-once keys, and the ratios.
 //!
 //! With `--resume`, a stream that fails (server or database restarted) is
 //! reopened with `resume = true` and continued from the server's
@@ -10,7 +11,9 @@
 //! uses it.
 //!
 //! Usage: `bench_batch ADDRESS CLAIMS_FILE [--resume] [--copy]`
-//! (`--copy` needs DATABASE_URL naming the server's database).
+//! (`--copy` needs DATABASE_URL naming the server's database;
+//! `CLAIMSCRUB_BENCH_MEMBERS=M` gives the claims members, as in
+//! `bench_validate_client`).
 
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -29,6 +32,8 @@ use uuid::Uuid;
 
 #[path = "common/generated_claims.rs"]
 mod generated_claims;
+#[path = "common/members.rs"]
+mod members;
 
 fn reader(path: &Path) -> anyhow::Result<Box<dyn std::io::BufRead + Send>> {
     let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
@@ -46,11 +51,13 @@ fn reader(path: &Path) -> anyhow::Result<Box<dyn std::io::BufRead + Send>> {
 
 fn item(sequence: u64, line: &str) -> anyhow::Result<pb::ValidateClaimBatchRequest> {
     let value: serde_json::Value = serde_json::from_str(line)?;
+    let mut claim = generated_claims::claim(&value);
+    members::assign(&mut claim, sequence);
     Ok(pb::ValidateClaimBatchRequest {
         kind: Some(In::Item(pb::ClaimItem {
             sequence,
             correlation_id: generated_claims::text(&value["claim_id"]),
-            claim: Some(generated_claims::claim(&value)),
+            claim: Some(claim),
         })),
     })
 }
@@ -184,76 +191,104 @@ fn with_key<T>(message: T) -> anyhow::Result<tonic::Request<T>> {
     Ok(request)
 }
 
-/// The tables a COPY ceiling loads: the audit table's own shape (columns,
-/// every index, partitioning), and one with only the keys exactly-once
-/// needs (the record id, and one record per batch sequence). Both compress
-/// the JSON columns with lz4, as claimscrub's partitions do, so they differ
-/// from the real table, and from each other, only in what they index.
-const CEILINGS: [(&str, &[&str]); 2] = [
-    (
-        "the indexed table (audit_record's shape)",
-        &[
+/// What a COPY ceiling loads: the tables it makes, and the rows it copies
+/// into each (a query over the batch's stored rows, `{batch}` its id).
+struct Ceiling {
+    name: &'static str,
+    create: &'static [&'static str],
+    loads: &'static [(&'static str, &'static str)],
+}
+
+/// The batch's audit records.
+const RECORDS: &str = "select * from audit_record where batch_id = '{batch}'";
+/// The search terms of the batch's records.
+const TERMS: &str = "select t.* from audit_term t join audit_record r \
+     on r.create_time = t.create_time and r.id = t.record_id where r.batch_id = '{batch}'";
+
+/// Two ceilings: what claimscrub writes (audit_record's shape with every
+/// index, and the search terms in audit_term's shape, partitioned), and a
+/// table with only the keys exactly-once needs (the record id, and one
+/// record per batch sequence). Both compress the JSON columns with lz4, as
+/// claimscrub's partitions do, so they differ from the real tables, and
+/// from each other, only in what they index.
+const CEILINGS: [Ceiling; 2] = [
+    Ceiling {
+        name: "the indexed tables (audit_record's and audit_term's shape)",
+        create: &[
             "create table bench_copy_target (like audit_record including all) partition by range (create_time)",
             "create table bench_copy_target_default partition of bench_copy_target default",
             LZ4,
+            "create table bench_copy_terms (like audit_term including all) partition by range (create_time)",
+            "create table bench_copy_terms_default partition of bench_copy_terms default",
         ],
-    ),
-    (
-        "a table with only the exactly-once keys",
-        &[
+        loads: &[(RECORDS, "bench_copy_target"), (TERMS, "bench_copy_terms")],
+    },
+    Ceiling {
+        name: "a table with only the exactly-once keys",
+        create: &[
             "create table bench_copy_target (like audit_record including defaults)",
             "alter table bench_copy_target add primary key (id)",
             "create unique index on bench_copy_target (batch_id, sequence) where batch_id is not null",
             LZ4,
         ],
-    ),
+        loads: &[(RECORDS, "bench_copy_target")],
+    },
 ];
 
-/// The compression of claimscrub's audit partitions (migration 0005).
+/// The compression of claimscrub's audit partitions (migrations 0005, 0007).
 const LZ4: &str = "alter table bench_copy_target alter column claim set compression lz4, \
-     alter column findings set compression lz4, alter column code_set_versions set compression lz4";
+     alter column findings set compression lz4, alter column code_set_versions set compression lz4, \
+     alter column not_checked set compression lz4";
 
-/// Rows/s of a binary COPY of the batch's audit rows into the table
-/// `create` makes (dumped to a file first, so only the COPY in is timed).
-async fn copy_ceiling(batch_id: Uuid, create: &[&str]) -> anyhow::Result<(u64, Duration)> {
+/// Rows/s of binary COPYs of the batch's rows into the tables `ceiling`
+/// makes (dumped to files first, so only the COPYs in are timed); the rows
+/// counted are the audit records.
+async fn copy_ceiling(batch_id: Uuid, ceiling: &Ceiling) -> anyhow::Result<(u64, Duration)> {
     let url = std::env::var("DATABASE_URL").context("--copy needs DATABASE_URL")?;
     let pool = sqlx::PgPool::connect(&url).await?;
-    let dump = std::env::temp_dir().join(format!("claimscrub-copy-{batch_id}.bin"));
-    {
+    let mut dumps = Vec::new();
+    for (i, (select, target)) in ceiling.loads.iter().enumerate() {
+        let dump = std::env::temp_dir().join(format!("claimscrub-copy-{batch_id}-{i}.bin"));
         let mut file = std::io::BufWriter::new(std::fs::File::create(&dump)?);
         let mut connection = pool.acquire().await?;
+        let select = select.replace("{batch}", &batch_id.to_string());
         let mut out = connection
-            .copy_out_raw(&format!(
-                "copy (select * from audit_record where batch_id = '{batch_id}') to stdout (format binary)"
-            ))
+            .copy_out_raw(&format!("copy ({select}) to stdout (format binary)"))
             .await?;
         while let Some(chunk) = out.try_next().await? {
             file.write_all(&chunk)?;
         }
         file.flush()?;
+        dumps.push((dump, *target));
     }
-    sqlx::query("drop table if exists bench_copy_target")
+    sqlx::query("drop table if exists bench_copy_target, bench_copy_terms")
         .execute(&pool)
         .await?;
-    for statement in create {
+    for statement in ceiling.create {
         sqlx::query(sqlx::AssertSqlSafe(*statement))
             .execute(&pool)
             .await?;
     }
     let mut connection = pool.acquire().await?;
+    let mut records = None;
     let started = Instant::now();
-    let mut copy = connection
-        .copy_in_raw("copy bench_copy_target from stdin (format binary)")
-        .await?;
-    copy.read_from(tokio::fs::File::open(&dump).await?).await?;
-    let rows = copy.finish().await?;
+    for (dump, target) in &dumps {
+        let mut copy = connection
+            .copy_in_raw(&format!("copy {target} from stdin (format binary)"))
+            .await?;
+        copy.read_from(tokio::fs::File::open(dump).await?).await?;
+        let rows = copy.finish().await?;
+        records.get_or_insert(rows);
+    }
     let elapsed = started.elapsed();
     drop(connection);
-    sqlx::query("drop table bench_copy_target")
+    sqlx::query("drop table if exists bench_copy_target, bench_copy_terms")
         .execute(&pool)
         .await?;
-    std::fs::remove_file(&dump)?;
-    Ok((rows, elapsed))
+    for (dump, _) in dumps {
+        std::fs::remove_file(dump)?;
+    }
+    Ok((records.unwrap_or_default(), elapsed))
 }
 
 #[tokio::main]
@@ -300,8 +335,9 @@ async fn main() -> anyhow::Result<()> {
         counts.items_received
     );
     if flags.contains(&"--copy") {
-        for (name, create) in CEILINGS {
-            let (rows, copy_elapsed) = copy_ceiling(batch_id, create).await?;
+        for ceiling in &CEILINGS {
+            let name = ceiling.name;
+            let (rows, copy_elapsed) = copy_ceiling(batch_id, ceiling).await?;
             let copy_rate = rows as f64 / copy_elapsed.as_secs_f64();
             println!(
                 "  COPY of the same {rows} audit rows into {name}: {:.2} s, {copy_rate:.0} rows/s; ratio {:.2}",

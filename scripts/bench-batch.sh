@@ -29,17 +29,7 @@ cargo build --release --quiet --bin claimscrub --example bench_batch
 fresh_database
 
 if [ "${WITH_CODE_SETS:-0}" = 1 ]; then
-  DATA="$SHARED/data"
-  import() { RUST_LOG=warn target/release/claimscrub import "$@" >/dev/null; }
-  import icd10cm-tabular "$DATA/icd10cm/icd10cm-tabular-April-1-2026.xml.gz"
-  import icd10cm-order "$DATA/icd10cm/icd10cm-order-2025.txt.gz"
-  import hcpcs "$DATA/hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz"
-  import nucc "$DATA/nucc/nucc_taxonomy_251.csv"
-  import pos "$DATA/pos/pos_codes.csv" --version 2024-05-02 --effective-from 2024-05-02
-  import mpfs "$DATA/mpfs/PPRRVU23_JAN.csv.gz"
-  import ncci-ptp "$DATA/ncci/ccipra-v322r0-f1.excerpt.txt"
-  import mue "$DATA/ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv"
-  echo "official code sets imported"
+  import_code_sets "$SHARED/data"
 fi
 
 LOG=$(mktemp)

@@ -19,6 +19,22 @@ fresh_database() {
   psql "${DATABASE_URL%/*}/postgres" -qc "drop database if exists \"${DATABASE_URL##*/}\" with (force)"
 }
 
+# import_code_sets DATA: imports the official files of DATA (../shared/data:
+# ICD-10-CM FY2025 and FY2026, HCPCS, NUCC, POS, MPFS, NCCI excerpts) into
+# DATABASE_URL, creating it if needed.
+import_code_sets() {
+  import() { RUST_LOG=warn target/release/claimscrub import "$@" >/dev/null; }
+  import icd10cm-tabular "$1/icd10cm/icd10cm-tabular-April-1-2026.xml.gz"
+  import icd10cm-order "$1/icd10cm/icd10cm-order-2025.txt.gz"
+  import hcpcs "$1/hcpcs/HCPC2025_OCT_ANWEB.rendered-320.txt.gz"
+  import nucc "$1/nucc/nucc_taxonomy_251.csv"
+  import pos "$1/pos/pos_codes.csv" --version 2024-05-02 --effective-from 2024-05-02
+  import mpfs "$1/mpfs/PPRRVU23_JAN.csv.gz"
+  import ncci-ptp "$1/ncci/ccipra-v322r0-f1.excerpt.txt"
+  import mue "$1/ncci/MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv"
+  echo "official code sets imported"
+}
+
 # start_server ADDRESS LOG [dev]: starts the release server on DATABASE_URL
 # in its production configuration (a key on every call, a member-hash key of
 # its own, plaintext on loopback), exporting CLAIMSCRUB_API_KEY (a key with
