@@ -119,12 +119,9 @@ async fn generate(pool: &sqlx::PgPool, records: i64) -> anyhow::Result<()> {
                join template t on t.n = g % $6 \
              returning id, create_time, rule_ids, procedure_codes, diagnosis_codes) \
              insert into audit_term (kind, term, create_time, record_id) \
-             select distinct terms.kind, terms.term, i.create_time, i.id \
+             select t.kind, t.term, i.create_time, i.id \
                from inserted i \
-              cross join lateral ( \
-                    select 1::smallint, unnest(i.rule_ids) \
-                    union all select 2::smallint, unnest(i.procedure_codes) \
-                    union all select 3::smallint, unnest(i.diagnosis_codes)) as terms(kind, term)",
+              cross join lateral claimscrub_audit_terms(i.rule_ids, i.procedure_codes, i.diagnosis_codes) as t",
         )
         .bind(low)
         .bind(high)

@@ -232,14 +232,44 @@ pub async fn insert_records(
     insert_terms(connection, rows).await
 }
 
-impl AuditRow {
-    /// The searchable lists of the record, each with its `audit_term.kind`.
-    fn term_lists(&self) -> [(i16, &[String]); 3] {
-        [
-            (1, &self.rule_ids),
-            (2, &self.procedure_codes),
-            (3, &self.diagnosis_codes),
-        ]
+/// What a search term is: `audit_term.kind`, and the record's array column
+/// holding the same values.
+#[derive(Debug, Clone, Copy)]
+enum TermKind {
+    Rule = 1,
+    Procedure = 2,
+    Diagnosis = 3,
+}
+
+impl TermKind {
+    const ALL: [TermKind; 3] = [TermKind::Rule, TermKind::Procedure, TermKind::Diagnosis];
+
+    fn code(self) -> i16 {
+        self as i16
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            TermKind::Rule => "rule_ids",
+            TermKind::Procedure => "procedure_codes",
+            TermKind::Diagnosis => "diagnosis_codes",
+        }
+    }
+
+    fn of_row(self, row: &AuditRow) -> &[String] {
+        match self {
+            TermKind::Rule => &row.rule_ids,
+            TermKind::Procedure => &row.procedure_codes,
+            TermKind::Diagnosis => &row.diagnosis_codes,
+        }
+    }
+
+    fn of_filter(self, filter: &AuditFilter) -> Option<&String> {
+        match self {
+            TermKind::Rule => filter.rule_id.as_ref(),
+            TermKind::Procedure => filter.procedure_code.as_ref(),
+            TermKind::Diagnosis => filter.diagnosis_code.as_ref(),
+        }
     }
 }
 
@@ -251,13 +281,16 @@ async fn insert_terms(connection: &mut PgConnection, rows: &[&AuditRow]) -> Resu
     let mut times = Vec::new();
     let mut ids = Vec::new();
     for row in rows {
-        for (kind, list) in row.term_lists() {
-            let mut unique: Vec<&str> = list.iter().map(String::as_str).collect();
-            unique.sort_unstable();
-            unique.dedup();
-            for term in unique {
-                kinds.push(kind);
-                terms.push(term);
+        for kind in TermKind::ALL {
+            let list = kind.of_row(row);
+            // A claim has at most 50 lines and 12 diagnoses: a scan of the
+            // terms before is cheaper than a set.
+            for (i, term) in list.iter().enumerate() {
+                if list[..i].contains(term) {
+                    continue;
+                }
+                kinds.push(kind.code());
+                terms.push(term.as_str());
                 times.push(row.create_time);
                 ids.push(row.id);
             }
@@ -459,17 +492,33 @@ const RECORD_COLUMNS: &str = concat!(
     ", create_time, request_id, batch_id, sequence, submitter, member_hash, claim, processing_micros"
 );
 
-/// The search-table filters of `filter`: `audit_term.kind`, the record's
-/// array column, and the value.
-fn term_filters(filter: &AuditFilter) -> Vec<(i16, &'static str, String)> {
-    [
-        (1, "rule_ids", &filter.rule_id),
-        (2, "procedure_codes", &filter.procedure_code),
-        (3, "diagnosis_codes", &filter.diagnosis_code),
-    ]
-    .into_iter()
-    .filter_map(|(kind, column, value)| value.clone().map(|value| (kind, column, value)))
-    .collect()
+/// A term filter of `filter`: what the term is, and its value.
+type TermFilter<'a> = (TermKind, &'a String);
+
+/// The term filters of `filter`: the first, which selects through the
+/// search table, and the others, checked on the records it finds.
+fn term_filters(filter: &AuditFilter) -> (Option<TermFilter<'_>>, Vec<TermFilter<'_>>) {
+    let mut terms = TermKind::ALL
+        .into_iter()
+        .filter_map(|kind| Some((kind, kind.of_filter(filter)?)));
+    let first = terms.next();
+    (first, terms.collect())
+}
+
+/// Appends the search-table rows of `term` within the time bounds of
+/// `filter` and after `after`, as `(term_time, record_id)`.
+fn push_term_selection(
+    query: &mut QueryBuilder<Postgres>,
+    (kind, term): TermFilter<'_>,
+    filter: &AuditFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) {
+    query
+        .push("select create_time as term_time, record_id from audit_term where kind = ")
+        .push_bind(kind.code())
+        .push(" and term = ")
+        .push_bind(term.clone());
+    push_time_and_position(query, ("create_time", "record_id"), filter, after);
 }
 
 /// Appends the time bounds of `filter` and the keyset position `after`,
@@ -502,7 +551,7 @@ fn push_time_and_position(
 fn push_record_conditions(
     query: &mut QueryBuilder<Postgres>,
     filter: &AuditFilter,
-    terms: &[(i16, &'static str, String)],
+    terms: &[TermFilter<'_>],
 ) {
     if let Some(claim_id) = &filter.claim_id {
         query.push(" and claim_id = ").push_bind(claim_id.clone());
@@ -519,10 +568,10 @@ fn push_record_conditions(
     if let Some(disposition) = filter.disposition {
         query.push(" and disposition = ").push_bind(disposition);
     }
-    for (_, column, value) in terms {
+    for (kind, value) in terms {
         query
-            .push(format!(" and {column} @> array["))
-            .push_bind(value.clone())
+            .push(format!(" and {} @> array[", kind.column()))
+            .push_bind((*value).clone())
             .push("]::text[]");
     }
 }
@@ -538,18 +587,13 @@ fn push_filter(
 ) {
     query.push(" where true");
     push_time_and_position(query, ("create_time", "id"), filter, after);
-    let mut terms = term_filters(filter);
-    if !terms.is_empty() {
-        let (kind, _, term) = terms.remove(0);
-        query
-            .push(" and (create_time, id) in (select create_time, record_id from audit_term where kind = ")
-            .push_bind(kind)
-            .push(" and term = ")
-            .push_bind(term);
-        push_time_and_position(query, ("create_time", "record_id"), filter, None);
+    let (first, others) = term_filters(filter);
+    if let Some(first) = first {
+        query.push(" and (create_time, id) in (");
+        push_term_selection(query, first, filter, None);
         query.push(")");
     }
-    push_record_conditions(query, filter, &terms);
+    push_record_conditions(query, filter, &others);
 }
 
 /// A page of records, newest first. With a term filter the page is driven
@@ -561,8 +605,8 @@ fn list_query(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryBuilder<Postgres> {
-    let mut terms = term_filters(filter);
-    if terms.is_empty() {
+    let (first, others) = term_filters(filter);
+    let Some(first) = first else {
         let mut query =
             QueryBuilder::new(format!("{prefix}select {RECORD_COLUMNS} from audit_record"));
         push_filter(&mut query, filter, after);
@@ -570,13 +614,9 @@ fn list_query(
             .push(" order by create_time desc, id desc limit ")
             .push_bind(limit);
         return query;
-    }
-    let (kind, _, term) = terms.remove(0);
-    let mut query = QueryBuilder::new(format!(
-        "{prefix}select r.* from (select create_time as term_time, record_id from audit_term where kind = "
-    ));
-    query.push_bind(kind).push(" and term = ").push_bind(term);
-    push_time_and_position(&mut query, ("create_time", "record_id"), filter, after);
+    };
+    let mut query = QueryBuilder::new(format!("{prefix}select r.* from ("));
+    push_term_selection(&mut query, first, filter, after);
     // A lateral subquery of one row per term row: joined on (time, id), the
     // planner multiplies the two equalities' selectivities, expects a
     // single row, and sorts every match instead of stopping at the page.
@@ -584,7 +624,7 @@ fn list_query(
         ") as t cross join lateral (select {RECORD_COLUMNS} from audit_record \
            where create_time = t.term_time and id = t.record_id"
     ));
-    push_record_conditions(&mut query, filter, &terms);
+    push_record_conditions(&mut query, filter, &others);
     query
         .push(" limit 1) as r order by t.term_time desc, t.record_id desc limit ")
         .push_bind(limit);
