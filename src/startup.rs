@@ -14,16 +14,12 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::codegen::http;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tower_http::classify::GrpcFailureClass;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::app::api_keys::ApiKeys;
 use crate::app::audit::AuditQueries;
@@ -36,11 +32,10 @@ use crate::app::validate::ClaimValidator;
 use crate::app::x12::X12Intake;
 use crate::config::ServeArgs;
 use crate::grpc::audit::AuditApi;
+use crate::grpc::call::CallLayer;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
-use crate::grpc::deadline::UnaryDeadlineLayer;
 use crate::grpc::interceptor::{Authenticate, ScopeOfPath};
-use crate::grpc::metrics::RpcMetricsLayer;
 use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
 use crate::grpc::pb::code_lookup_service_server::CodeLookupServiceServer;
@@ -55,10 +50,6 @@ use crate::storage::private_cluster::{self, PrivateCluster};
 use crate::tls::ServerTls;
 use crate::x12::ca277::StatusMap;
 use crate::x12::payers::PayerMap;
-
-/// Header carrying the request id; generated when the client sends none and
-/// echoed on the response.
-const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Connections of the bulk pool: the audit writer, the history reader's
 /// queries in flight and the idempotency lookups.
@@ -357,20 +348,7 @@ impl Application {
         let router = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
             .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
-            .layer(SetRequestIdLayer::new(
-                http::HeaderName::from_static(REQUEST_ID_HEADER),
-                MakeRequestUuid,
-            ))
-            .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
-                REQUEST_ID_HEADER,
-            )))
-            .layer(
-                TraceLayer::new_for_grpc()
-                    .make_span_with(rpc_span)
-                    .on_failure(log_failure),
-            )
-            .layer(RpcMetricsLayer::new())
-            .layer(UnaryDeadlineLayer::new(Duration::from_secs(
+            .layer(CallLayer::new(Duration::from_secs(
                 settings.max_unary_deadline_secs,
             )))
             .add_routes(routes);
@@ -448,34 +426,4 @@ fn install_metrics(address: SocketAddr) -> anyhow::Result<()> {
         }
     });
     Ok(())
-}
-
-/// Logs a failed RPC: server-side failures at ERROR, caller mistakes (bad
-/// arguments, unknown names, ...) at INFO, so alerts fire only for ours.
-fn log_failure(failure: GrpcFailureClass, latency: Duration, _span: &tracing::Span) {
-    match failure {
-        GrpcFailureClass::Code(code) => {
-            let code = tonic::Code::from_i32(code.get());
-            let latency_ms = latency.as_millis();
-            match code {
-                tonic::Code::Internal
-                | tonic::Code::Unknown
-                | tonic::Code::DataLoss
-                | tonic::Code::Unavailable => {
-                    tracing::error!(?code, latency_ms, "rpc failed");
-                }
-                _ => tracing::info!(?code, latency_ms, "rpc refused"),
-            }
-        }
-        GrpcFailureClass::Error(error) => tracing::error!(%error, "rpc transport error"),
-    }
-}
-
-fn rpc_span<B>(request: &http::Request<B>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id)
 }

@@ -48,7 +48,7 @@ fn reader<T>(request: &Request<T>) -> Reader {
         submitter: interceptor::caller(request).submitter.to_string(),
         request_id: request
             .metadata()
-            .get("x-request-id")
+            .get(super::call::REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned(),

@@ -3,12 +3,11 @@
 //! [`crate::AppError`] to `tonic::Status`.
 
 pub mod audit;
+pub mod call;
 pub mod claim_validation;
 pub mod code_lookup;
 pub mod convert;
-pub mod deadline;
 pub mod interceptor;
-pub mod metrics;
 pub mod reference_data;
 pub mod status;
 pub mod x12;
