@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::domain::code_system::{CodeSystem, CodeSystemVersion};
-use crate::domain::concept::Concept;
+use crate::domain::concept::{Concept, ConceptTable};
 use crate::domain::mpfs_status::MpfsStatus;
 use crate::domain::search::SearchIndex;
 use crate::domain::service_type::ServiceType;
@@ -30,7 +30,7 @@ pub struct ConceptRelease {
     /// The release this table was loaded from.
     pub version: CodeSystemVersion,
     /// Concepts by canonical code.
-    pub concepts: HashMap<String, Concept>,
+    pub concepts: ConceptTable,
     /// Child codes by parent code, sorted.
     pub children: HashMap<String, Vec<String>>,
     /// Code and word search over the concepts.
@@ -52,8 +52,7 @@ impl ConceptRelease {
         for list in children.values_mut() {
             list.sort();
         }
-        let concepts: HashMap<String, Concept> =
-            concepts.into_iter().map(|c| (c.code.clone(), c)).collect();
+        let concepts = ConceptTable::new(concepts);
         Self {
             version,
             search: SearchIndex::build(&concepts),

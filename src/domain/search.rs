@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::concept::Concept;
+use crate::domain::concept::ConceptTable;
 
 /// Words too common to narrow a search.
 const STOPWORDS: [&str; 14] = [
@@ -48,15 +48,13 @@ const MIN_PREFIX_LEN: usize = 2;
 
 impl SearchIndex {
     /// Builds the index of a release's concepts.
-    pub fn build(concepts: &HashMap<String, Concept>) -> Self {
-        let mut codes: Vec<String> = concepts.keys().cloned().collect();
-        codes.sort();
+    pub fn build(concepts: &ConceptTable) -> Self {
+        let codes: Vec<String> = concepts.values().map(|c| c.code.clone()).collect();
         let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
         let mut title_lengths = Vec::with_capacity(codes.len());
         let mut billable = Vec::with_capacity(codes.len());
-        for (position, code) in codes.iter().enumerate() {
+        for (position, concept) in concepts.values().enumerate() {
             let position = u32::try_from(position).expect("fewer than 4 billion concepts");
-            let concept = &concepts[code];
             let mut title: Vec<String> = words(&concept.display)
                 .chain(concept.long_description.iter().flat_map(|d| words(d)))
                 .collect();
@@ -195,26 +193,24 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::concept::Concept;
 
-    fn concepts(rows: &[(&str, &str, bool)]) -> HashMap<String, Concept> {
-        rows.iter()
-            .map(|(code, title, billable)| {
-                (
-                    (*code).to_owned(),
-                    Concept {
-                        code: (*code).into(),
-                        display: (*title).into(),
-                        long_description: None,
-                        billable: *billable,
-                        parent_code: None,
-                        added_date: None,
-                        effective_date: None,
-                        termination_date: None,
-                        properties: Vec::new(),
-                    },
-                )
-            })
-            .collect()
+    fn concepts(rows: &[(&str, &str, bool)]) -> ConceptTable {
+        ConceptTable::new(
+            rows.iter()
+                .map(|(code, title, billable)| Concept {
+                    code: (*code).into(),
+                    display: (*title).into(),
+                    long_description: None,
+                    billable: *billable,
+                    parent_code: None,
+                    added_date: None,
+                    effective_date: None,
+                    termination_date: None,
+                    properties: Vec::new(),
+                })
+                .collect(),
+        )
     }
 
     fn codes(index: &SearchIndex, hits: &[Hit]) -> Vec<String> {
@@ -223,7 +219,7 @@ mod tests {
             .collect()
     }
 
-    fn sample() -> HashMap<String, Concept> {
+    fn sample() -> ConceptTable {
         concepts(&[
             ("D23", "Other benign neoplasms of skin", false),
             ("D235", "Other benign neoplasm of skin of trunk", true),
