@@ -5,6 +5,10 @@
 # claimscrub runs as in production (a key on every call); the ceiling,
 # examples/bare_health_server, has no auth and the same tonic, tokio
 # features and allocator, so the ratio includes what auth costs.
+# claimscrub's own health check (no key, an empty answer) is measured too,
+# and the server's CPU a call for each run (/proc/PID/stat before and
+# after): the health check through claimscrub against the bare one is what
+# claimscrub's serving stack costs, LookupCode against it the call's own work.
 #
 #   scripts/bench-lookup.sh [REQUESTS]      (default 300000)
 #
@@ -24,9 +28,10 @@ BIN=target/release/claimscrub
 
 . scripts/lib.sh
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 start_server 127.0.0.1:50098 "$WORK/server.log"
 target/release/examples/bare_health_server 127.0.0.1:50099 &
+BARE_SERVER=$!
 
 # gRPC frames: flag 0, big-endian length, protobuf message.
 python3 - "$WORK" <<'PY'
@@ -40,21 +45,29 @@ open(f"{out}/lookup.bin", "wb").write(frame(lookup))
 open(f"{out}/health.bin", "wb").write(frame(b""))
 PY
 
-run() {  # name url body [header]
-  h2load -n "$REQUESTS" -c 16 -m 32 -t 1 -d "$3" \
-    -H 'content-type: application/grpc' -H 'te: trailers' ${4:+-H "$4"} "$2" >"$WORK/$1.out"
-  local rps ok
+TICKS=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() {  # name pid url body [header]
+  local before after rps ok
+  before=$(cpu_ticks "$2")
+  h2load -n "$REQUESTS" -c 16 -m 32 -t 1 -d "$4" \
+    -H 'content-type: application/grpc' -H 'te: trailers' ${5:+-H "$5"} "$3" >"$WORK/$1.out"
+  after=$(cpu_ticks "$2")
   rps=$(grep -o 'finished in [^,]*, [0-9.]* req/s' "$WORK/$1.out" | grep -o '[0-9.]* req/s' | cut -d' ' -f1)
   ok=$(grep -o '[0-9]* succeeded' "$WORK/$1.out" | head -1 | cut -d' ' -f1)
-  echo "$1: $rps req/s ($ok of $REQUESTS succeeded)" >&2
+  python3 -c "print(f'$1: {float($rps):,.0f} req/s, server {($after - $before) * 1e6 / $TICKS / $REQUESTS:.1f} us CPU a call ($ok of $REQUESTS succeeded)')" >&2
   echo "$rps"
 }
 # h2load counts HTTP 200 as success and never reads grpc-status: check once.
 AUTH="authorization: Bearer $CLAIMSCRUB_API_KEY"
-nghttp -v -d "$WORK/lookup.bin" -H 'content-type: application/grpc' -H 'te: trailers' -H "$AUTH" \
-  http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode | grep -a -q 'grpc-status: 0' \
-  || { echo "LookupCode did not answer grpc-status 0" >&2; exit 1; }
+check_ok() {  # url body [header]
+  nghttp -v -d "$2" -H 'content-type: application/grpc' -H 'te: trailers' ${3:+-H "$3"} "$1" |
+    grep -a -q 'grpc-status: 0' || { echo "$1 did not answer grpc-status 0" >&2; exit 1; }
+}
+check_ok http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH"
+check_ok http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin"
 
-LOOKUP=$(run lookup http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH")
-BARE=$(run bare-health http://127.0.0.1:50099/grpc.health.v1.Health/Check "$WORK/health.bin")
-python3 -c "print(f'LookupCode {float($LOOKUP):,.0f} req/s, bare tonic {float($BARE):,.0f} req/s, ratio {float($LOOKUP)/float($BARE):.2f}')"
+LOOKUP=$(run lookup "$SERVER" http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH")
+HEALTH=$(run claimscrub-health "$SERVER" http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin")
+BARE=$(run bare-health "$BARE_SERVER" http://127.0.0.1:50099/grpc.health.v1.Health/Check "$WORK/health.bin")
+python3 -c "print(f'LookupCode {float($LOOKUP):,.0f} req/s, bare tonic {float($BARE):,.0f} req/s, ratio {float($LOOKUP)/float($BARE):.2f}; claimscrub health check {float($HEALTH):,.0f} req/s, ratio {float($HEALTH)/float($BARE):.2f}')"
