@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Server RSS with every official release loaded, idle and after a mixed
+# workload: N LookupCode calls (h2load), a batch stream of N generated
+# claims, the same N claims through ValidateClaim (64 callers), then N/10
+# ListAuditRecords pages of 100 (h2load). Prints RSS after each step and
+# the peak over the whole run (VmHWM). The server runs as in production
+# (scripts/lib.sh start_server); run it with the Dockerfile's allocator
+# setting:
+#
+#   MIMALLOC_PURGE_DELAY=0 scripts/bench-rss.sh [N]      (default 100000)
+#
+# Needs: h2load (Debian package nghttp2-client), python3, ../shared (or
+# CLAIMSCRUB_SHARED=/path/to/shared), PostgreSQL at DATABASE_URL's server
+# (default scratch database claimscrub_bench_rss, dropped and created anew).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-100000}"
+SHARED="${CLAIMSCRUB_SHARED:-$(cd .. && pwd)/shared}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/claimscrub_bench_rss}"
+export CLAIMSCRUB_BENCH_MEMBERS="${MEMBERS:-5000}"
+ADDRESS=127.0.0.1:50095
+command -v h2load >/dev/null || { echo "h2load not found (apt-get install nghttp2-client)" >&2; exit 1; }
+
+. scripts/lib.sh
+CLAIMS=$(generated_claims "$N" "$SHARED")
+cargo build --release --quiet --bin claimscrub --example bench_batch --example bench_validate_client
+fresh_database
+import_code_sets "$SHARED/data"
+WORK=$(mktemp -d)
+SERVER=
+trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+start_server "$ADDRESS" "$WORK/server.log"
+rss() { awk -v field="$1:" '$1 == field {printf "%d MB", $2 / 1024}' "/proc/$SERVER/status"; }
+echo "idle after the catalog load: RSS $(rss VmRSS)"
+
+# gRPC frames: flag 0, big-endian length, protobuf message.
+python3 - "$WORK" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def frame(message):
+    return b"\x00" + struct.pack(">I", len(message)) + message
+date = bytes([0x08, 0xea, 0x0f, 0x10, 0x01, 0x18, 0x0f])   # 2026-01-15
+lookup = bytes([0x08, 0x03, 0x12, 0x06]) + b"D23.61" + bytes([0x1a, len(date)]) + date
+open(f"{out}/lookup.bin", "wb").write(frame(lookup))
+open(f"{out}/list.bin", "wb").write(frame(bytes([0x10, 100])))   # page_size 100
+PY
+unary() {  # count path body
+  h2load -n "$1" -c 16 -m 8 -t 1 -d "$3" -H 'content-type: application/grpc' -H 'te: trailers' \
+    -H "authorization: Bearer $CLAIMSCRUB_API_KEY" "http://$ADDRESS$2" | grep -o '[0-9]* succeeded' | head -1
+}
+
+echo "$N LookupCode: $(unary "$N" /claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin"); RSS $(rss VmRSS)"
+target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" | grep -o '[0-9]* claims in .*' | head -1
+echo "after the batch stream: RSS $(rss VmRSS)"
+CLAIMS_FILE="$CLAIMS" target/release/examples/bench_validate_client "$ADDRESS" 64 "$N" | tail -1
+echo "after ValidateClaim: RSS $(rss VmRSS)"
+echo "$((N / 10)) ListAuditRecords pages: $(unary $((N / 10)) /claimscrub.v1.AuditService/ListAuditRecords "$WORK/list.bin"); RSS $(rss VmRSS)"
+echo "after the mixed run: RSS $(rss VmRSS); peak over the run (VmHWM) $(rss VmHWM)"
