@@ -162,12 +162,12 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let started = Instant::now();
+        let max = self.layer.max_unary_deadline;
         let path = request.uri().path();
         let method = self.layer.known.get(path).copied();
         // A caller probing paths adds no metric series.
         let label = method.map_or("unknown", |_| path);
         let deadline = method.filter(|m| m.capped).map(|_| {
-            let max = self.layer.max_unary_deadline;
             let asked = request
                 .headers()
                 .get("grpc-timeout")
@@ -178,7 +178,7 @@ where
         let request_id = request_id(request.headers());
         let span = tracing::info_span!(
             "rpc",
-            method = %request.uri().path(),
+            method = %path,
             request_id = %request_id.to_str().unwrap_or("")
         );
         let ended = Ended {
@@ -189,7 +189,6 @@ where
         request
             .headers_mut()
             .insert(REQUEST_ID_HEADER, request_id.clone());
-        let max = self.layer.max_unary_deadline;
         let body_span = span.clone();
         let call = {
             let _entered = span.enter();
