@@ -33,17 +33,7 @@ start_server 127.0.0.1:50098 "$WORK/server.log"
 target/release/examples/bare_health_server 127.0.0.1:50099 &
 BARE_SERVER=$!
 
-# gRPC frames: flag 0, big-endian length, protobuf message.
-python3 - "$WORK" <<'PY'
-import struct, sys
-out = sys.argv[1]
-def frame(message):
-    return b"\x00" + struct.pack(">I", len(message)) + message
-date = bytes([0x08]) + bytes([0xea, 0x0f]) + bytes([0x10, 0x01, 0x18, 0x0f])   # 2026-01-15
-lookup = bytes([0x08, 0x03]) + bytes([0x12, 0x06]) + b"D23.61" + bytes([0x1a, len(date)]) + date
-open(f"{out}/lookup.bin", "wb").write(frame(lookup))
-open(f"{out}/health.bin", "wb").write(frame(b""))
-PY
+write_grpc_frames "$WORK"
 
 TICKS=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -58,14 +48,9 @@ run() {  # name pid url body [header]
   python3 -c "print(f'$1: {float($rps):,.0f} req/s, server {($after - $before) * 1e6 / $TICKS / $REQUESTS:.1f} us CPU a call ($ok of $REQUESTS succeeded)')" >&2
   echo "$rps"
 }
-# h2load counts HTTP 200 as success and never reads grpc-status: check once.
 AUTH="authorization: Bearer $CLAIMSCRUB_API_KEY"
-check_ok() {  # url body [header]
-  nghttp -v -d "$2" -H 'content-type: application/grpc' -H 'te: trailers' ${3:+-H "$3"} "$1" |
-    grep -a -q 'grpc-status: 0' || { echo "$1 did not answer grpc-status 0" >&2; exit 1; }
-}
-check_ok http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH"
-check_ok http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin"
+check_grpc_ok http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH"
+check_grpc_ok http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin"
 
 LOOKUP=$(run lookup "$SERVER" http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH")
 HEALTH=$(run claimscrub-health "$SERVER" http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin")

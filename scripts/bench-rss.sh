@@ -9,7 +9,7 @@
 #
 #   MIMALLOC_PURGE_DELAY=0 scripts/bench-rss.sh [N]      (default 100000)
 #
-# Needs: h2load (Debian package nghttp2-client), python3, ../shared (or
+# Needs: h2load and nghttp (Debian package nghttp2-client), python3, ../shared (or
 # CLAIMSCRUB_SHARED=/path/to/shared), PostgreSQL at DATABASE_URL's server
 # (default scratch database claimscrub_bench_rss, dropped and created anew).
 set -euo pipefail
@@ -33,20 +33,13 @@ start_server "$ADDRESS" "$WORK/server.log"
 rss() { awk -v field="$1:" '$1 == field {printf "%d MB", $2 / 1024}' "/proc/$SERVER/status"; }
 echo "idle after the catalog load: RSS $(rss VmRSS)"
 
-# gRPC frames: flag 0, big-endian length, protobuf message.
-python3 - "$WORK" <<'PY'
-import struct, sys
-out = sys.argv[1]
-def frame(message):
-    return b"\x00" + struct.pack(">I", len(message)) + message
-date = bytes([0x08, 0xea, 0x0f, 0x10, 0x01, 0x18, 0x0f])   # 2026-01-15
-lookup = bytes([0x08, 0x03, 0x12, 0x06]) + b"D23.61" + bytes([0x1a, len(date)]) + date
-open(f"{out}/lookup.bin", "wb").write(frame(lookup))
-open(f"{out}/list.bin", "wb").write(frame(bytes([0x10, 100])))   # page_size 100
-PY
+write_grpc_frames "$WORK"
+AUTH="authorization: Bearer $CLAIMSCRUB_API_KEY"
+check_grpc_ok "http://$ADDRESS/claimscrub.v1.CodeLookupService/LookupCode" "$WORK/lookup.bin" "$AUTH"
+check_grpc_ok "http://$ADDRESS/claimscrub.v1.AuditService/ListAuditRecords" "$WORK/list.bin" "$AUTH"
 unary() {  # count path body
   h2load -n "$1" -c 16 -m 8 -t 1 -d "$3" -H 'content-type: application/grpc' -H 'te: trailers' \
-    -H "authorization: Bearer $CLAIMSCRUB_API_KEY" "http://$ADDRESS$2" | grep -o '[0-9]* succeeded' | head -1
+    -H "$AUTH" "http://$ADDRESS$2" | grep -o '[0-9]* succeeded' | head -1
 }
 
 echo "$N LookupCode: $(unary "$N" /claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin"); RSS $(rss VmRSS)"

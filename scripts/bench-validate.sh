@@ -45,8 +45,7 @@ open(f"{sys.argv[1]}/validate.bin", "wb").write(b"\x00" + struct.pack(">I", len(
 PY
 URL=http://127.0.0.1:50097/claimscrub.v1.ClaimValidationService/ValidateClaim
 AUTH="authorization: Bearer $CLAIMSCRUB_API_KEY"
-nghttp -v -d "$WORK/validate.bin" -H 'content-type: application/grpc' -H 'te: trailers' -H "$AUTH" "$URL" \
-  | grep -a -q 'grpc-status: 0' || { echo "ValidateClaim did not answer grpc-status 0" >&2; exit 1; }
+check_grpc_ok "$URL" "$WORK/validate.bin" "$AUTH"
 BEFORE=$(psql "$DATABASE_URL" -Atc "select count(*) from audit_record")
 h2load -n "$REQUESTS" -c 4 -m 16 -t 1 -d "$WORK/validate.bin" \
   -H 'content-type: application/grpc' -H 'te: trailers' -H "$AUTH" "$URL" | grep -E 'finished in|requests:|time for request'

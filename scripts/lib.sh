@@ -59,3 +59,29 @@ start_server() {
   cat "$2" >&2
   return 1
 }
+
+# write_grpc_frames DIR: writes pre-encoded gRPC request frames (flag 0,
+# big-endian length, protobuf message) for h2load and nghttp into DIR:
+# lookup.bin (LookupCode of ICD-10-CM D23.61 on 2026-01-15), health.bin (an
+# empty health check) and list.bin (ListAuditRecords, page_size 100).
+write_grpc_frames() {
+  python3 - "$1" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def frame(message):
+    return b"\x00" + struct.pack(">I", len(message)) + message
+date = bytes([0x08, 0xea, 0x0f, 0x10, 0x01, 0x18, 0x0f])   # 2026-01-15
+lookup = bytes([0x08, 0x03, 0x12, 0x06]) + b"D23.61" + bytes([0x1a, len(date)]) + date
+open(f"{out}/lookup.bin", "wb").write(frame(lookup))
+open(f"{out}/health.bin", "wb").write(frame(b""))
+open(f"{out}/list.bin", "wb").write(frame(bytes([0x10, 100])))   # page_size 100
+PY
+}
+
+# check_grpc_ok URL FRAME [HEADER]: exits unless one call answers
+# grpc-status 0. h2load counts every HTTP 200 as a success and never reads
+# grpc-status, so each benchmarked call is checked once this way first.
+check_grpc_ok() {
+  nghttp -v -d "$2" -H 'content-type: application/grpc' -H 'te: trailers' ${3:+-H "$3"} "$1" |
+    grep -a -q 'grpc-status: 0' || { echo "$1 did not answer grpc-status 0" >&2; exit 1; }
+}
