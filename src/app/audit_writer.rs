@@ -111,11 +111,12 @@ async fn commit_group(
         .collect())
 }
 
-/// Takes the advisory lock of every member whose accepted claim is about to
-/// be stored, reads those members' histories again (now complete: every
-/// writer of a member holds its lock until it commits) and decides again
-/// each claim whose history holds something it did not see. Earlier claims
-/// of the group count as history of later ones, in group order.
+/// Takes the advisory lock of every member whose claim is about to be
+/// stored and could still change (accepted, or decided before its history
+/// was read), reads those members' histories (now complete: every writer
+/// of a member holds its lock until it commits) and decides again each
+/// claim whose history holds something it did not see. Earlier accepted
+/// claims of the group count as history of later ones, in group order.
 pub(crate) async fn lock_and_recheck(
     connection: &mut PgConnection,
     rules: &RuleSet,

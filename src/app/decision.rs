@@ -32,6 +32,18 @@ pub struct Decision {
     pub versions: Vec<UsedVersion>,
 }
 
+/// What a decision knows of its member's history when it is made.
+#[derive(Debug, Clone)]
+pub enum KnownHistory {
+    /// The member's accepted claims, read before deciding.
+    Read(Vec<PriorClaim>),
+    /// Not read: the claim is decided without history, and the group
+    /// commit, which reads the member's history under the member's lock
+    /// anyway, decides it again if that history holds anything. A unary
+    /// call saves a round trip to the database this way.
+    Deferred,
+}
+
 /// Where a decision comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Origin<'a> {
@@ -59,8 +71,9 @@ pub struct PendingDecision {
     pub row: AuditRow,
     /// The answer once the row is stored.
     pub decision: Decision,
-    /// Set for accepted claims of a known member: only they can change
-    /// when more history appears (the history edits only add findings).
+    /// Set for claims of a known member that more history can change:
+    /// accepted ones (the history edits only add findings), and every one
+    /// decided before its history was read.
     basis: Option<DecisionBasis>,
 }
 
@@ -101,10 +114,13 @@ impl PendingDecision {
                 audit_record_id: self.row.id,
                 ..decision
             };
-            if !self.decision.disposition.is_accepted() {
-                self.basis = None;
-                return Ok(None);
-            }
+        }
+        // A decision made before its history was read may have been
+        // rejected without it; it keeps its basis only to be decided again
+        // and is no one's history.
+        if !self.decision.disposition.is_accepted() {
+            self.basis = None;
+            return Ok(None);
         }
         Ok(self
             .basis
@@ -220,16 +236,21 @@ impl PreparedClaim {
 }
 
 impl PendingDecision {
-    /// Decides a prepared claim with the member's `history`; an accepted
-    /// claim of a known member keeps what it rests on for the re-check.
+    /// Decides a prepared claim with the member's `history`; a claim of a
+    /// known member keeps what it rests on for the re-check when it is
+    /// accepted or its history was deferred.
     pub(crate) fn new(
         rules: &RuleSet,
         snapshot: &Arc<CatalogSnapshot>,
         mut prepared: PreparedClaim,
-        history: Vec<PriorClaim>,
+        history: KnownHistory,
         origin: Origin<'_>,
         submitter: &str,
     ) -> Result<Self, AppError> {
+        let (history, deferred) = match history {
+            KnownHistory::Read(history) => (history, false),
+            KnownHistory::Deferred => (Vec::new(), true),
+        };
         let (request_id, batch_item) = match origin {
             Origin::Request(id) => (Some(id.to_owned()).filter(|id| !id.is_empty()), None),
             Origin::BatchItem(key) => (None, Some(key)),
@@ -240,14 +261,12 @@ impl PendingDecision {
         // The canonical JSON moves into the row once; a re-check takes it
         // from there.
         row.claim = std::mem::take(&mut prepared.canonical);
-        let basis =
-            (decision.disposition.is_accepted() && prepared.member_hash.is_some()).then(|| {
-                DecisionBasis {
-                    prepared,
-                    snapshot: Arc::clone(snapshot),
-                    history,
-                }
-            });
+        let rechecked = deferred || decision.disposition.is_accepted();
+        let basis = (rechecked && prepared.member_hash.is_some()).then(|| DecisionBasis {
+            prepared,
+            snapshot: Arc::clone(snapshot),
+            history,
+        });
         Ok(Self {
             row,
             decision,

@@ -1,10 +1,10 @@
 //! Batched history reads for the history edits: every member-history lookup
 //! queued while the previous query ran is answered by one query (UNNEST of
-//! the lookups joined laterally to the member index), so concurrent
-//! ValidateClaim calls, batch chunks and replays share round trips the way
-//! their audit rows share commits. This is the one way decisions read
-//! history; only the group commit's re-check reads it again, inside its own
-//! transaction under the member locks.
+//! the lookups joined laterally to the member index), so concurrent batch
+//! chunks and replays share round trips the way their audit rows share
+//! commits. The group commit reads history again, inside its own
+//! transaction under the member locks; a ValidateClaim call reads it only
+//! there (`KnownHistory::Deferred`).
 
 use sqlx::PgPool;
 

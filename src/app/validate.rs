@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use crate::app::audit_writer::AuditWriter;
 use crate::app::catalog::Catalog;
 use crate::app::decision::{
-    Decision, Origin, PendingDecision, PreparedClaim, history_start, versions_used,
+    Decision, KnownHistory, Origin, PendingDecision, PreparedClaim, history_start, versions_used,
 };
 use crate::app::history_reader::HistoryReader;
 use crate::app::metrics;
@@ -86,8 +86,14 @@ impl ClaimValidator {
         origin: Origin<'_>,
         submitter: &str,
     ) -> Result<PendingDecision, AppError> {
-        let pending =
-            PendingDecision::new(&self.rules, snapshot, prepared, history, origin, submitter)?;
+        let pending = PendingDecision::new(
+            &self.rules,
+            snapshot,
+            prepared,
+            KnownHistory::Read(history),
+            origin,
+            submitter,
+        )?;
         metrics::record_decision(snapshot, &pending.row.payer_id, &pending.decision);
         Ok(pending)
     }
@@ -105,21 +111,27 @@ impl ClaimValidator {
         // statement in the group commit), not by a lookup before every
         // call: retries are rare, first attempts are not.
         let request_id = request_id.trim();
-        let history = match prepared.history_query() {
-            Some(query) => self.history.accepted_history(query).await?,
-            None => Vec::new(),
-        };
         let claim_sha256 = prepared.claim_sha256().to_vec();
         let snapshot = self.catalog.snapshot();
-        let pending = self.decide(
+        // The group commit reads the member's history under its lock in
+        // any case; reading it before deciding as well cost a second
+        // round trip per call (BENCHMARKS.md, attempt 8).
+        let pending = PendingDecision::new(
+            &self.rules,
             &snapshot,
             prepared,
-            history,
+            KnownHistory::Deferred,
             Origin::Request(request_id),
             submitter,
         )?;
+        let payer_id = metrics::enabled().then(|| pending.row.payer_id.clone());
         match self.store(pending).await? {
-            Some(decision) => Ok(decision),
+            Some(decision) => {
+                if let Some(payer_id) = payer_id {
+                    metrics::record_decision(&snapshot, &payer_id, &decision);
+                }
+                Ok(decision)
+            }
             // Another call with this request id won the race: answer as it did.
             None => self
                 .stored(request_id, &claim_sha256)

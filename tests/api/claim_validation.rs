@@ -296,6 +296,28 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         "day 5 of the 010 global of 11404"
     );
 
+    // Rejected on its own lines, it still answers with what its history
+    // shows: a ValidateClaim call reads history only in the group commit,
+    // so this decision is made twice.
+    let mut broken_visit = visit.clone();
+    broken_visit.claim_id = "CLM-E2E-3".into();
+    broken_visit.date_of_service = Some(Date {
+        year: 2026,
+        month: 1,
+        day: 21,
+    });
+    broken_visit.lines[0].diagnosis_pointers = vec![9];
+    let broken_in_global = app
+        .validate_claim(request("h-3b", broken_visit))
+        .await
+        .expect("ok")
+        .result
+        .expect("r");
+    assert_eq!(broken_in_global.disposition(), pb::Disposition::Reject);
+    let mut found = rule_ids(broken_in_global);
+    found.sort();
+    assert_eq!(found, ["DX_POINTER_INVALID", "EM_IN_GLOBAL_PERIOD"]);
+
     visit.patient = Some(pb::Patient {
         member_id: "ANOTHER-MEMBER".into(),
         ..Default::default()
