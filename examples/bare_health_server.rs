@@ -6,8 +6,13 @@
 //! (default 127.0.0.1:50099).
 //!
 //! Built like claimscrub so the ratio measures claimscrub, not the build:
-//! the same crate graph (tonic version and features, tokio features) and
-//! the same allocator.
+//! the same crate graph (tonic version and features, tokio features), the
+//! same allocator, and the same connections (`grpc::connection`: no-delay
+//! TCP without vectored writes).
+
+use claimscrub::grpc::connection::CoalescingWrites;
+use tokio_stream::StreamExt as _;
+use tonic::transport::server::TcpIncoming;
 
 /// The allocator of `src/main.rs`.
 #[global_allocator]
@@ -20,9 +25,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:50099".to_owned())
         .parse()?;
     let (_reporter, health) = tonic_health::server::health_reporter();
+    let incoming = TcpIncoming::bind(address)?
+        .with_nodelay(Some(true))
+        .map(|accepted| accepted.map(CoalescingWrites));
     tonic::transport::Server::builder()
         .add_service(health)
-        .serve(address)
+        .serve_with_incoming(incoming)
         .await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
@@ -35,6 +36,7 @@ use crate::grpc::audit::AuditApi;
 use crate::grpc::call::CallLayer;
 use crate::grpc::claim_validation::ClaimValidationApi;
 use crate::grpc::code_lookup::CodeLookupApi;
+use crate::grpc::connection::CoalescingWrites;
 use crate::grpc::interceptor::{Authenticate, ScopeOfPath};
 use crate::grpc::pb::audit_service_server::AuditServiceServer;
 use crate::grpc::pb::claim_validation_service_server::ClaimValidationServiceServer;
@@ -357,12 +359,16 @@ impl Application {
             Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>,
         > = match &tls {
             Some(tls) => {
-                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), stopping))
+                let incoming = tls
+                    .incoming(listener)
+                    .map(|accepted| accepted.map(CoalescingWrites));
+                Box::pin(router.serve_with_incoming_shutdown(incoming, stopping))
             }
             None => {
                 let incoming = TcpIncoming::from(listener)
                     .with_nodelay(Some(true))
-                    .with_keepalive(Some(Duration::from_secs(60)));
+                    .with_keepalive(Some(Duration::from_secs(60)))
+                    .map(|accepted| accepted.map(CoalescingWrites));
                 Box::pin(router.serve_with_incoming_shutdown(incoming, stopping))
             }
         };

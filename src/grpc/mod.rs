@@ -6,6 +6,7 @@ pub mod audit;
 pub mod call;
 pub mod claim_validation;
 pub mod code_lookup;
+pub mod connection;
 pub mod convert;
 pub mod interceptor;
 pub mod reference_data;
