@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (_reporter, health) = tonic_health::server::health_reporter();
     let incoming = TcpIncoming::bind(address)?
         .with_nodelay(Some(true))
-        .map(|accepted| accepted.map(CoalescingWrites));
+        .map(|accepted| accepted.map(CoalescingWrites::new));
     tonic::transport::Server::builder()
         .add_service(health)
         .serve_with_incoming(incoming)

@@ -10,7 +10,11 @@
 # after): the health check through claimscrub against the bare one is what
 # claimscrub's serving stack costs, LookupCode against it the call's own work.
 #
-#   scripts/bench-lookup.sh [REQUESTS]      (default 300000)
+# The three runs alternate for ROUNDS rounds (default 3), since one run
+# moves by up to 10 % here; each round's ratios are printed, then the
+# median of each figure.
+#
+#   [ROUNDS=3] scripts/bench-lookup.sh [REQUESTS]      (default 300000)
 #
 # Needs: h2load (Debian package nghttp2-client), PostgreSQL at DATABASE_URL
 # (default: a scratch database claimscrub_bench on 127.0.0.1), and the shared
@@ -52,7 +56,15 @@ AUTH="authorization: Bearer $CLAIMSCRUB_API_KEY"
 check_grpc_ok http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH"
 check_grpc_ok http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin"
 
-LOOKUP=$(run lookup "$SERVER" http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH")
-HEALTH=$(run claimscrub-health "$SERVER" http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin")
-BARE=$(run bare-health "$BARE_SERVER" http://127.0.0.1:50099/grpc.health.v1.Health/Check "$WORK/health.bin")
-python3 -c "print(f'LookupCode {float($LOOKUP):,.0f} req/s, bare tonic {float($BARE):,.0f} req/s, ratio {float($LOOKUP)/float($BARE):.2f}; claimscrub health check {float($HEALTH):,.0f} req/s, ratio {float($HEALTH)/float($BARE):.2f}')"
+report() {  # lookup health bare [label]
+  python3 -c "print(f'${4:-}LookupCode {float($1):,.0f} req/s, bare tonic {float($3):,.0f} req/s, ratio {float($1)/float($3):.2f}; claimscrub health check {float($2):,.0f} req/s, ratio {float($2)/float($3):.2f}')"
+}
+LOOKUPS=() HEALTHS=() BARES=()
+for round in $(seq 1 "${ROUNDS:-3}"); do
+  LOOKUPS+=("$(run lookup "$SERVER" http://127.0.0.1:50098/claimscrub.v1.CodeLookupService/LookupCode "$WORK/lookup.bin" "$AUTH")")
+  HEALTHS+=("$(run claimscrub-health "$SERVER" http://127.0.0.1:50098/grpc.health.v1.Health/Check "$WORK/health.bin")")
+  BARES+=("$(run bare-health "$BARE_SERVER" http://127.0.0.1:50099/grpc.health.v1.Health/Check "$WORK/health.bin")")
+  report "${LOOKUPS[-1]}" "${HEALTHS[-1]}" "${BARES[-1]}" "round $round: " >&2
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+report "$(median "${LOOKUPS[@]}")" "$(median "${HEALTHS[@]}")" "$(median "${BARES[@]}")" "median of ${ROUNDS:-3} rounds: "

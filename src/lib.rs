@@ -37,7 +37,9 @@
 //!   sqlx errors to [`AppError`].
 //! - [`grpc`] is thin: generated code ([`grpc::pb`]), conversions between
 //!   protobuf and domain types (where the request limits are applied), the
-//!   authentication interceptor, the one layer around every call
+//!   connection wrapper that lets small answers share writes
+//!   (`grpc::connection`), the authentication interceptor, the one layer
+//!   around every call
 //!   (`grpc::call`: request id, span, unary deadline, RPC metrics, failure
 //!   log), the service impls that delegate to [`app`]
 //!   (pages and export chunks cut at `grpc::MESSAGE_BUDGET` bytes), and the

@@ -361,14 +361,14 @@ impl Application {
             Some(tls) => {
                 let incoming = tls
                     .incoming(listener)
-                    .map(|accepted| accepted.map(CoalescingWrites));
+                    .map(|accepted| accepted.map(CoalescingWrites::new));
                 Box::pin(router.serve_with_incoming_shutdown(incoming, stopping))
             }
             None => {
                 let incoming = TcpIncoming::from(listener)
                     .with_nodelay(Some(true))
                     .with_keepalive(Some(Duration::from_secs(60)))
-                    .map(|accepted| accepted.map(CoalescingWrites));
+                    .map(|accepted| accepted.map(CoalescingWrites::new));
                 Box::pin(router.serve_with_incoming_shutdown(incoming, stopping))
             }
         };
