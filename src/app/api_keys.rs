@@ -92,7 +92,7 @@ impl KnownKey {
 /// The active credentials: keys by sha256, certificates by SAN.
 #[derive(Debug, Default)]
 struct Known {
-    keys: HashMap<Vec<u8>, KnownKey>,
+    keys: HashMap<[u8; 32], KnownKey>,
     certificates: HashMap<String, KnownKey>,
 }
 
@@ -113,8 +113,8 @@ pub fn normalize_san(name: &str) -> String {
     }
 }
 
-fn digest(key: &str) -> Vec<u8> {
-    Sha256::digest(key.trim().as_bytes()).to_vec()
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.trim().as_bytes()).into()
 }
 
 fn unauthenticated(reason: ErrorReason, message: &str) -> AppError {
@@ -144,7 +144,10 @@ impl ApiKeys {
                 expire_time: key.expire_time,
             };
             if let Some(sha) = key.key_sha256 {
-                known.keys.insert(sha, entry);
+                // Only a SHA-256 digest (32 bytes) can match a presented key.
+                if let Ok(sha) = <[u8; 32]>::try_from(sha.as_slice()) {
+                    known.keys.insert(sha, entry);
+                }
             } else if let Some(san) = key.cert_san {
                 known.certificates.insert(normalize_san(&san), entry);
             }

@@ -23,20 +23,22 @@ pub const DEFAULT_SEARCH_PAGE: usize = 20;
 /// Largest page size of SearchCodes.
 pub const MAX_SEARCH_PAGE: usize = 100;
 
-/// A concept as of a date, with its neighbours in the hierarchy.
+/// A concept as of a date, with its neighbours in the hierarchy, borrowed
+/// from the snapshot that answered: the answer copies each string once,
+/// into the response.
 #[derive(Debug, Clone)]
-pub struct ConceptView {
+pub struct ConceptView<'a> {
     /// The system.
     pub system: CodeSystem,
     /// The concept.
-    pub concept: Concept,
+    pub concept: &'a Concept,
     /// In effect on the date.
     pub active: bool,
     /// Parent concept.
-    pub parent: Option<Concept>,
-    pub children: Vec<Concept>,
+    pub parent: Option<&'a Concept>,
+    pub children: Vec<&'a Concept>,
     /// The release that answered.
-    pub version: CodeSystemVersion,
+    pub version: &'a CodeSystemVersion,
     /// For a CPT or HCPCS code, its MPFS indicators on the date, read from
     /// the same snapshot as the concept.
     pub fee_schedule: Option<FeeScheduleIndicators>,
@@ -90,14 +92,13 @@ fn lookup_system(system: Option<CodeSystem>, field: &str) -> Result<CodeSystem, 
 }
 
 /// LookupCode.
-pub fn lookup(
-    catalog: &Catalog,
+pub fn lookup<'a>(
+    snapshot: &'a CatalogSnapshot,
     system: Option<CodeSystem>,
     code: &str,
     date: NaiveDate,
-) -> Result<ConceptView, AppError> {
+) -> Result<ConceptView<'a>, AppError> {
     let system = lookup_system(system, "system")?;
-    let snapshot = catalog.snapshot();
     let canonical = codes::canonical(system, code);
     let not_found = || AppError::NotFound {
         resource_type: "concept",
@@ -107,16 +108,15 @@ pub fn lookup(
         ),
     };
     let (release, concept) =
-        validity::find(&snapshot, system, &canonical, date).ok_or_else(not_found)?;
+        validity::find(snapshot, system, &canonical, date).ok_or_else(not_found)?;
     Ok(ConceptView {
         system,
         active: concept.is_active_on(date),
         parent: concept
             .parent_code
             .as_ref()
-            .and_then(|p| release.concepts.get(p))
-            .cloned(),
-        children: release.children_of(&concept.code).cloned().collect(),
+            .and_then(|p| release.concepts.get(p)),
+        children: release.children_of(&concept.code).collect(),
         fee_schedule: matches!(system, CodeSystem::Cpt | CodeSystem::Hcpcs)
             .then(|| snapshot.fee_schedule(date))
             .flatten()
@@ -124,8 +124,8 @@ pub fn lookup(
                 let row = fees.global_row(&concept.code)?;
                 Some((fees.version.clone(), fee_schedule::describe(row)))
             }),
-        concept: concept.clone(),
-        version: release.version.clone(),
+        concept,
+        version: &release.version,
     })
 }
 

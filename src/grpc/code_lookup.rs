@@ -47,7 +47,8 @@ impl CodeLookupService for CodeLookupApi {
         let system = convert::optional_code_system_from_pb(request.system, "system")?;
         let date = convert::date_or_today(request.date_of_service.as_ref(), "date_of_service")?;
         screen_code("code", &request.code)?;
-        let view = lookup::lookup(&self.catalog, system, &request.code, date)?;
+        let snapshot = self.catalog.snapshot();
+        let view = lookup::lookup(&snapshot, system, &request.code, date)?;
         Ok(Response::new(pb::LookupCodeResponse {
             concept: Some(convert::concept_to_pb(view)),
         }))

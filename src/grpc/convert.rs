@@ -738,9 +738,9 @@ pub fn verdict_to_pb(system: Option<CodeSystem>, verdict: CodeVerdict) -> pb::Va
     }
 }
 
-pub fn concept_to_pb(view: ConceptView) -> pb::Concept {
+pub fn concept_to_pb(view: ConceptView<'_>) -> pb::Concept {
     let system = view.system;
-    let concept = &view.concept;
+    let concept = view.concept;
     let mut properties: Vec<pb::ConceptProperty> = concept
         .properties
         .iter()
@@ -761,14 +761,14 @@ pub fn concept_to_pb(view: ConceptView) -> pb::Concept {
                 }),
         );
     }
+    let code = codes::display(system, &concept.code);
     pb::Concept {
         name: format!(
-            "codeSystems/{system}/versions/{}/concepts/{}",
+            "codeSystems/{system}/versions/{}/concepts/{code}",
             view.version.version,
-            codes::display(system, &concept.code)
         ),
         system: code_system_to_pb(system).into(),
-        code: codes::display(system, &concept.code),
+        code,
         display: concept.display.clone(),
         long_description: concept.long_description.clone().unwrap_or_default(),
         active: view.active,
@@ -778,10 +778,10 @@ pub fn concept_to_pb(view: ConceptView) -> pb::Concept {
             .or(concept.added_date)
             .map(date_to_pb),
         termination_date: concept.termination_date.map(date_to_pb),
-        parent: view.parent.as_ref().map(|p| summary(system, p)),
+        parent: view.parent.map(|p| summary(system, p)),
         children: view.children.iter().map(|c| summary(system, c)).collect(),
         properties,
-        version: Some(version_ref(&view.version)),
+        version: Some(version_ref(view.version)),
         system_uri: codes::system_uri(system).to_owned(),
     }
 }
