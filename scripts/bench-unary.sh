@@ -8,9 +8,11 @@
 #   1. the claims as one ValidateClaimBatch stream (examples/bench_batch.rs);
 #   2. the same claims through ValidateClaim, 64 callers on 4 connections
 #      (examples/bench_validate_client.rs).
-# Prints both rates and their ratio (unary / stream).
+# Prints both rates and their ratio (unary / stream); with ROUNDS=R, the
+# two paths alternate for R rounds and the medians follow, since one run
+# moves by up to 10 % here.
 #
-#   [WITH_CODE_SETS=1] [MEMBERS=5000] scripts/bench-unary.sh [N]   (default 100000)
+#   [WITH_CODE_SETS=1] [MEMBERS=5000] [ROUNDS=1] scripts/bench-unary.sh [N]   (default 100000)
 #
 # Needs: python3, ../shared (or CLAIMSCRUB_SHARED=/path/to/shared), PostgreSQL
 # at DATABASE_URL's server (default scratch database claimscrub_bench_unary,
@@ -39,16 +41,25 @@ fresh_server() {
   start_server "$ADDRESS" "$LOG"
 }
 
-fresh_server
 rate() { grep -o '[0-9]* claims/s' | head -1 | cut -d' ' -f1; }
-STREAM=$(target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" | tee /dev/stderr | rate)
-kill $SERVER; wait $SERVER 2>/dev/null || true
+report() {  # stream unary [label]
+  echo "${3:-}same $N claims, $CLAIMSCRUB_BENCH_MEMBERS members: stream $1 claims/s, unary (64 callers) $2 claims/s;" \
+    "ratio $(python3 -c "print(f'{$2 / $1:.2f}')")"
+}
+STREAMS=() UNARIES=()
+for round in $(seq 1 "${ROUNDS:-1}"); do
+  fresh_server
+  STREAMS+=("$(target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" | tee /dev/stderr | rate)")
+  kill $SERVER; wait $SERVER 2>/dev/null || true
 
-fresh_server
-UNARY=$(CLAIMS_FILE="$CLAIMS" target/release/examples/bench_validate_client "$ADDRESS" 64 "$N" |
-  tee /dev/stderr | rate)
-kill $SERVER; wait $SERVER 2>/dev/null || true
-SERVER=
-
-echo "same $N claims, $CLAIMSCRUB_BENCH_MEMBERS members: stream $STREAM claims/s, unary (64 callers) $UNARY claims/s;" \
-  "ratio $(python3 -c "print(f'{$UNARY / $STREAM:.2f}')")"
+  fresh_server
+  UNARIES+=("$(CLAIMS_FILE="$CLAIMS" target/release/examples/bench_validate_client "$ADDRESS" 64 "$N" |
+    tee /dev/stderr | rate)")
+  kill $SERVER; wait $SERVER 2>/dev/null || true
+  SERVER=
+  report "${STREAMS[-1]}" "${UNARIES[-1]}" "round $round: "
+done
+if [ "${ROUNDS:-1}" -gt 1 ]; then
+  median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  report "$(median "${STREAMS[@]}")" "$(median "${UNARIES[@]}")" "median of $ROUNDS rounds: "
+fi
