@@ -24,8 +24,9 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::server::Connected;
 
-/// Most bytes held back for the next write: h2's write buffer, and the
-/// head of a chained DATA frame, fit; a connection never holds more.
+/// Most bytes held back for the next write: room for many small answers
+/// and a chained DATA frame's head (1 KiB). A write that would pass it goes
+/// out at once, with what is held, in one `writev`.
 const HELD_MAX: usize = 8 * 1024;
 
 /// An accepted connection that reports no vectored writes and gathers
