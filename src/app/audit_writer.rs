@@ -7,7 +7,8 @@
 //! - **Isolation.** A row PostgreSQL refuses fails only its own request:
 //!   the group is split and tried again without it ([`Isolation`]).
 //! - **History under concurrency.** Before storing, the writer takes each
-//!   member's advisory lock and reads the member's accepted history again,
+//!   member's advisory lock and reads the member's accepted history (for a
+//!   ValidateClaim call the only read; a batch chunk read it once before),
 //!   so of N identical claims decided at once (here or on another replica)
 //!   exactly one is accepted and the others become `DUPLICATE_CLAIM`
 //!   (`lock_and_recheck`, shared with the batch writer).

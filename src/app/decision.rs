@@ -1,7 +1,8 @@
 //! A decision and what it is made of: the prepared claim (member id
 //! replaced by its keyed hash, canonical JSON, checksum), the rules' verdict,
-//! the audit row to store, and what an accepted decision rests on so the
-//! group commit can decide it again (`app::audit_writer`).
+//! the audit row to store, and what a decision rests on so the group
+//! commit can decide it again (`app::audit_writer`): an accepted one, or
+//! any made before its history was read.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,15 +54,24 @@ pub enum Origin<'a> {
     BatchItem(BatchItemKey),
 }
 
-/// What an accepted decision of a known member rests on, kept until the
-/// decision is stored: the group commit decides it again if the member's
-/// history, read under the member's lock, holds a claim the decision did
-/// not see (a concurrent twin, here or on another replica).
+/// What a decision of a known member rests on (an accepted one, or any
+/// made before its history was read), kept until the decision is stored:
+/// the group commit decides it again if the member's history, read under
+/// the member's lock, holds a claim the decision did not see (a concurrent
+/// twin, here or on another replica).
 #[derive(Debug, Clone)]
 pub struct DecisionBasis {
     prepared: PreparedClaim,
     snapshot: Arc<CatalogSnapshot>,
+    /// The history the current decision was made with.
     history: Vec<PriorClaim>,
+    /// Whether `history` is what a group commit read (or nothing, when it
+    /// was deferred): then the decision must match the next read exactly,
+    /// also when a claim it saw is gone (a twin whose row the database
+    /// refused, so the group was tried again without it). History read
+    /// before deciding may reach further than the commit's read, so it is
+    /// only checked for claims it lacks.
+    from_commit: bool,
 }
 
 /// A decision on its way to the audit store.
@@ -84,19 +94,22 @@ impl PendingDecision {
         self.basis.as_ref()?.prepared.history_query()
     }
 
-    /// Decides again with `history` if it holds a claim the decision did
-    /// not see; the row keeps its id and time (its request id already
-    /// points at it). Returns the claim as later claims of the member see
-    /// it, while it stays accepted.
+    /// Decides again with `history` if it differs from what the decision
+    /// saw ([`DecisionBasis::from_commit`]); the row keeps its id and time
+    /// (its request id already points at it). Returns the claim as later
+    /// claims of the member see it, while it stays accepted. A group tried
+    /// again calls it again.
     pub(crate) fn recheck(
         &mut self,
         rules: &RuleSet,
         history: Vec<PriorClaim>,
     ) -> Result<Option<PriorClaim>, AppError> {
-        let Some(basis) = &self.basis else {
+        let Some(basis) = &mut self.basis else {
             return Ok(None);
         };
-        if !history.iter().all(|prior| basis.history.contains(prior)) {
+        let unseen = !history.iter().all(|prior| basis.history.contains(prior));
+        let gone = basis.from_commit && !basis.history.iter().all(|seen| history.contains(seen));
+        if unseen || gone {
             let (mut row, decision) = decide_claim(
                 rules,
                 &basis.snapshot,
@@ -114,19 +127,15 @@ impl PendingDecision {
                 audit_record_id: self.row.id,
                 ..decision
             };
+            basis.history = history;
+            basis.from_commit = true;
         }
-        // A decision made before its history was read may have been
-        // rejected without it; it keeps its basis only to be decided again
-        // and is no one's history.
+        // A rejected claim is no one's history. It keeps its basis: if the
+        // group is tried again, it is decided again.
         if !self.decision.disposition.is_accepted() {
-            self.basis = None;
             return Ok(None);
         }
-        Ok(self
-            .basis
-            .as_ref()
-            .and_then(|b| b.prepared.as_prior())
-            .map(|(_, prior)| prior))
+        Ok(basis.prepared.as_prior().map(|(_, prior)| prior))
     }
 }
 
@@ -266,6 +275,7 @@ impl PendingDecision {
             prepared,
             snapshot: Arc::clone(snapshot),
             history,
+            from_commit: deferred,
         });
         Ok(Self {
             row,
@@ -358,5 +368,94 @@ impl Decision {
             ruleset_version: record.ruleset_version,
             versions: record.code_set_versions.0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{catalog, clean_claim, date, line};
+
+    const MEMBER: [u8; 32] = [7; 32];
+
+    /// An office visit five days into the 010 global period of the
+    /// excision of [`excision`], its line pointing at diagnosis `pointer`.
+    fn visit(pointer: u32) -> PreparedClaim {
+        let mut claim = clean_claim();
+        claim.claim_id = "CLM-VISIT".into();
+        claim.date_of_service = Some(date("2026-01-20"));
+        claim.lines = vec![line("99213", &[], &[pointer])];
+        PreparedClaim::new(claim, Some(MEMBER.to_vec())).expect("prepared")
+    }
+
+    /// The member's excision on 2026-01-15, as history.
+    fn excision() -> PriorClaim {
+        let prepared = PreparedClaim::new(clean_claim(), Some(MEMBER.to_vec())).expect("prepared");
+        prepared.as_prior().expect("a member and a date").1
+    }
+
+    fn deferred(prepared: PreparedClaim) -> PendingDecision {
+        PendingDecision::new(
+            &RuleSet::standard(),
+            &Arc::new(catalog()),
+            prepared,
+            KnownHistory::Deferred,
+            Origin::Request("r-1"),
+            "submitter",
+        )
+        .expect("decided")
+    }
+
+    fn fired(pending: &PendingDecision) -> Vec<&str> {
+        let findings = &pending.decision.findings;
+        findings.iter().map(|f| f.rule_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_rejected_claim_decided_without_history_gets_its_history_findings_and_is_no_ones_history() {
+        let rules = RuleSet::standard();
+        let mut pending = deferred(visit(9));
+        assert!(!pending.decision.disposition.is_accepted());
+        assert!(!fired(&pending).contains(&"EM_IN_GLOBAL_PERIOD"));
+
+        let as_history = pending
+            .recheck(&rules, vec![excision()])
+            .expect("rechecked");
+        assert!(as_history.is_none(), "a rejected claim is no one's history");
+        let found = fired(&pending);
+        assert!(found.contains(&"DX_POINTER_INVALID"), "{found:?}");
+        assert!(found.contains(&"EM_IN_GLOBAL_PERIOD"), "{found:?}");
+        assert_eq!(pending.decision.audit_record_id, pending.row.id);
+    }
+
+    /// The first try saw a twin in the group; the database refused the
+    /// twin's row, so the group is tried again without it: the claim is
+    /// decided from what the second try reads, not left a duplicate.
+    #[test]
+    fn a_group_tried_again_decides_from_what_the_second_try_reads() {
+        let rules = RuleSet::standard();
+        let mut pending = deferred(visit(1));
+        assert!(
+            pending.decision.disposition.is_accepted(),
+            "{:?}",
+            fired(&pending)
+        );
+        let twin = visit(1).as_prior().expect("prior").1;
+
+        let first_try = pending.recheck(&rules, vec![twin]).expect("rechecked");
+        assert!(first_try.is_none());
+        assert!(fired(&pending).contains(&"DUPLICATE_CLAIM"));
+
+        let second_try = pending.recheck(&rules, Vec::new()).expect("rechecked");
+        assert!(
+            pending.decision.disposition.is_accepted(),
+            "{:?}",
+            fired(&pending)
+        );
+        assert!(!fired(&pending).contains(&"DUPLICATE_CLAIM"));
+        assert_eq!(
+            second_try.map(|prior| prior.claim_id),
+            Some("CLM-VISIT".into())
+        );
     }
 }

@@ -141,8 +141,10 @@ impl ClaimValidator {
     }
 
     /// Stores a decision in the next group commit and returns it once it
-    /// is durable: decided again if a claim of the same member was stored
-    /// meanwhile (on any replica), `None` if its request id was taken.
+    /// is durable: decided again if the member's history, read there under
+    /// the member's lock, differs from what it was decided with (a claim
+    /// stored meanwhile, on any replica), `None` if its request id was
+    /// taken.
     pub async fn store(&self, pending: PendingDecision) -> Result<Option<Decision>, AppError> {
         self.writer.append(pending).await
     }

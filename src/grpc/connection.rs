@@ -13,9 +13,9 @@
 //!
 //! So the socket reports no vectored writes, and answers under 1 KiB are
 //! copied and share writes. A larger payload (search and audit pages) then
-//! reaches the socket as two writes, the frame's head and the payload; the
-//! head is held here and sent with the payload in one `writev`, which an
-//! export needs to keep its throughput.
+//! reaches the socket as two writes: h2's buffer, which ends with the
+//! frame's head, and the payload. The buffer is held here and sent with the
+//! payload in one `writev`, which an export needs to keep its throughput.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -24,10 +24,11 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::server::Connected;
 
-/// Most bytes held back for the next write: room for many small answers
-/// and a chained DATA frame's head (1 KiB). A write that would pass it goes
-/// out at once, with what is held, in one `writev`.
-const HELD_MAX: usize = 8 * 1024;
+/// Most bytes held back for the next write: h2's whole write buffer
+/// (16 KiB), so the head of a chained DATA frame always waits for its
+/// payload. A write that would pass it goes out at once, with what is held,
+/// in one `writev`.
+const HELD_MAX: usize = 16 * 1024;
 
 /// An accepted connection that reports no vectored writes and gathers
 /// small writes until the next flush or large write (module docs).
@@ -79,6 +80,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CoalescingWrites<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if this.held.len() + buf.len() <= HELD_MAX {
+            // Exact, so a connection never keeps more than HELD_MAX.
+            this.held.reserve_exact(buf.len());
             this.held.extend_from_slice(buf);
             return Poll::Ready(Ok(buf.len()));
         }
@@ -154,6 +157,34 @@ mod tests {
         let mut client = client;
         client.read_to_end(&mut received).await.expect("read");
         assert_eq!(received, sent);
+    }
+
+    /// Through a pipe narrower than the writes, a reader draining it as it
+    /// goes: held bytes written in parts, a large write waiting for room,
+    /// and bytes still held at shutdown all arrive, in order.
+    #[tokio::test]
+    async fn a_narrow_pipe_gets_every_byte_in_order_even_when_shut_down_holding() {
+        let (mut client, server) = tokio::io::duplex(64);
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            client.read_to_end(&mut received).await.expect("read");
+            received
+        });
+        let mut server = CoalescingWrites::new(server);
+        let mut sent = Vec::new();
+        for (i, len) in [300, 5_000, 40_000, 12, 900].into_iter().enumerate() {
+            let chunk: Vec<u8> = (0..len).map(|n| (n + i) as u8).collect();
+            server.write_all(&chunk).await.expect("write");
+            sent.extend_from_slice(&chunk);
+            if i == 2 {
+                server.flush().await.expect("flush");
+            }
+        }
+        server
+            .shutdown()
+            .await
+            .expect("shutdown writes what is held");
+        assert_eq!(reader.await.expect("reader"), sent);
     }
 
     /// A small write is held until the flush: nothing is sent before it.
