@@ -66,5 +66,4 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
   BARES+=("$(run bare-health "$BARE_SERVER" http://127.0.0.1:50099/grpc.health.v1.Health/Check "$WORK/health.bin")")
   report "${LOOKUPS[-1]}" "${HEALTHS[-1]}" "${BARES[-1]}" "round $round: " >&2
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 report "$(median "${LOOKUPS[@]}")" "$(median "${HEALTHS[@]}")" "$(median "${BARES[@]}")" "median of ${ROUNDS:-3} rounds: "

@@ -60,6 +60,5 @@ for round in $(seq 1 "${ROUNDS:-1}"); do
   report "${STREAMS[-1]}" "${UNARIES[-1]}" "round $round: "
 done
 if [ "${ROUNDS:-1}" -gt 1 ]; then
-  median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
   report "$(median "${STREAMS[@]}")" "$(median "${UNARIES[@]}")" "median of $ROUNDS rounds: "
 fi

@@ -85,3 +85,9 @@ check_grpc_ok() {
   nghttp -v -d "$2" -H 'content-type: application/grpc' -H 'te: trailers' ${3:+-H "$3"} "$1" |
     grep -a -q 'grpc-status: 0' || { echo "$1 did not answer grpc-status 0" >&2; exit 1; }
 }
+
+# median N...: the middle of the numbers given (the lower middle of an even
+# count), for the scripts that alternate their runs for ROUNDS rounds.
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}

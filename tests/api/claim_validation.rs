@@ -23,6 +23,15 @@ fn request(id: &str, claim: pb::Claim) -> pb::ValidateClaimRequest {
     }
 }
 
+/// The decision on `claim`, sent with request id `id`.
+async fn decided(api: &helpers::Api, id: &str, claim: pb::Claim) -> pb::ValidationResult {
+    api.validate_claim(request(id, claim))
+        .await
+        .expect("ok")
+        .result
+        .expect("r")
+}
+
 #[sqlx::test]
 async fn decisions_are_returned_and_stored_without_the_member_id(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
@@ -256,19 +265,9 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         result.findings.into_iter().map(|f| f.rule_id).collect()
     };
 
-    let first = app
-        .validate_claim(request("h-1", excision_claim(3.5)))
-        .await
-        .expect("ok")
-        .result
-        .expect("r");
+    let first = decided(&app, "h-1", excision_claim(3.5)).await;
     assert_eq!(first.disposition(), pb::Disposition::Accept);
-    let again = app
-        .validate_claim(request("h-2", excision_claim(3.5)))
-        .await
-        .expect("ok")
-        .result
-        .expect("r");
+    let again = decided(&app, "h-2", excision_claim(3.5)).await;
     assert_eq!(rule_ids(again), ["DUPLICATE_CLAIM"]);
 
     let mut visit = excision_claim(3.5);
@@ -284,12 +283,7 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         diagnosis_pointers: vec![1],
         ..Default::default()
     }];
-    let in_global = app
-        .validate_claim(request("h-3", visit.clone()))
-        .await
-        .expect("ok")
-        .result
-        .expect("r");
+    let in_global = decided(&app, "h-3", visit.clone()).await;
     assert_eq!(
         rule_ids(in_global),
         ["EM_IN_GLOBAL_PERIOD"],
@@ -307,12 +301,7 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         day: 21,
     });
     broken_visit.lines[0].diagnosis_pointers = vec![9];
-    let broken_in_global = app
-        .validate_claim(request("h-3b", broken_visit))
-        .await
-        .expect("ok")
-        .result
-        .expect("r");
+    let broken_in_global = decided(&app, "h-3b", broken_visit).await;
     assert_eq!(broken_in_global.disposition(), pb::Disposition::Reject);
     let mut found = rule_ids(broken_in_global);
     found.sort();
@@ -322,12 +311,7 @@ async fn history_edits_see_earlier_decisions_of_the_same_member(pool: PgPool) {
         member_id: "ANOTHER-MEMBER".into(),
         ..Default::default()
     });
-    let other_member = app
-        .validate_claim(request("h-4", visit))
-        .await
-        .expect("ok")
-        .result
-        .expect("r");
+    let other_member = decided(&app, "h-4", visit).await;
     assert_eq!(other_member.disposition(), pb::Disposition::Accept);
     app.shutdown().await.expect("clean shutdown");
 }
