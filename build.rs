@@ -24,5 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(".google.rpc", "::tonic_types::pb")
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=proto");
+    // sqlx::migrate! embeds migrations/ at compile time but does not see a
+    // file added there; this rebuilds the crate when one is.
+    println!("cargo:rerun-if-changed=migrations");
     Ok(())
 }
