@@ -6,7 +6,11 @@
 # shape and their ratio (examples/bench_batch.rs), and the server's peak RSS
 # (sampled from /proc while the batch streams, and VmHWM).
 #
-#   [WITH_CODE_SETS=1] scripts/bench-batch.sh [N]        (default 100000)
+#   [WITH_CODE_SETS=1] [CONCURRENT=K] scripts/bench-batch.sh [N]   (default 100000)
+#
+# CONCURRENT=K then streams K more batches of the same claims at once
+# through the same server and prints their claims/s together: what commits
+# running side by side (K PostgreSQL backends) could add on this machine.
 #
 # WITH_CODE_SETS=1 first imports the official files of ../shared/data
 # (ICD-10-CM FY2025 and FY2026, HCPCS, NUCC, POS, MPFS, NCCI excerpts), so
@@ -46,3 +50,16 @@ kill $SAMPLER 2>/dev/null || true
 echo "server RSS while the batch streamed: peak $(sort -n "$LOG.rss" | tail -1) kB over $(wc -l <"$LOG.rss") samples"
 echo "server peak RSS over its life (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
 rm -f "$LOG.rss"
+
+if [ "${CONCURRENT:-0}" -gt 0 ]; then
+  STARTED=$(date +%s.%N)
+  BATCHES=()
+  for i in $(seq 1 "$CONCURRENT"); do
+    target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" >"$LOG.$i" &
+    BATCHES+=($!)
+  done
+  wait "${BATCHES[@]}"
+  ENDED=$(date +%s.%N)
+  for i in $(seq 1 "$CONCURRENT"); do head -1 "$LOG.$i"; rm -f "$LOG.$i"; done
+  python3 -c "print(f'$CONCURRENT batches at once: {$CONCURRENT * $N} claims in {$ENDED - $STARTED:.2f} s, {$CONCURRENT * $N / ($ENDED - $STARTED):.0f} claims/s together')"
+fi
