@@ -5,10 +5,13 @@
 -- its batch's durable sequence (storage::batches::advance, a compare-and-set
 -- UPDATE that must return the row), so that batch row exists and is locked
 -- until the items commit. The foreign key checked it again for each item:
--- one lookup and one row lock per item, about 5 us of PostgreSQL CPU a
--- claim, a tenth of what a stored batch item costs (BENCHMARKS.md, attempt
--- 10). What the key also prevented, removing a batch whose items are stored,
--- is refused below for everyone, as for the other audit tables.
+-- one lookup and one row lock per item, about 5 us of the 54 us of
+-- PostgreSQL CPU a batch claim costs (BENCHMARKS.md, attempt 10).
+--
+-- What the key also prevented is refused below for everyone: removing a
+-- batch whose items are stored, and changing a batch's id. A role that may
+-- insert into batch_item directly (the server's role may) could now add an
+-- item for a batch that does not exist; only the write path does so.
 alter table batch_item drop constraint batch_item_batch_id_fkey;
 
 create trigger validation_batch_no_delete
@@ -17,3 +20,8 @@ create trigger validation_batch_no_delete
 create trigger validation_batch_no_truncate
     before truncate on validation_batch
     for each statement execute function refuse_audit_change();
+-- A batch's progress is updated on every chunk; only its id is fixed.
+create trigger validation_batch_keeps_its_id
+    before update of batch_id on validation_batch
+    for each row when (old.batch_id is distinct from new.batch_id)
+    execute function refuse_audit_change();

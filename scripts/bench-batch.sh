@@ -23,6 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-100000}"
+CONCURRENT="${CONCURRENT:-0}"
+[[ "$CONCURRENT" =~ ^[0-9]+$ ]] || { echo "CONCURRENT must be a whole number" >&2; exit 1; }
 SHARED="${CLAIMSCRUB_SHARED:-$(cd .. && pwd)/shared}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/claimscrub_bench_batch}"
 ADDRESS=127.0.0.1:50098
@@ -38,7 +40,7 @@ fi
 
 LOG=$(mktemp)
 SERVER=
-trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$LOG"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$LOG" "$LOG".*' EXIT
 start_server "$ADDRESS" "$LOG"
 echo "server before the batch: RSS $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER/status), peak so far (VmHWM, catalog load) $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
 # RSS sampled every 100 ms while the batch streams (VmHWM alone would
@@ -51,14 +53,15 @@ echo "server RSS while the batch streamed: peak $(sort -n "$LOG.rss" | tail -1) 
 echo "server peak RSS over its life (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
 rm -f "$LOG.rss"
 
-if [ "${CONCURRENT:-0}" -gt 0 ]; then
+if [ "$CONCURRENT" -gt 0 ]; then
   STARTED=$(date +%s.%N)
   BATCHES=()
   for i in $(seq 1 "$CONCURRENT"); do
     target/release/examples/bench_batch "$ADDRESS" "$CLAIMS" >"$LOG.$i" &
     BATCHES+=($!)
   done
-  wait "${BATCHES[@]}"
+  # One by one, so that any batch that failed fails the script.
+  for batch in "${BATCHES[@]}"; do wait "$batch"; done
   ENDED=$(date +%s.%N)
   for i in $(seq 1 "$CONCURRENT"); do head -1 "$LOG.$i"; rm -f "$LOG.$i"; done
   python3 -c "print(f'$CONCURRENT batches at once: {$CONCURRENT * $N} claims in {$ENDED - $STARTED:.2f} s, {$CONCURRENT * $N / ($ENDED - $STARTED):.0f} claims/s together')"

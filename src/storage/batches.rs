@@ -146,7 +146,10 @@ pub async fn advance(
     .await?)
 }
 
-/// Stores a chunk's items and their audit records.
+/// Stores a chunk's items and their audit records. Only after [`advance`]
+/// returned the batch in the same transaction: that locked row is what
+/// keeps the items' reference to their batch (no foreign key is checked
+/// per item, migration 0017).
 pub async fn insert_items(
     connection: &mut PgConnection,
     batch_id: Uuid,

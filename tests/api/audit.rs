@@ -698,6 +698,7 @@ async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
         // foreign key, and no one removes it.
         "delete from validation_batch".to_owned(),
         "truncate validation_batch".to_owned(),
+        "update validation_batch set batch_id = gen_random_uuid()".to_owned(),
         "update audit_term set term = 'x'".to_owned(),
         "delete from audit_term".to_owned(),
         "truncate audit_term".to_owned(),
