@@ -77,7 +77,10 @@ impl ClaimValidator {
     }
 
     /// Runs the rules over a prepared claim with the member's history and
-    /// builds the audit row to store and the decision to answer with.
+    /// builds the audit row to store and the decision to answer with,
+    /// counted in the decision metrics now. ValidateClaim does not come
+    /// here: it defers the history read to the group commit, which may
+    /// change the decision, so it counts the decision once stored.
     pub fn decide(
         &self,
         snapshot: &Arc<CatalogSnapshot>,

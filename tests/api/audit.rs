@@ -695,7 +695,7 @@ async fn the_store_refuses_every_change_to_a_decision(pool: PgPool) {
         "truncate batch_item".to_owned(),
         "delete from batch_item".to_owned(),
         // Items keep their batch: the write path checks it instead of a
-        // foreign key, and no one removes it.
+        // foreign key, and no one removes it or changes its id.
         "delete from validation_batch".to_owned(),
         "truncate validation_batch".to_owned(),
         "update validation_batch set batch_id = gen_random_uuid()".to_owned(),
